@@ -1,0 +1,264 @@
+/**
+ * The ingest bench's load generator: a child process (forked by `run.js`) that receives one
+ * `LoadRequest` over IPC, drives autocannon against the target, and replies with one
+ * `LoadReply`. It runs in its own process so the server under test has its own event loop.
+ *
+ * Two things autocannon does not do on its own are added through its `setupClient` hook:
+ *
+ * - **Clean stop.** autocannon ends a duration run by destroying connections with requests in
+ *   flight; the server may still commit those events, so "accepted = 2xx × events" could not be
+ *   checked exactly. Here each connection stops *sending* at the deadline and closes after its
+ *   last response, so every request sent has a known outcome.
+ * - **Smooth pacing.** autocannon's `overallRate` gives each connection a per-second quota that
+ *   it sends back to back at the start of every second, then idles: at 80 % of the maximum rate
+ *   the server is saturated for ~0.8 s of each second, and the latency measured is the
+ *   saturated latency. With `pacing: 'smooth'` each connection sends its share of
+ *   `overallRate` (as autocannon distributes it) at even intervals with a random phase, and
+ *   latency counts from the scheduled send time, so a stall is charged to every request it
+ *   delays. `pacing: 'burst'` keeps autocannon's own limiter, for comparison.
+ *
+ * Both rely on autocannon 9's `Client` internals (`_doRequest`, `rate`, `destroy`); if they
+ * change, this file fails loudly instead of measuring something else.
+ */
+import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { PayloadFactory } from './payload.js';
+import type { LatencySummary, LoadConfig, LoadReply, LoadRequest, PhaseResult } from './protocol.js';
+
+// ---- the slice of autocannon's API this file uses (it ships no types) ----------------------
+
+interface AcRequestData {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}
+
+interface AcOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  timeout: number;
+  method: 'POST';
+  headers: Record<string, string>;
+  overallRate?: number;
+  requests: { setupRequest: (req: AcRequestData) => AcRequestData }[];
+  setupClient: (client: AcClient) => void;
+}
+
+/** autocannon's per-connection client (lib/httpClient.js). */
+interface AcClient extends EventEmitter {
+  /** Requests per second for this connection; its share of `overallRate`. 0 = unlimited. */
+  rate: number;
+  destroyed: boolean;
+  destroy(): void;
+  _doRequest: (...args: unknown[]) => void;
+}
+
+interface AcHistogram {
+  p50: number;
+  p99: number;
+}
+
+interface AcResult {
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  latency: AcHistogram;
+}
+
+interface AcInstance extends EventEmitter {
+  stop(): void;
+}
+
+type Autocannon = (opts: AcOptions, cb: (err: Error | null, result: AcResult) => void) => AcInstance;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+// ---- measurement ---------------------------------------------------------------------------
+
+/** Growable list of latencies (ms); percentiles by sorting, exact to the microsecond. */
+class Samples {
+  private data = new Float64Array(1 << 16);
+  length = 0;
+
+  add(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+
+  summary(): LatencySummary {
+    if (this.length === 0) return { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+    const sorted = this.data.slice(0, this.length).sort();
+    const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    const round = (v: number): number => Math.round(v * 1000) / 1000;
+    return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(at(1)), mean: round(sum / sorted.length) };
+  }
+}
+
+interface Counters {
+  sent: number;
+  responses: number;
+  ok2xx: number;
+  statusCounts: Record<string, number>;
+  firstSend: number;
+  lastResponse: number;
+  latency: Samples;
+  service: Samples;
+}
+
+function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['label'], seconds: number): Promise<PhaseResult> {
+  const smooth = cfg.rate !== null && cfg.pacing === 'smooth';
+  const c: Counters = {
+    sent: 0, responses: 0, ok2xx: 0, statusCounts: {}, firstSend: Number.POSITIVE_INFINITY, lastResponse: 0,
+    latency: new Samples(), service: new Samples(),
+  };
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const cpuStart = process.cpuUsage();
+
+  function setupClient(client: AcClient): void {
+    const original = client._doRequest;
+    if (typeof original !== 'function' || typeof client.destroy !== 'function' || typeof client.rate !== 'number') {
+      throw new Error('autocannon internals changed (Client._doRequest/destroy/rate); this bench needs autocannon 9');
+    }
+    const perConnectionRate = client.rate;
+    // Disables autocannon's per-second quota (read after setupClient returns) and its
+    // coordinated-omission correction, which assumes that quota; we pace and correct here.
+    if (smooth) client.rate = 0;
+    const interval = smooth && perConnectionRate > 0 ? 1000 / perConnectionRate : 0;
+    let nextSlot = start + Math.random() * interval;
+    let scheduled: NodeJS.Timeout | null = null;
+    let intended = 0;
+    let written = 0;
+
+    client._doRequest = function doRequest(this: AcClient, ...args: unknown[]): void {
+      if (this.destroyed || scheduled !== null) return;
+      const now = performance.now();
+      if (now >= deadline) {
+        // Stop sending; the response to the last request has arrived (pipelining is 1).
+        this.destroy();
+        return;
+      }
+      if (interval === 0) {
+        intended = -1;
+        original.apply(this, args);
+        return;
+      }
+      const slot = nextSlot;
+      nextSlot += interval;
+      if (slot >= deadline) {
+        this.destroy();
+        return;
+      }
+      if (slot <= now) {
+        // Behind schedule: send now; the latency still counts from the slot.
+        intended = slot;
+        original.apply(this, args);
+        return;
+      }
+      scheduled = setTimeout(() => {
+        scheduled = null;
+        if (this.destroyed) return;
+        intended = slot;
+        original.apply(this, args);
+      }, slot - now);
+    };
+
+    client.on('request', () => {
+      written = performance.now();
+      if (written < c.firstSend) c.firstSend = written;
+      c.sent++;
+    });
+    client.on('response', (statusCode: number, _bytes: number, responseTime: number) => {
+      const now = performance.now();
+      c.lastResponse = now;
+      c.responses++;
+      const key = String(statusCode);
+      c.statusCounts[key] = (c.statusCounts[key] ?? 0) + 1;
+      if (statusCode >= 200 && statusCode < 300) {
+        c.ok2xx++;
+        c.service.add(responseTime);
+        c.latency.add(intended >= 0 ? now - intended : responseTime);
+      }
+    });
+    // A scheduled send must not outlive the connection.
+    client.on('done', () => {
+      if (scheduled !== null) clearTimeout(scheduled);
+      scheduled = null;
+    });
+  }
+
+  const auth = `Basic ${Buffer.from(`${cfg.writeKey}:`).toString('base64')}`;
+  const options: AcOptions = {
+    url: cfg.origin + cfg.path,
+    connections: cfg.connections,
+    // Backstop only: connections close themselves at the deadline, after their last response.
+    duration: seconds + cfg.timeoutSec + 5,
+    timeout: cfg.timeoutSec,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: auth, 'user-agent': 'ensemble-bench/1 (autocannon)' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies.next() }) }],
+    setupClient,
+  };
+  if (cfg.rate !== null) options.overallRate = cfg.rate;
+
+  return new Promise((resolve, reject) => {
+    autocannon(options, (err, result) => {
+      if (err !== null) return reject(err);
+      const cpu = process.cpuUsage(cpuStart);
+      const end = c.lastResponse > 0 ? c.lastResponse : performance.now();
+      const elapsedSec = Math.max(1e-3, (end - Math.min(c.firstSend, end)) / 1000);
+      const wall = (performance.now() - start) / 1000;
+      resolve({
+        label,
+        configuredSec: seconds,
+        elapsedSec: Math.round(elapsedSec * 1000) / 1000,
+        connections: cfg.connections,
+        targetRate: cfg.rate,
+        pacing: cfg.rate === null ? null : cfg.pacing,
+        sent: c.sent,
+        responses: c.responses,
+        ok2xx: c.ok2xx,
+        non2xx: c.responses - c.ok2xx,
+        statusCounts: c.statusCounts,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        unanswered: c.sent - c.responses,
+        reqPerSec: Math.round((c.ok2xx / elapsedSec) * 10) / 10,
+        eventsPerSec: Math.round((c.ok2xx * cfg.eventsPerRequest) / elapsedSec),
+        latencyMs: c.latency.summary(),
+        serviceLatencyMs: c.service.summary(),
+        autocannon: { p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors },
+        loadgenCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 1000) / 10,
+      });
+    });
+  });
+}
+
+async function run(cfg: LoadConfig): Promise<PhaseResult[]> {
+  const bodies = new PayloadFactory({ eventsPerRequest: cfg.eventsPerRequest, seed: cfg.seed });
+  const phases: PhaseResult[] = [];
+  if (cfg.warmupSec > 0) phases.push(await runPhase(cfg, bodies, 'warmup', cfg.warmupSec));
+  phases.push(await runPhase(cfg, bodies, 'measured', cfg.durationSec));
+  return phases;
+}
+
+function reply(message: LoadReply): void {
+  if (process.send === undefined) throw new Error('load.js must be forked with an IPC channel');
+  process.send(message, () => process.disconnect());
+}
+
+process.once('message', (message: LoadRequest) => {
+  run(message.config).then(
+    (phases) => reply({ kind: 'result', phases }),
+    (err: unknown) => reply({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
+});

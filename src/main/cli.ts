@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `ensemble` command. Reads flags and the environment (the only place that does), builds the
+ * configuration, and runs the server until SIGTERM/SIGINT.
+ *
+ *   ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
+ *
+ * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_LOG_LEVEL,
+ * ENSEMBLE_TRUST_PROXY. Flags win over the environment. Logs are JSON on stdout; messages for
+ * the person at the terminal (the generated admin token, the demo's ids) go to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { parseConfig } from '../platform/config.js';
+import { openEnsemble } from './app.js';
+import { setupDemo } from './demo.js';
+
+const USAGE = `Usage: ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]`;
+
+function say(line = ''): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, demo: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals[0] ?? 'start';
+  if (values.help || command !== 'start') {
+    say(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const env = process.env;
+  const config = parseConfig({
+    port: values.port ?? env.ENSEMBLE_PORT ?? 8080,
+    host: values.host ?? env.ENSEMBLE_HOST ?? '127.0.0.1',
+    dataPath: values.data ?? env.ENSEMBLE_DATA ?? './data/ensemble.duckdb',
+    ...(env.ENSEMBLE_ADMIN_TOKEN ? { adminToken: env.ENSEMBLE_ADMIN_TOKEN } : {}),
+    logLevel: env.ENSEMBLE_LOG_LEVEL ?? 'info',
+    trustProxy: env.ENSEMBLE_TRUST_PROXY === 'true',
+  });
+
+  const ensemble = await openEnsemble(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ensemble.logger.info({ signal }, 'shutting down');
+    ensemble.close().then(() => process.exit(0), (err: unknown) => {
+      ensemble.logger.error({ err: String(err) }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const address = await ensemble.listen();
+  say(`Ensemble is listening on ${address}`);
+  if (ensemble.generatedAdminToken) {
+    say('');
+    say('An admin token was generated. It is shown only this once; store it now:');
+    say(`  ENSEMBLE_ADMIN_TOKEN=${ensemble.generatedAdminToken}`);
+  }
+  if (values.demo) {
+    say('');
+    say('Loading demo data (an e-commerce site, 5,000 people over 90 days)...');
+    const demo = await setupDemo(ensemble);
+    say(demo.loaded > 0 ? `Loaded ${demo.loaded} demo events.` : 'Demo data already loaded.');
+    say(`  workspace: ${demo.workspace.id} (${demo.workspace.name})`);
+    say(`  source:    ${demo.source.id} (${demo.source.name})`);
+    say(`  write key: ${demo.source.writeKey}`);
+    say('');
+    const user = demo.sampleUserId ?? 'cust-000001';
+    say('Send an event:');
+    say(`  curl -u ${demo.source.writeKey}: -H 'content-type: application/json' \\`);
+    say(`    -d '{"userId":"${user}","event":"Product Viewed","properties":{"price":19.9}}' ${address}/v1/track`);
+    say('Look at a profile:');
+    say(`  curl -H "authorization: Bearer $ENSEMBLE_ADMIN_TOKEN" '${address}/api/workspaces/${demo.workspace.id}/profiles/lookup?type=user_id&value=${user}'`);
+  }
+  return -1; // keep running until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    say(`ensemble: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

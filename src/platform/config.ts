@@ -1,0 +1,51 @@
+/**
+ * The one configuration schema. Parsed once in `main/` (from flags and environment) and handed
+ * down in slices; nothing else reads the environment.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  host: Type.String({ default: '127.0.0.1' }),
+  /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy: Type.Boolean({ default: false }),
+  dataPath: Type.String({ default: './data/ensemble.duckdb' }),
+  /** If absent, one is generated on first start, stored hashed, and printed once. */
+  adminToken: Type.Optional(Type.String({ minLength: 16 })),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')], { default: 'info' }),
+  collect: Type.Object({
+    /** Truncate IPs (IPv4 /24, IPv6 /48) before anything is stored. */
+    truncateIp: Type.Boolean({ default: true }),
+    maxEventBytes: Type.Integer({ default: 32 * 1024 }),
+    maxBatchBytes: Type.Integer({ default: 500 * 1024 }),
+    /** Events waiting for a commit beyond which the collector answers 429. */
+    maxPendingEvents: Type.Integer({ minimum: 1, default: 100_000 }),
+    /** Unprocessed log events beyond which the collector answers 429 (the processor is far behind). */
+    maxLogLag: Type.Integer({ minimum: 1, default: 5_000_000 }),
+    /** How long a messageId is remembered for deduplication (seconds). */
+    dedupeWindowSeconds: Type.Integer({ minimum: 1, default: 24 * 3600 }),
+    maxGroupEvents: Type.Integer({ minimum: 1, default: 10_000 }),
+  }, { default: {} }),
+  processor: Type.Object({
+    batchSize: Type.Integer({ minimum: 1, default: 5_000 }),
+    idleMs: Type.Integer({ minimum: 1, default: 50 }),
+    /** Processed log rows are kept this long for replay, then deleted (seconds). */
+    logRetentionSeconds: Type.Integer({ minimum: 0, default: 24 * 3600 }),
+  }, { default: {} }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+export type CollectConfig = Config['collect'];
+export type ProcessorConfig = Config['processor'];
+
+/** Fills defaults and validates; throws a readable error listing every problem. */
+export function parseConfig(input: unknown): Config {
+  const withDefaults = Value.Default(ConfigSchema, Value.Clone(input ?? {}));
+  const converted = Value.Convert(ConfigSchema, withDefaults);
+  const errors = [...Value.Errors(ConfigSchema, converted)];
+  if (errors.length > 0) {
+    throw new Error(`Invalid configuration: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`);
+  }
+  return converted as Config;
+}

@@ -1,0 +1,34 @@
+/**
+ * Prometheus metrics. One registry per server instance (tests run several in one process).
+ * Names are part of the operations contract (docs/operations.md); do not rename them lightly.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ensemble_process_' });
+  return {
+    registry,
+    received: new Counter({ name: 'ensemble_events_received_total', help: 'Events received by the collector (before validation).', registers: [registry] }),
+    accepted: new Counter({ name: 'ensemble_events_accepted_total', help: 'Events durably committed to the log.', registers: [registry] }),
+    rejected: new Counter({ name: 'ensemble_events_rejected_total', help: 'Events refused, by error code.', labelNames: ['code'] as const, registers: [registry] }),
+    duplicates: new Counter({ name: 'ensemble_events_duplicate_total', help: 'Events dropped because their messageId was already accepted.', registers: [registry] }),
+    processed: new Counter({ name: 'ensemble_events_processed_total', help: 'Events the processor has written to the event store.', registers: [registry] }),
+    logLag: new Gauge({ name: 'ensemble_log_lag_events', help: 'Events committed to the log but not yet processed.', registers: [registry] }),
+    pending: new Gauge({ name: 'ensemble_log_pending_events', help: 'Events waiting for the next group commit.', registers: [registry] }),
+    commitSeconds: new Histogram({
+      name: 'ensemble_log_commit_seconds', help: 'Duration of one group commit to the durable log.',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+    }),
+    groupSize: new Histogram({
+      name: 'ensemble_log_group_events', help: 'Events per group commit.',
+      buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers: [registry],
+    }),
+    processorBatchSeconds: new Histogram({
+      name: 'ensemble_processor_batch_seconds', help: 'Duration of one processor micro-batch (read, resolve, commit).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

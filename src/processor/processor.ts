@@ -1,0 +1,151 @@
+/**
+ * The processor: consumes the durable log in micro-batches from its stored cursor, enriches
+ * events, attaches them to profiles, updates traits, and commits events + profiles + identities
+ * + merges + the new cursor in ONE transaction. A crash at any point replays from the last
+ * committed cursor, so no acknowledged event is lost and none is applied twice. In-memory
+ * profile state changes only after the commit succeeded.
+ */
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { ProcessorConfig } from '../platform/config.js';
+import type { Clock } from '../platform/clock.js';
+import type { CollectedEvent, ProcessedEvent } from '../protocol/event.js';
+import type { IdentityResolver } from '../identity/resolver.js';
+import type { ProfileMemory } from '../profiles/profile-memory.js';
+import { ProfileTx } from '../profiles/profile-tx.js';
+import { applyTraits } from '../profiles/traits.js';
+import { enrich } from '../collect/steps/enrich.js';
+import type { EventLog, ProcessingStore } from '../storage/ports.js';
+
+export interface ProcessorDeps {
+  log: EventLog;
+  store: ProcessingStore;
+  memory: ProfileMemory;
+  resolver: IdentityResolver;
+  config: ProcessorConfig;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** The last seq committed to the log (for the lag gauge). */
+  committedSeq: () => bigint;
+}
+
+export class Processor {
+  private cursorSeq = 0n;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private lastPrune = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  get cursor(): bigint {
+    return this.cursorSeq;
+  }
+
+  /** Events committed to the log and not yet processed. */
+  get lag(): number {
+    const lag = this.deps.committedSeq() - this.cursorSeq;
+    return lag > 0n ? Number(lag) : 0;
+  }
+
+  async start(): Promise<void> {
+    this.cursorSeq = await this.deps.store.cursor();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Called when new events are committed to the log. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops after the batch in progress (which commits or rolls back as a whole). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** Resolves once the processor has caught up with everything committed so far. */
+  async idle(): Promise<void> {
+    if (this.lag === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Processes one micro-batch; returns how many log records it consumed. */
+  async runOnce(): Promise<number> {
+    const { log, store, memory, resolver, config, metrics } = this.deps;
+    const records = await log.readAfter(this.cursorSeq, config.batchSize);
+    if (records.length === 0) return 0;
+    const stop = metrics.processorBatchSeconds.startTimer();
+    const tx = new ProfileTx(memory);
+    const events: ProcessedEvent[] = [];
+    for (const r of records) {
+      const e = JSON.parse(r.payload) as CollectedEvent;
+      const at = Date.parse(e.timestamp);
+      const profileId = resolver.resolve(e, at, tx);
+      const profile = tx.profile(profileId);
+      if (profile) {
+        profile.eventCount++;
+        profile.firstSeen = Math.min(profile.firstSeen, at);
+        profile.lastSeen = Math.max(profile.lastSeen, at);
+        if (e.type === 'identify') applyTraits(profile, e.traits, at, e.sourceId, e.messageId);
+      }
+      events.push({ ...e, seq: r.seq, profileId, enrichment: enrich(e) });
+    }
+    const cursor = (records[records.length - 1] as { seq: bigint }).seq;
+    await store.commitBatch({ cursor, events, ...tx.changes() });
+    tx.apply();
+    this.cursorSeq = cursor;
+    stop();
+    metrics.processed.inc(records.length);
+    metrics.logLag.set(this.lag);
+    return records.length;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let n = 0;
+      try {
+        n = await this.runOnce();
+        failures = 0;
+        await this.maybePrune();
+      } catch (err) {
+        failures++;
+        this.deps.logger.error({ err: errorSummary(err), failures }, 'processor batch failed; retrying from the last cursor');
+        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      if (n === 0) {
+        for (const w of this.idleWaiters.splice(0)) w();
+        await this.sleep(this.deps.config.idleMs);
+      }
+    }
+  }
+
+  private async maybePrune(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    const removed = await this.deps.log.prune(this.cursorSeq, now - this.deps.config.logRetentionSeconds * 1000);
+    if (removed > 0) this.deps.logger.debug({ removed }, 'pruned processed log records');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+function errorSummary(err: unknown): { message: string; name: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'unknown', message: String(err) };
+}

@@ -1,0 +1,58 @@
+/**
+ * The errors catalogue: every error Ensemble reports to a client has a stable code here, an HTTP
+ * status and a default human message. `docs/errors.md` documents each code (a test checks it).
+ *
+ * @example
+ *   throw new EnsembleError('ENSEMBLE_ERR_WORKSPACE_NOT_FOUND');
+ */
+export const ERRORS = {
+  ENSEMBLE_ERR_WRITE_KEY_MISSING: { status: 401, message: 'No write key: send it as the Basic-auth username, an X-Write-Key header or `writeKey` in the body.' },
+  ENSEMBLE_ERR_WRITE_KEY_INVALID: { status: 401, message: 'Unknown write key.' },
+  ENSEMBLE_ERR_ADMIN_TOKEN_INVALID: { status: 401, message: 'Missing or wrong admin token: send `Authorization: Bearer <token>`.' },
+  ENSEMBLE_ERR_BODY_INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  ENSEMBLE_ERR_BODY_ENCODING: { status: 400, message: 'The request body could not be decoded with its Content-Encoding.' },
+  ENSEMBLE_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  ENSEMBLE_ERR_BATCH_INVALID: { status: 400, message: 'The batch envelope is malformed: expected an object with a `batch` array.' },
+  ENSEMBLE_ERR_BATCH_REJECTED: { status: 400, message: 'No event of the request was valid; see details.rejected.' },
+  ENSEMBLE_ERR_EVENT_INVALID: { status: 400, message: 'The event does not follow the event schema.' },
+  ENSEMBLE_ERR_EVENT_TOO_LARGE: { status: 400, message: 'The event is larger than 32 KB.' },
+  ENSEMBLE_ERR_EVENT_TYPE: { status: 400, message: 'Unknown event type.' },
+  ENSEMBLE_ERR_EVENT_NO_IDENTITY: { status: 400, message: 'The event has neither userId nor anonymousId.' },
+  ENSEMBLE_ERR_EVENT_MISSING_FIELD: { status: 400, message: 'A field required by this event type is missing.' },
+  ENSEMBLE_ERR_EVENT_TIMESTAMP: { status: 400, message: 'A timestamp is not a valid date.' },
+  ENSEMBLE_ERR_PIXEL_DATA: { status: 400, message: 'The pixel `data` parameter is not base64-encoded JSON.' },
+  ENSEMBLE_ERR_OVERLOADED: { status: 429, message: 'The collector is over capacity; retry after the Retry-After delay.' },
+  ENSEMBLE_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The events could not be stored durably; nothing was accepted, retry later.' },
+  ENSEMBLE_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry later.' },
+  ENSEMBLE_ERR_VALIDATION: { status: 400, message: 'The request does not match the API schema.' },
+  ENSEMBLE_ERR_NOT_FOUND: { status: 404, message: 'No such route.' },
+  ENSEMBLE_ERR_WORKSPACE_NOT_FOUND: { status: 404, message: 'No such workspace.' },
+  ENSEMBLE_ERR_SOURCE_NOT_FOUND: { status: 404, message: 'No such source in this workspace.' },
+  ENSEMBLE_ERR_PROFILE_NOT_FOUND: { status: 404, message: 'No such profile in this workspace.' },
+  ENSEMBLE_ERR_IDENTIFIER_TYPE: { status: 400, message: 'Unknown identifier type.' },
+  ENSEMBLE_ERR_CURSOR_INVALID: { status: 400, message: 'The pagination cursor is not one this API returned.' },
+  ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The body of every API error response. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** An error meant for the client: carries a catalogue code; never wraps internals. */
+export class EnsembleError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+  }
+}

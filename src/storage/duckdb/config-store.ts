@@ -1,0 +1,58 @@
+/** Workspaces, sources and settings on DuckDB. Small tables, read into memory at start-up. */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Source, Workspace } from '../../protocol/workspace.js';
+import type { ConfigStore } from '../ports.js';
+import { all, type Database } from './database.js';
+
+export class DuckDbConfigStore implements ConfigStore {
+  private constructor(private readonly conn: DuckDBConnection) {}
+
+  static async open(db: Database): Promise<DuckDbConfigStore> {
+    return new DuckDbConfigStore(await db.connect());
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    const rows = await all(this.conn, 'SELECT value FROM settings WHERE key = $1', [key]);
+    return (rows[0]?.value as string | undefined) ?? null;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.conn.run('INSERT OR REPLACE INTO settings VALUES ($1, $2)', [key, value]);
+  }
+
+  async listWorkspaces(): Promise<Workspace[]> {
+    const rows = await all(this.conn, 'SELECT id, name, created_at FROM workspaces ORDER BY created_at, id');
+    return rows.map((r) => ({ id: r.id as string, name: r.name as string, createdAt: Number(r.created_at) }));
+  }
+
+  async insertWorkspace(ws: Workspace): Promise<void> {
+    await this.conn.run('INSERT INTO workspaces VALUES ($1, $2, $3)', [ws.id, ws.name, BigInt(ws.createdAt)]);
+  }
+
+  async listSources(): Promise<Source[]> {
+    const rows = await all(this.conn, 'SELECT * FROM sources ORDER BY created_at, id');
+    return rows.map((r) => ({
+      id: r.id as string,
+      workspaceId: r.workspace_id as string,
+      name: r.name as string,
+      kind: r.kind as Source['kind'],
+      writeKey: r.write_key as string,
+      previousWriteKey: (r.previous_write_key as string | null) ?? null,
+      previousKeyExpiresAt: r.previous_key_expires_at == null ? null : Number(r.previous_key_expires_at),
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  async insertSource(s: Source): Promise<void> {
+    await this.conn.run('INSERT INTO sources VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      s.id, s.workspaceId, s.name, s.kind, s.writeKey, s.previousWriteKey,
+      s.previousKeyExpiresAt == null ? null : BigInt(s.previousKeyExpiresAt), BigInt(s.createdAt),
+    ]);
+  }
+
+  async updateSourceKeys(s: Source): Promise<void> {
+    await this.conn.run('UPDATE sources SET write_key = $2, previous_write_key = $3, previous_key_expires_at = $4 WHERE id = $1', [
+      s.id, s.writeKey, s.previousWriteKey, s.previousKeyExpiresAt == null ? null : BigInt(s.previousKeyExpiresAt),
+    ]);
+  }
+}

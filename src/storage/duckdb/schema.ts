@@ -1,0 +1,39 @@
+/**
+ * The embedded store's tables. Every table carries `workspace_id`. Hot event properties used by
+ * segments (revenue, price, currency, url) get typed columns, because JSON extraction is the
+ * dominant cost of segment SQL otherwise.
+ *
+ * Migrations are append-only: a new schema version adds a statement list at the end.
+ */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS workspaces (id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, created_at BIGINT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS sources (
+       id VARCHAR PRIMARY KEY, workspace_id VARCHAR NOT NULL, name VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+       write_key VARCHAR NOT NULL, previous_write_key VARCHAR, previous_key_expires_at BIGINT, created_at BIGINT NOT NULL)`,
+    // The durable log: appended by the collector (group commit), consumed by the processor.
+    `CREATE TABLE IF NOT EXISTS event_log (
+       seq BIGINT NOT NULL, workspace_id VARCHAR NOT NULL, message_id VARCHAR NOT NULL,
+       received_at BIGINT NOT NULL, payload VARCHAR NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS processor_cursor (name VARCHAR PRIMARY KEY, seq BIGINT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS events (
+       workspace_id VARCHAR NOT NULL, seq BIGINT NOT NULL, message_id VARCHAR NOT NULL, type VARCHAR NOT NULL,
+       event VARCHAR, name VARCHAR, profile_id VARCHAR NOT NULL, anonymous_id VARCHAR, user_id VARCHAR,
+       source_id VARCHAR NOT NULL, timestamp TIMESTAMP NOT NULL, original_timestamp TIMESTAMP NOT NULL,
+       sent_at TIMESTAMP, received_at TIMESTAMP NOT NULL, country VARCHAR,
+       browser VARCHAR, browser_version VARCHAR, os VARCHAR, device_type VARCHAR, channel VARCHAR,
+       referrer_host VARCHAR, utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_term VARCHAR,
+       utm_content VARCHAR, url VARCHAR, path VARCHAR, revenue DOUBLE, price DOUBLE, currency VARCHAR,
+       consent JSON, properties JSON, traits JSON, context JSON)`,
+    `CREATE TABLE IF NOT EXISTS profiles (
+       id VARCHAR PRIMARY KEY, workspace_id VARCHAR NOT NULL, traits JSON NOT NULL,
+       first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, event_count BIGINT NOT NULL, merged_into VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS identities (
+       workspace_id VARCHAR NOT NULL, type VARCHAR NOT NULL, value VARCHAR NOT NULL, profile_id VARCHAR NOT NULL,
+       first_seen BIGINT NOT NULL, PRIMARY KEY (workspace_id, type, value))`,
+    `CREATE TABLE IF NOT EXISTS profile_merges (
+       workspace_id VARCHAR NOT NULL, from_profile VARCHAR NOT NULL, into_profile VARCHAR NOT NULL,
+       merged_at BIGINT NOT NULL, message_id VARCHAR NOT NULL, rule VARCHAR NOT NULL)`,
+  ],
+];

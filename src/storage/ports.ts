@@ -1,0 +1,91 @@
+/**
+ * Storage ports: the small interfaces the rest of Ensemble depends on. The embedded default
+ * implements them on DuckDB (`duckdb/`); scale-out adapters (PostgreSQL, ClickHouse, NATS)
+ * implement the same contracts and run the same contract tests (`test/contract/`).
+ *
+ * Every method takes or returns rows scoped by `workspaceId`.
+ */
+import type { ProcessedEvent } from '../protocol/event.js';
+import type { ProfileState, MergeRecord, IdentityRecord } from '../protocol/profile.js';
+import type { Source, Workspace } from '../protocol/workspace.js';
+
+/** One accepted event in the durable log. `payload` is the JSON of a `CollectedEvent`. */
+export interface LogRecord {
+  seq: bigint;
+  workspaceId: string;
+  messageId: string;
+  receivedAt: number;
+  payload: string;
+}
+
+/** The durable, ordered log the collector appends to and the processor consumes. */
+export interface EventLog {
+  /** Appends records atomically (all or none) and durably: resolves only after the commit. */
+  append(records: readonly LogRecord[]): Promise<void>;
+  /** Records with seq > `afterSeq`, in seq order, at most `limit`. */
+  readAfter(afterSeq: bigint, limit: number): Promise<LogRecord[]>;
+  /** The highest seq ever appended (0n when empty). */
+  lastSeq(): Promise<bigint>;
+  /** (workspaceId, messageId) pairs received at or after `sinceMs`, for the dedupe index. */
+  recentMessageIds(sinceMs: number): Promise<Array<[string, string]>>;
+  /** Deletes records with seq ≤ `uptoSeq` received before `beforeMs` (already processed). */
+  prune(uptoSeq: bigint, beforeMs: number): Promise<number>;
+}
+
+export interface ConfigStore {
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+  listWorkspaces(): Promise<Workspace[]>;
+  insertWorkspace(ws: Workspace): Promise<void>;
+  listSources(): Promise<Source[]>;
+  insertSource(source: Source): Promise<void>;
+  updateSourceKeys(source: Source): Promise<void>;
+}
+
+/** Everything one processed micro-batch changes, committed in one transaction with the cursor. */
+export interface ProcessedBatch {
+  /** The log seq up to which this batch consumed (the new cursor). */
+  cursor: bigint;
+  events: readonly ProcessedEvent[];
+  profiles: readonly ProfileState[];
+  identities: readonly IdentityRecord[];
+  merges: readonly MergeRecord[];
+}
+
+export interface ProcessingStore {
+  cursor(): Promise<bigint>;
+  commitBatch(batch: ProcessedBatch): Promise<void>;
+  loadProfiles(): Promise<ProfileState[]>;
+  loadIdentities(): Promise<IdentityRecord[]>;
+}
+
+/** A page of a profile's events, newest first. */
+export interface EventPage {
+  events: StoredEventView[];
+  nextCursor: string | null;
+}
+
+/** An event as the API shows it. */
+export interface StoredEventView {
+  messageId: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  timestamp: string;
+  receivedAt: string;
+  sourceId: string;
+  profileId: string;
+  properties: unknown;
+  traits: unknown;
+  context: unknown;
+  consent: unknown;
+  enrichment: Record<string, unknown>;
+}
+
+export interface EventStore {
+  /** Events of the given profile ids, newest first, keyset-paginated by an opaque cursor. */
+  eventsOfProfiles(workspaceId: string, profileIds: readonly string[], limit: number, cursor: string | null): Promise<EventPage>;
+  /** (workspaceId, messageId) pairs of stored events received at or after `sinceMs`. */
+  recentMessageIds(sinceMs: number): Promise<Array<[string, string]>>;
+  count(workspaceId: string): Promise<number>;
+}
