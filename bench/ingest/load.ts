@@ -13,16 +13,18 @@
  *   it sends back to back at the start of every second, then idles: at 80 % of the maximum rate
  *   the server is saturated for ~0.8 s of each second, and the latency measured is the
  *   saturated latency. With `pacing: 'smooth'` each connection sends its share of
- *   `overallRate` (as autocannon distributes it) at even intervals with a random phase, and
- *   latency counts from the scheduled send time, so a stall is charged to every request it
- *   delays. `pacing: 'burst'` keeps autocannon's own limiter, for comparison.
+ *   `overallRate` (as autocannon distributes it) at even intervals with a random phase. Latency
+ *   is recorded twice: from the write (what the server took) and from the scheduled send time
+ *   (a stall is charged to every request it held back, but so is the generator's own lateness,
+ *   hence the generator's event-loop delay is reported too). `pacing: 'burst'` keeps
+ *   autocannon's own limiter, for comparison.
  *
  * Both rely on autocannon 9's `Client` internals (`_doRequest`, `rate`, `destroy`); if they
  * change, this file fails loudly instead of measuring something else.
  */
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { PayloadFactory } from './payload.js';
 import type { LatencySummary, LoadConfig, LoadReply, LoadRequest, PhaseResult } from './protocol.js';
 
@@ -111,18 +113,20 @@ interface Counters {
   firstSend: number;
   lastResponse: number;
   latency: Samples;
-  service: Samples;
+  scheduled: Samples;
 }
 
 function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['label'], seconds: number): Promise<PhaseResult> {
   const smooth = cfg.rate !== null && cfg.pacing === 'smooth';
   const c: Counters = {
     sent: 0, responses: 0, ok2xx: 0, statusCounts: {}, firstSend: Number.POSITIVE_INFINITY, lastResponse: 0,
-    latency: new Samples(), service: new Samples(),
+    latency: new Samples(), scheduled: new Samples(),
   };
   const start = performance.now();
   const deadline = start + seconds * 1000;
   const cpuStart = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
 
   function setupClient(client: AcClient): void {
     const original = client._doRequest;
@@ -131,13 +135,12 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
     }
     const perConnectionRate = client.rate;
     // Disables autocannon's per-second quota (read after setupClient returns) and its
-    // coordinated-omission correction, which assumes that quota; we pace and correct here.
+    // coordinated-omission correction, which assumes that quota; we pace here instead.
     if (smooth) client.rate = 0;
     const interval = smooth && perConnectionRate > 0 ? 1000 / perConnectionRate : 0;
     let nextSlot = start + Math.random() * interval;
     let scheduled: NodeJS.Timeout | null = null;
     let intended = 0;
-    let written = 0;
 
     client._doRequest = function doRequest(this: AcClient, ...args: unknown[]): void {
       if (this.destroyed || scheduled !== null) return;
@@ -167,13 +170,14 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
       scheduled = setTimeout(() => {
         scheduled = null;
         if (this.destroyed) return;
-        intended = slot;
+        // libuv timers can fire up to ~1 ms early; never count from a time in the future.
+        intended = Math.min(slot, performance.now());
         original.apply(this, args);
       }, slot - now);
     };
 
     client.on('request', () => {
-      written = performance.now();
+      const written = performance.now();
       if (written < c.firstSend) c.firstSend = written;
       c.sent++;
     });
@@ -185,8 +189,8 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
       c.statusCounts[key] = (c.statusCounts[key] ?? 0) + 1;
       if (statusCode >= 200 && statusCode < 300) {
         c.ok2xx++;
-        c.service.add(responseTime);
-        c.latency.add(intended >= 0 ? now - intended : responseTime);
+        c.latency.add(responseTime);
+        if (intended >= 0) c.scheduled.add(now - intended);
       }
     });
     // A scheduled send must not outlive the connection.
@@ -214,6 +218,8 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
     autocannon(options, (err, result) => {
       if (err !== null) return reject(err);
       const cpu = process.cpuUsage(cpuStart);
+      loopDelay.disable();
+      const ns = (v: number): number => Math.round(v / 1e4) / 100;
       const end = c.lastResponse > 0 ? c.lastResponse : performance.now();
       const elapsedSec = Math.max(1e-3, (end - Math.min(c.firstSend, end)) / 1000);
       const wall = (performance.now() - start) / 1000;
@@ -235,7 +241,8 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
         reqPerSec: Math.round((c.ok2xx / elapsedSec) * 10) / 10,
         eventsPerSec: Math.round((c.ok2xx * cfg.eventsPerRequest) / elapsedSec),
         latencyMs: c.latency.summary(),
-        serviceLatencyMs: c.service.summary(),
+        scheduledLatencyMs: smooth ? c.scheduled.summary() : null,
+        loadgenLoopDelayMs: { p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) },
         autocannon: { p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors },
         loadgenCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 1000) / 10,
       });

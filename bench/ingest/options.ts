@@ -10,7 +10,10 @@ export interface Options {
   warmupSec: number;
   singleConnections: number;
   batchConnections: number;
+  /** Connections for the fixed-rate runs; null = twice the max run's (slack to hold the rate). */
   sustainedConnections: number | null;
+  /** Baseline/Ensemble max-throughput pairs per scenario, alternating; the ratio is their median. */
+  rounds: number;
   batchSize: number;
   sustainedFraction: number;
   pacing: Pacing;
@@ -37,7 +40,8 @@ load from a third process (autocannon), and reports Ensemble relative to the bas
   --warmup <s>                warm-up seconds before each run, discarded  (default 2)
   --connections <n>           connections, single-event scenario          (default 50)
   --batch-connections <n>     connections, batch scenario                 (default 10)
-  --sustained-connections <n> connections for the fixed-rate runs     (default: as above)
+  --sustained-connections <n> connections for the fixed-rate runs  (default: 2 × the above)
+  --rounds <n>                baseline/Ensemble max pairs, alternating; ratio = median (default 1)
   --batch-size <n>            events per /v1/batch request                (default 100)
   --sustained <fraction>      fixed rate = fraction × Ensemble's max      (default 0.8)
   --pacing smooth|burst       how fixed-rate runs spread requests         (default smooth)
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[]): Options {
       connections: { type: 'string' },
       'batch-connections': { type: 'string' },
       'sustained-connections': { type: 'string' },
+      rounds: { type: 'string' },
       'batch-size': { type: 'string' },
       sustained: { type: 'string' },
       pacing: { type: 'string' },
@@ -106,6 +111,7 @@ export function parseOptions(argv: string[]): Options {
     singleConnections: num('connections', values.connections, 50, 1),
     batchConnections: num('batch-connections', values['batch-connections'], 10, 1),
     sustainedConnections: values['sustained-connections'] === undefined ? null : num('sustained-connections', values['sustained-connections'], 1, 1),
+    rounds: num('rounds', values.rounds, 1, 1),
     batchSize: num('batch-size', values['batch-size'], 100, 2),
     sustainedFraction,
     pacing,

@@ -70,14 +70,16 @@ export interface PhaseResult {
   reqPerSec: number;
   /** 2xx responses × events per request, per second: durably accepted events per second. */
   eventsPerSec: number;
-  /**
-   * Latency of 2xx responses (ms). For smooth-paced runs it is measured from the moment the
-   * request was *scheduled*, so a server stall also counts for the requests it delayed
-   * (coordinated omission); otherwise from the moment it was written.
-   */
+  /** Latency of 2xx responses (ms), from the moment the request was written to the socket. */
   latencyMs: LatencySummary;
-  /** Latency of 2xx responses from the moment the request was written (ms). */
-  serviceLatencyMs: LatencySummary;
+  /**
+   * Smooth-paced runs only: latency of 2xx responses from the moment the request was
+   * *scheduled*, so a server stall is also charged to the requests it held back (coordinated
+   * omission). It also includes the generator's own lateness — see `loadgenLoopDelayMs`.
+   */
+  scheduledLatencyMs: LatencySummary | null;
+  /** Event-loop delay of the generator during the phase (ms): how late it could act. */
+  loadgenLoopDelayMs: { p50: number; p99: number; max: number };
   /** autocannon's own (integer-ms histogram) figures, for cross-checking. */
   autocannon: { p50: number; p99: number; non2xx: number; errors: number };
   /** CPU time of the generator process over the phase, as % of one core. */

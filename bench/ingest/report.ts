@@ -25,6 +25,8 @@ export interface RunRecord {
   target: Target;
   /** `max`: as fast as the connections go; `sustained`: at a fixed overall rate. */
   kind: 'max' | 'sustained';
+  /** 1-based round of a max run (see --rounds); null for sustained runs. */
+  round: number | null;
   config: Omit<LoadConfig, 'writeKey' | 'origin'>;
   warmup: PhaseResult | null;
   measured: PhaseResult;
@@ -47,11 +49,22 @@ export interface ScenarioRecord {
   eventsPerRequest: number;
   connections: number;
   runs: RunRecord[];
-  /** Ensemble events/s ÷ baseline events/s at maximum throughput. */
+  /** Per round: Ensemble events/s ÷ baseline events/s at maximum throughput. */
+  ratios: number[];
+  /** Median of `ratios`. */
   ratio: number | null;
+  /** Median over rounds of each side's maximum events/s. */
+  medianEventsPerSec: { baseline: number; ensemble: number };
   /** The fixed rate of the sustained runs (requests/s), or null when skipped. */
   sustainedRate: number | null;
   sustainedNote: string | null;
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? null) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -71,8 +84,7 @@ export function mark(pass: boolean | null): string {
 
 function durabilityText(d: DurabilityCheck): string {
   if (d.ok === null || d.delta === null) return 'no metric';
-  const base = d.slack > 0 ? `${fmt.int(d.delta)} in [${fmt.int(d.expected)}, ${fmt.int(d.expected + d.slack)}]` : `${fmt.int(d.delta)} = ${fmt.int(d.expected)}`;
-  return d.ok ? `ok ${base}` : `MISMATCH ${fmt.int(d.delta)} vs ${fmt.int(d.expected)}${d.slack > 0 ? `+${fmt.int(d.slack)}` : ''}`;
+  return d.ok ? `ok ${fmt.int(d.delta)}` : `MISMATCH ${fmt.int(d.delta)}≠${fmt.int(d.expected)}${d.slack > 0 ? `+${fmt.int(d.slack)}` : ''}`;
 }
 
 function table(header: string[], rows: string[][], rightAligned: Set<number>): string {
@@ -82,9 +94,9 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function runRow(r: RunRecord, sutLabel: string): string[] {
+export function runRow(r: RunRecord, sutLabel: string, rounds: number): string[] {
   const m = r.measured;
-  const rate = r.kind === 'max' ? 'max' : `${fmt.int(m.targetRate ?? 0)}/s`;
+  const rate = r.kind === 'max' ? (rounds > 1 ? `max #${r.round ?? 0}` : 'max') : `${fmt.int(m.targetRate ?? 0)}/s`;
   return [
     r.scenario === 'single' ? 'single /v1/track' : `batch /v1/batch ×${r.config.eventsPerRequest}`,
     r.target === 'baseline' ? 'baseline' : sutLabel,
@@ -94,6 +106,7 @@ export function runRow(r: RunRecord, sutLabel: string): string[] {
     fmt.int(m.eventsPerSec),
     fmt.ms(m.latencyMs.p50),
     fmt.ms(m.latencyMs.p99),
+    m.scheduledLatencyMs === null ? '–' : fmt.ms(m.scheduledLatencyMs.p99),
     fmt.int(m.non2xx + m.errors),
     fmt.pct(r.serverCpuPercent),
     fmt.pct(m.loadgenCpuPercent),
@@ -101,13 +114,13 @@ export function runRow(r: RunRecord, sutLabel: string): string[] {
   ];
 }
 
-export function renderTable(scenarios: ScenarioRecord[], sutLabel: string): string {
-  const header = ['scenario', 'server', 'conns', 'rate', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'non-2xx/err', 'srv CPU', 'gen CPU', 'durable (accepted Δ = 2xx × events)'];
+export function renderTable(scenarios: ScenarioRecord[], sutLabel: string, rounds: number): string {
+  const header = ['scenario', 'server', 'conns', 'rate', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'p99 sched', 'non-2xx/err', 'srv CPU', 'gen CPU', 'durable events'];
   const rows: string[][] = [];
   for (const s of scenarios) {
-    for (const r of s.runs) rows.push(runRow(r, sutLabel));
+    for (const r of s.runs) rows.push(runRow(r, sutLabel, rounds));
   }
-  return table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  return table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
 }
 
 export function renderTargets(targets: TargetCheck[]): string {

@@ -28,7 +28,7 @@ import {
 import { PayloadFactory } from './payload.js';
 import type { LoadConfig, PhaseResult } from './protocol.js';
 import {
-  fmt, renderTable, renderTargets,
+  fmt, median, renderTable, renderTargets,
   type DurabilityCheck, type RunRecord, type ScenarioName, type ScenarioRecord, type Target, type TargetCheck,
 } from './report.js';
 
@@ -137,7 +137,9 @@ async function drainLag(server: Server, timeoutSec: number): Promise<RunRecord['
   return { afterRun, drainSec: Math.round((performance.now() - started) / 100) / 10, drained: lag <= 0 };
 }
 
-async function measure(ctx: Context, scenario: ScenarioName, server: Server, kind: RunRecord['kind'], rate: number | null): Promise<RunRecord> {
+async function measure(
+  ctx: Context, scenario: ScenarioName, server: Server, kind: RunRecord['kind'], rate: number | null, round: number | null,
+): Promise<RunRecord> {
   const { opts } = ctx;
   const single = scenario === 'single';
   const eventsPerRequest = single ? 1 : opts.batchSize;
@@ -146,7 +148,10 @@ async function measure(ctx: Context, scenario: ScenarioName, server: Server, kin
     origin: server.origin,
     path: single ? '/v1/track' : '/v1/batch',
     eventsPerRequest,
-    connections: kind === 'sustained' ? (opts.sustainedConnections ?? maxConnections) : maxConnections,
+    // Fixed-rate runs get spare connections: a connection waiting on a slow response cannot
+    // send its next scheduled request, so without slack the generator would slow down with
+    // the server (coordinated omission) instead of holding the rate.
+    connections: kind === 'sustained' ? (opts.sustainedConnections ?? 2 * maxConnections) : maxConnections,
     durationSec: opts.durationSec,
     warmupSec: opts.warmupSec,
     rate,
@@ -157,7 +162,7 @@ async function measure(ctx: Context, scenario: ScenarioName, server: Server, kin
   };
   const label = server.role === 'baseline' ? 'baseline' : opts.sut === 'ensemble' ? 'ensemble' : 'fake-sut';
   process.stdout.write(
-    `  ▶ ${scenario} · ${label} · ${rate === null ? 'max' : `${fmt.int(rate)} req/s (${opts.pacing})`} · ` +
+    `  ▶ ${scenario} · ${label} · ${rate === null ? `max${opts.rounds > 1 ? ` #${round ?? 0}` : ''}` : `${fmt.int(rate)} req/s (${opts.pacing})`} · ` +
       `${config.connections} conns · ${opts.warmupSec} s warm-up + ${opts.durationSec} s\n`,
   );
 
@@ -185,13 +190,15 @@ async function measure(ctx: Context, scenario: ScenarioName, server: Server, kin
   const m = measured;
   process.stdout.write(
     `    ${fmt.int(m.reqPerSec)} req/s · ${fmt.int(m.eventsPerSec)} events/s · p50 ${fmt.ms(m.latencyMs.p50)} ms · ` +
-      `p99 ${fmt.ms(m.latencyMs.p99)} ms · non-2xx ${fmt.int(m.non2xx)} · errors ${fmt.int(m.errors)} · ` +
+      `p99 ${fmt.ms(m.latencyMs.p99)} ms` +
+      `${m.scheduledLatencyMs === null ? '' : ` (from schedule ${fmt.ms(m.scheduledLatencyMs.p99)} ms; generator loop delay p99 ${fmt.ms(m.loadgenLoopDelayMs.p99)} ms)`}` +
+      ` · non-2xx ${fmt.int(m.non2xx)} · errors ${fmt.int(m.errors)} · ` +
       `durable ${durability.ok === null ? 'n/a' : durability.ok ? 'ok' : 'MISMATCH'}` +
       `${lag.drainSec !== null && lag.drainSec > 0 ? ` · lag ${fmt.int(lag.afterRun ?? 0)} drained in ${lag.drainSec} s` : ''}\n`,
   );
   const { writeKey: _writeKey, origin: _origin, ...recorded } = config;
   return {
-    scenario, target: server.role, kind,
+    scenario, target: server.role, kind, round,
     config: recorded,
     warmup,
     measured,
@@ -205,20 +212,29 @@ async function scenario(ctx: Context, name: ScenarioName): Promise<ScenarioRecor
   const { opts } = ctx;
   process.stdout.write(`\n${name === 'single' ? 'Single events → POST /v1/track' : `Batches of ${opts.batchSize} → POST /v1/batch`}\n`);
   const runs: RunRecord[] = [];
-  const baseMax = await measure(ctx, name, ctx.baseline, 'max', null);
-  runs.push(baseMax);
-  const sutMax = await measure(ctx, name, ctx.sut, 'max', null);
-  runs.push(sutMax);
-  const ratio = baseMax.measured.eventsPerSec > 0 ? sutMax.measured.eventsPerSec / baseMax.measured.eventsPerSec : null;
+  const ratios: number[] = [];
+  const baseEvents: number[] = [];
+  const sutEvents: number[] = [];
+  const sutRequests: number[] = [];
+  // Alternate baseline and Ensemble so slow drifts in machine speed hit both alike.
+  for (let round = 1; round <= opts.rounds; round++) {
+    const baseMax = await measure(ctx, name, ctx.baseline, 'max', null, round);
+    const sutMax = await measure(ctx, name, ctx.sut, 'max', null, round);
+    runs.push(baseMax, sutMax);
+    baseEvents.push(baseMax.measured.eventsPerSec);
+    sutEvents.push(sutMax.measured.eventsPerSec);
+    sutRequests.push(sutMax.measured.reqPerSec);
+    if (baseMax.measured.eventsPerSec > 0) ratios.push(sutMax.measured.eventsPerSec / baseMax.measured.eventsPerSec);
+  }
 
-  const rate = Math.floor(sutMax.measured.reqPerSec * opts.sustainedFraction);
+  const rate = Math.floor((median(sutRequests) ?? 0) * opts.sustainedFraction);
   let sustainedNote: string | null = null;
   if (opts.sustainedFraction === 0) sustainedNote = 'skipped (--sustained 0)';
   else if (rate < 1) sustainedNote = 'skipped: Ensemble sustained no throughput at all';
   else {
     // The baseline at the same absolute rate is the noise floor for the latency figures.
-    runs.push(await measure(ctx, name, ctx.baseline, 'sustained', rate));
-    runs.push(await measure(ctx, name, ctx.sut, 'sustained', rate));
+    runs.push(await measure(ctx, name, ctx.baseline, 'sustained', rate, null));
+    runs.push(await measure(ctx, name, ctx.sut, 'sustained', rate, null));
   }
   return {
     name,
@@ -226,7 +242,9 @@ async function scenario(ctx: Context, name: ScenarioName): Promise<ScenarioRecor
     eventsPerRequest: name === 'single' ? 1 : opts.batchSize,
     connections: name === 'single' ? opts.singleConnections : opts.batchConnections,
     runs,
-    ratio,
+    ratios,
+    ratio: median(ratios),
+    medianEventsPerSec: { baseline: median(baseEvents) ?? 0, ensemble: median(sutEvents) ?? 0 },
     sustainedRate: sustainedNote === null ? rate : null,
     sustainedNote,
   };
@@ -242,20 +260,19 @@ function targets(scenarios: ScenarioRecord[], opts: Options): TargetCheck[] {
   const single = scenarios.find((s) => s.name === 'single');
   const batch = scenarios.find((s) => s.name === 'batch');
   const checks: TargetCheck[] = [];
-  const sb = find(single, 'baseline', 'max');
-  const se = find(single, 'ensemble', 'max');
+  const perRound = (sc: ScenarioRecord): string => (sc.ratios.length > 1 ? ` (median of ${sc.ratios.map((r) => fmt.ratio(r)).join(', ')})` : '');
   checks.push({
     name: `single events ≥ ${TARGET_SINGLE_RATIO * 100} % of the baseline's rate`,
-    value: single?.ratio == null || sb === undefined || se === undefined ? 'not run'
-      : `${fmt.int(se.measured.eventsPerSec)} vs ${fmt.int(sb.measured.eventsPerSec)} events/s = ${fmt.int(single.ratio * 100)} %`,
+    value: single?.ratio == null ? 'not run'
+      : `${fmt.int(single.medianEventsPerSec.ensemble)} vs ${fmt.int(single.medianEventsPerSec.baseline)} events/s: ${fmt.int(single.ratio * 100)} %${perRound(single)}`,
     pass: single?.ratio == null ? null : single.ratio >= TARGET_SINGLE_RATIO,
   });
-  const be = find(batch, 'ensemble', 'max');
+  const batchMismatch = batch?.runs.some((r) => r.target === 'ensemble' && r.durability.ok === false) ?? false;
   checks.push({
     name: `batches ≥ ${fmt.int(TARGET_BATCH_EVENTS)} durable events/s`,
-    value: be === undefined ? 'not run'
-      : `${fmt.int(be.measured.eventsPerSec)} events/s${be.durability.ok === false ? ' (durable count MISMATCH)' : ''}`,
-    pass: be === undefined ? null : be.measured.eventsPerSec >= TARGET_BATCH_EVENTS && be.durability.ok !== false,
+    value: batch === undefined ? 'not run'
+      : `${fmt.int(batch.medianEventsPerSec.ensemble)} events/s${opts.rounds > 1 ? ' (median)' : ''}${batchMismatch ? ' (durable count MISMATCH)' : ''}`,
+    pass: batch === undefined ? null : batch.medianEventsPerSec.ensemble >= TARGET_BATCH_EVENTS && !batchMismatch,
   });
   for (const s of scenarios) {
     const e = find(s, 'ensemble', 'sustained');
@@ -264,7 +281,9 @@ function targets(scenarios: ScenarioRecord[], opts: Options): TargetCheck[] {
     checks.push({
       name: `${s.name}: p99 ≤ ${TARGET_SUSTAINED_P99_MS} ms at ${fmt.int(opts.sustainedFraction * 100)} % of max`,
       value: e === undefined ? (s.sustainedNote ?? 'not run')
-        : `p99 ${fmt.ms(e.measured.latencyMs.p99)} ms at ${fmt.int(e.measured.reqPerSec)}/${fmt.int(e.measured.targetRate ?? 0)} req/s` +
+        : `p99 ${fmt.ms(e.measured.latencyMs.p99)} ms` +
+          `${e.measured.scheduledLatencyMs === null ? '' : ` (${fmt.ms(e.measured.scheduledLatencyMs.p99)} from schedule)`}` +
+          ` at ${fmt.int(e.measured.reqPerSec)} of ${fmt.int(e.measured.targetRate ?? 0)} req/s` +
           `${achieved < 0.95 ? ' (rate NOT reached)' : ''}` +
           `${b === undefined ? '' : `; baseline at the same rate: p99 ${fmt.ms(b.measured.latencyMs.p99)} ms`}`,
       pass: e === undefined ? null : e.measured.latencyMs.p99 <= TARGET_SUSTAINED_P99_MS && achieved >= 0.95,
@@ -408,10 +427,13 @@ async function main(): Promise<number> {
       notes.push(`${sutLabel} did not stop cleanly on SIGTERM (exit ${String(sutStop.exit)}${sutStop.graceful ? '' : ', killed after 30 s'}).`);
     }
 
-    process.stdout.write(`\nResults (${opts.durationSec} s per run after ${opts.warmupSec} s warm-up; latency of 2xx responses; CPU = % of one core)\n\n`);
-    process.stdout.write(`${renderTable(scenarios, sutLabel)}\n\n`);
+    process.stdout.write(
+      `\nResults (${opts.durationSec} s per run after ${opts.warmupSec} s warm-up; latency of 2xx responses from the write,\n` +
+        `"p99 sched" from the scheduled send time in fixed-rate runs; CPU = % of one core, server and load generator)\n\n`,
+    );
+    process.stdout.write(`${renderTable(scenarios, sutLabel, opts.rounds)}\n\n`);
     for (const s of scenarios) {
-      process.stdout.write(`${s.name}: ${sutLabel}/baseline events/s = ${fmt.ratio(s.ratio)}` +
+      process.stdout.write(`${s.name}: ${sutLabel}/baseline events/s = ${fmt.ratio(s.ratio)}${s.ratios.length > 1 ? ` (median of ${s.ratios.map((r) => fmt.ratio(r)).join(', ')})` : ''}` +
         `${s.sustainedRate === null ? `; sustained: ${s.sustainedNote ?? 'skipped'}` : `; sustained rate = ${fmt.int(opts.sustainedFraction * 100)} % of ${sutLabel} max = ${fmt.int(s.sustainedRate)} req/s (${opts.pacing} pacing)`}\n`);
     }
     process.stdout.write(`\nTargets (informative; the bench never fails on them)\n${renderTargets(checks)}\n`);

@@ -9,7 +9,9 @@
  *   // ... later
  *   await ensemble.close();
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Config } from '../platform/config.js';
 import { createLogger, type Logger } from '../platform/logger.js';
@@ -35,7 +37,8 @@ import { ensureAdminToken, requireAdminToken } from '../api/admin-auth.js';
 import { registerErrorHandling } from '../api/error-handler.js';
 import { registerWorkspaceRoutes } from '../api/workspace-routes.js';
 import { registerProfileRoutes } from '../api/profile-routes.js';
-import type { EventStore } from '../storage/ports.js';
+import { SegmentLog } from '../storage/file-log/segment-log.js';
+import type { EventLog, EventStore } from '../storage/ports.js';
 
 export interface Ensemble {
   config: Config;
@@ -55,6 +58,13 @@ export interface Ensemble {
   close(): Promise<void>;
 }
 
+/** The log folder: configured, or `<data file without extension>-log` beside the data file. */
+export function logDirFor(config: Config): string {
+  if (config.storage.logDir) return config.storage.logDir;
+  const base = config.dataPath === ':memory:' ? join(tmpdir(), `ensemble-${process.pid}`) : config.dataPath.replace(/\.[^./\\]+$/, '');
+  return `${base}-log`;
+}
+
 export interface OpenOptions {
   logger?: Logger;
   clock?: Clock;
@@ -66,7 +76,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const metrics = createMetrics();
   const db = await Database.open(config.dataPath);
   const configStore = await DuckDbConfigStore.open(db);
-  const eventLog = await DuckDbEventLog.open(db);
+  const eventLog: EventLog = config.storage.log === 'duckdb' ? await DuckDbEventLog.open(db) : await SegmentLog.open(logDirFor(config));
   const processingStore = await DuckDbProcessingStore.open(db);
   const eventStore = await DuckDbEventStore.open(db);
 
@@ -82,7 +92,10 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   for (const [ws, id] of await eventStore.recentMessageIds(since)) dedupe.remember(ws, id);
   for (const [ws, id] of await eventLog.recentMessageIds(since)) dedupe.remember(ws, id);
 
-  const groupCommit = new GroupCommitLog(eventLog, (await eventLog.lastSeq()) + 1n, metrics, config.collect.maxGroupEvents);
+  // The log may have been pruned up to the cursor: never reuse a seq the processor has seen.
+  const logEnd = await eventLog.lastSeq();
+  const cursor = await processingStore.cursor();
+  const groupCommit = new GroupCommitLog(eventLog, (logEnd > cursor ? logEnd : cursor) + 1n, metrics, config.collect.maxGroupEvents);
   const processor = new Processor({
     log: eventLog, store: processingStore, memory, resolver: new SimpleResolver(), config: config.processor,
     metrics, logger, clock, committedSeq: () => groupCommit.committedSeq,
@@ -96,7 +109,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
 
   const http = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines would log client IPs and URLs with ids: personal data stays out of logs.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
@@ -138,6 +152,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       await http.close();
       await groupCommit.flush();
       await processor.stop();
+      await eventLog.close();
       await db.close();
       logger.info('stopped');
     },

@@ -14,6 +14,12 @@ export const ConfigSchema = Type.Object({
   /** If absent, one is generated on first start, stored hashed, and printed once. */
   adminToken: Type.Optional(Type.String({ minLength: 16 })),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')], { default: 'info' }),
+  storage: Type.Object({
+    /** The durable log: append-only segment files (default, fastest) or a DuckDB table. */
+    log: Type.Union([Type.Literal('file'), Type.Literal('duckdb')], { default: 'file' }),
+    /** Folder of the log's segment files; default: `<dataPath without extension>-log` beside the data file. */
+    logDir: Type.Optional(Type.String()),
+  }, { default: {} }),
   collect: Type.Object({
     /** Truncate IPs (IPv4 /24, IPv6 /48) before anything is stored. */
     truncateIp: Type.Boolean({ default: true }),

@@ -93,7 +93,7 @@ export class Processor {
         profile.lastSeen = Math.max(profile.lastSeen, at);
         if (e.type === 'identify') applyTraits(profile, e.traits, at, e.sourceId, e.messageId);
       }
-      events.push({ ...e, seq: r.seq, profileId, enrichment: enrich(e) });
+      events.push({ seq: r.seq, profileId, enrichment: enrich(e), payload: r.payload });
     }
     const cursor = (records[records.length - 1] as { seq: bigint }).seq;
     await store.commitBatch({ cursor, events, ...tx.changes() });

@@ -3,8 +3,8 @@
  *
  * Incoming events are validated with `IncomingEventSchema` (TypeBox, compiled once). Collection
  * turns each valid one into a `CollectedEvent` (server fields added, clock corrected, IP handled)
- * which is what the durable log holds. The processor turns a `CollectedEvent` into a `StoredEvent`
- * row (profile attached, enrichment columns filled).
+ * which is what the durable log holds. The processor turns it into a `ProcessedEvent` (profile
+ * attached, enrichment columns filled), one row of the event store.
  */
 import { Type, type Static } from '@sinclair/typebox';
 
@@ -72,11 +72,16 @@ export interface CollectedEvent {
   country: string | null;
 }
 
-/** A collected event once the processor has enriched it and attached it to a profile. */
-export interface ProcessedEvent extends CollectedEvent {
+/**
+ * A collected event once the processor has enriched it and attached it to a profile. The event
+ * itself stays the log's JSON text (`payload`): the store extracts its columns natively instead
+ * of the processor re-serialising every event.
+ */
+export interface ProcessedEvent {
   seq: bigint;
   profileId: string;
   enrichment: Enrichment;
+  payload: string;
 }
 
 /** Columns derived from the event by the processor's enrichment step. */

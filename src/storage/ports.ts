@@ -28,8 +28,9 @@ export interface EventLog {
   lastSeq(): Promise<bigint>;
   /** (workspaceId, messageId) pairs received at or after `sinceMs`, for the dedupe index. */
   recentMessageIds(sinceMs: number): Promise<Array<[string, string]>>;
-  /** Deletes records with seq ≤ `uptoSeq` received before `beforeMs` (already processed). */
+  /** Deletes records with seq ≤ `uptoSeq` received before `beforeMs` (already processed); may keep more. */
   prune(uptoSeq: bigint, beforeMs: number): Promise<number>;
+  close(): Promise<void>;
 }
 
 export interface ConfigStore {

@@ -1,10 +1,11 @@
 /**
  * What the processor writes: events, profiles, identities, merges and its cursor, all in one
  * transaction per micro-batch, so a crash replays a whole batch or nothing of it.
- * Events go through the Appender; upserts are batched through list parameters (`unnest`),
+ * Events go in as one newline-joined JSON text that DuckDB parses on its own thread (the Node
+ * thread only concatenates strings); upserts are batched through list parameters (`unnest`),
  * never one statement per row (single-row upserts run at ~350/s on DuckDB).
  */
-import { DuckDBTimestampValue, listValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { ProcessedEvent } from '../../protocol/event.js';
 import type { IdentityRecord, ProfileState } from '../../protocol/profile.js';
 import type { ProcessedBatch, ProcessingStore } from '../ports.js';
@@ -13,8 +14,6 @@ import { all, inTransaction, type Database } from './database.js';
 const CURSOR_NAME = 'main';
 
 export class DuckDbProcessingStore implements ProcessingStore {
-  private appender: DuckDBAppender | null = null;
-
   private constructor(private readonly conn: DuckDBConnection) {}
 
   static async open(db: Database): Promise<DuckDbProcessingStore> {
@@ -27,31 +26,23 @@ export class DuckDbProcessingStore implements ProcessingStore {
   }
 
   async commitBatch(batch: ProcessedBatch): Promise<void> {
-    const appender = this.appender ?? (this.appender = await this.conn.createAppender('events'));
-    try {
-      await inTransaction(this.conn, async () => {
-        for (const e of batch.events) appendEvent(appender, e);
-        appender.flushSync();
-        await this.upsertProfiles(batch.profiles);
-        await this.upsertIdentities(batch.identities);
-        if (batch.merges.length > 0) {
-          await this.conn.run(
-            `INSERT INTO profile_merges SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]),
-               unnest($4::BIGINT[]), unnest($5::VARCHAR[]), unnest($6::VARCHAR[])`,
-            [
-              listValue(batch.merges.map((m) => m.workspaceId)), listValue(batch.merges.map((m) => m.fromProfile)),
-              listValue(batch.merges.map((m) => m.intoProfile)), listValue(batch.merges.map((m) => BigInt(m.at))),
-              listValue(batch.merges.map((m) => m.messageId)), listValue(batch.merges.map((m) => m.rule)),
-            ],
-          );
-        }
-        await this.conn.run('INSERT OR REPLACE INTO processor_cursor VALUES ($1, $2)', [CURSOR_NAME, batch.cursor]);
-      });
-    } catch (err) {
-      try { this.appender.closeSync(); } catch { /* already broken */ }
-      this.appender = null;
-      throw err;
-    }
+    await inTransaction(this.conn, async () => {
+      if (batch.events.length > 0) await this.conn.run(INSERT_EVENTS, [batch.events.map(eventRow).join('\n')]);
+      await this.upsertProfiles(batch.profiles);
+      await this.upsertIdentities(batch.identities);
+      if (batch.merges.length > 0) {
+        await this.conn.run(
+          `INSERT INTO profile_merges SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]),
+             unnest($4::BIGINT[]), unnest($5::VARCHAR[]), unnest($6::VARCHAR[])`,
+          [
+            listValue(batch.merges.map((m) => m.workspaceId)), listValue(batch.merges.map((m) => m.fromProfile)),
+            listValue(batch.merges.map((m) => m.intoProfile)), listValue(batch.merges.map((m) => BigInt(m.at))),
+            listValue(batch.merges.map((m) => m.messageId)), listValue(batch.merges.map((m) => m.rule)),
+          ],
+        );
+      }
+      await this.conn.run('INSERT OR REPLACE INTO processor_cursor VALUES ($1, $2)', [CURSOR_NAME, batch.cursor]);
+    });
   }
 
   private async upsertProfiles(profiles: readonly ProfileState[]): Promise<void> {
@@ -105,59 +96,33 @@ export class DuckDbProcessingStore implements ProcessingStore {
   }
 }
 
-function ts(ms: number): DuckDBTimestampValue {
-  return new DuckDBTimestampValue(BigInt(ms) * 1000n);
+/** The JSON shape one event row is sent in; `e` is the log payload embedded verbatim. */
+function eventRow(e: ProcessedEvent): string {
+  return `{"s":${e.seq},"p":${JSON.stringify(e.profileId)},"x":${JSON.stringify(e.enrichment)},"e":${e.payload}}`;
 }
 
-function str(appender: DuckDBAppender, v: string | null | undefined): void {
-  if (v == null) appender.appendNull();
-  else appender.appendVarchar(v);
-}
-
-function num(appender: DuckDBAppender, v: number | null): void {
-  if (v == null) appender.appendNull();
-  else appender.appendDouble(v);
-}
+const ROW_SPEC = JSON.stringify({
+  s: 'BIGINT',
+  p: 'VARCHAR',
+  x: {
+    browser: 'VARCHAR', browserVersion: 'VARCHAR', os: 'VARCHAR', deviceType: 'VARCHAR', channel: 'VARCHAR', referrerHost: 'VARCHAR',
+    utmSource: 'VARCHAR', utmMedium: 'VARCHAR', utmCampaign: 'VARCHAR', utmTerm: 'VARCHAR', utmContent: 'VARCHAR',
+    url: 'VARCHAR', path: 'VARCHAR', revenue: 'DOUBLE', price: 'DOUBLE', currency: 'VARCHAR',
+  },
+  e: {
+    workspaceId: 'VARCHAR', messageId: 'VARCHAR', type: 'VARCHAR', event: 'VARCHAR', name: 'VARCHAR', anonymousId: 'VARCHAR',
+    userId: 'VARCHAR', sourceId: 'VARCHAR', timestamp: 'VARCHAR', originalTimestamp: 'VARCHAR', sentAt: 'VARCHAR',
+    receivedAt: 'VARCHAR', country: 'VARCHAR', properties: 'JSON', traits: 'JSON', context: 'JSON',
+  },
+});
 
 /** Column order must match the `events` table in schema.ts. */
-function appendEvent(a: DuckDBAppender, e: ProcessedEvent): void {
-  const x = e.enrichment;
-  str(a, e.workspaceId);
-  a.appendBigInt(e.seq);
-  str(a, e.messageId);
-  str(a, e.type);
-  str(a, e.event);
-  str(a, e.name);
-  str(a, e.profileId);
-  str(a, e.anonymousId);
-  str(a, e.userId);
-  str(a, e.sourceId);
-  a.appendTimestamp(ts(Date.parse(e.timestamp)));
-  a.appendTimestamp(ts(Date.parse(e.originalTimestamp)));
-  if (e.sentAt == null) a.appendNull();
-  else a.appendTimestamp(ts(Date.parse(e.sentAt)));
-  a.appendTimestamp(ts(Date.parse(e.receivedAt)));
-  str(a, e.country);
-  str(a, x.browser);
-  str(a, x.browserVersion);
-  str(a, x.os);
-  str(a, x.deviceType);
-  str(a, x.channel);
-  str(a, x.referrerHost);
-  str(a, x.utmSource);
-  str(a, x.utmMedium);
-  str(a, x.utmCampaign);
-  str(a, x.utmTerm);
-  str(a, x.utmContent);
-  str(a, x.url);
-  str(a, x.path);
-  num(a, x.revenue);
-  num(a, x.price);
-  str(a, x.currency);
-  const consent = e.context.consent;
-  str(a, consent === undefined ? null : JSON.stringify(consent));
-  str(a, JSON.stringify(e.properties));
-  str(a, JSON.stringify(e.traits));
-  str(a, JSON.stringify(e.context));
-  a.endRow();
-}
+const INSERT_EVENTS = `
+  INSERT INTO events
+  SELECT e.workspaceId, s, e.messageId, e.type, e.event, e.name, p, e.anonymousId, e.userId, e.sourceId,
+         CAST(e.timestamp AS TIMESTAMP), CAST(e.originalTimestamp AS TIMESTAMP), CAST(e.sentAt AS TIMESTAMP),
+         CAST(e.receivedAt AS TIMESTAMP), e.country,
+         x.browser, x.browserVersion, x.os, x.deviceType, x.channel, x.referrerHost, x.utmSource, x.utmMedium,
+         x.utmCampaign, x.utmTerm, x.utmContent, x.url, x.path, x.revenue, x.price, x.currency,
+         json_extract(e.context, '$.consent'), e.properties, e.traits, e.context
+    FROM (SELECT unnest(from_json(j, '${ROW_SPEC}')) FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j))`;
