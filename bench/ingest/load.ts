@@ -30,13 +30,6 @@ import type { LatencySummary, LoadConfig, LoadReply, LoadRequest, PhaseResult } 
 
 // ---- the slice of autocannon's API this file uses (it ships no types) ----------------------
 
-interface AcRequestData {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string | Buffer;
-}
-
 interface AcOptions {
   url: string;
   connections: number;
@@ -44,8 +37,8 @@ interface AcOptions {
   timeout: number;
   method: 'POST';
   headers: Record<string, string>;
+  body: Buffer;
   overallRate?: number;
-  requests: { setupRequest: (req: AcRequestData) => AcRequestData }[];
   setupClient: (client: AcClient) => void;
 }
 
@@ -56,6 +49,8 @@ interface AcClient extends EventEmitter {
   destroyed: boolean;
   destroy(): void;
   _doRequest: (...args: unknown[]) => void;
+  /** The bytes written for the next request. */
+  getRequestBuffer: () => Buffer;
 }
 
 interface AcHistogram {
@@ -116,7 +111,7 @@ interface Counters {
   scheduled: Samples;
 }
 
-function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['label'], seconds: number): Promise<PhaseResult> {
+function runPhase(cfg: LoadConfig, requests: PayloadFactory, label: PhaseResult['label'], seconds: number): Promise<PhaseResult> {
   const smooth = cfg.rate !== null && cfg.pacing === 'smooth';
   const c: Counters = {
     sent: 0, responses: 0, ok2xx: 0, statusCounts: {}, firstSend: Number.POSITIVE_INFINITY, lastResponse: 0,
@@ -130,9 +125,15 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
 
   function setupClient(client: AcClient): void {
     const original = client._doRequest;
-    if (typeof original !== 'function' || typeof client.destroy !== 'function' || typeof client.rate !== 'number') {
-      throw new Error('autocannon internals changed (Client._doRequest/destroy/rate); this bench needs autocannon 9');
+    if (
+      typeof original !== 'function' || typeof client.destroy !== 'function' ||
+      typeof client.getRequestBuffer !== 'function' || typeof client.rate !== 'number'
+    ) {
+      throw new Error('autocannon internals changed (Client._doRequest/getRequestBuffer/destroy/rate); this bench needs autocannon 9');
     }
+    // Every request is a fresh copy of a pre-built one with new messageIds: measured ~30 % less
+    // generator CPU than autocannon's setupRequest, which rebuilds headers and body each time.
+    client.getRequestBuffer = () => requests.next();
     const perConnectionRate = client.rate;
     // Disables autocannon's per-second quota (read after setupClient returns) and its
     // coordinated-omission correction, which assumes that quota; we pace here instead.
@@ -200,7 +201,6 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
     });
   }
 
-  const auth = `Basic ${Buffer.from(`${cfg.writeKey}:`).toString('base64')}`;
   const options: AcOptions = {
     url: cfg.origin + cfg.path,
     connections: cfg.connections,
@@ -208,8 +208,9 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
     duration: seconds + cfg.timeoutSec + 5,
     timeout: cfg.timeoutSec,
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: auth, 'user-agent': 'ensemble-bench/1 (autocannon)' },
-    requests: [{ setupRequest: (req) => ({ ...req, body: bodies.next() }) }],
+    // What autocannon would send; every request actually written comes from getRequestBuffer.
+    headers: requestHeaders(cfg),
+    body: Buffer.from('{}'),
     setupClient,
   };
   if (cfg.rate !== null) options.overallRate = cfg.rate;
@@ -250,11 +251,25 @@ function runPhase(cfg: LoadConfig, bodies: PayloadFactory, label: PhaseResult['l
   });
 }
 
+function requestHeaders(cfg: LoadConfig): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    authorization: `Basic ${Buffer.from(`${cfg.writeKey}:`).toString('base64')}`,
+    'user-agent': 'ensemble-bench/1 (autocannon)',
+  };
+}
+
 async function run(cfg: LoadConfig): Promise<PhaseResult[]> {
-  const bodies = new PayloadFactory({ eventsPerRequest: cfg.eventsPerRequest, seed: cfg.seed });
+  const host = new URL(cfg.origin).host;
+  const headers = Object.entries(requestHeaders(cfg)).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const requests = new PayloadFactory({
+    eventsPerRequest: cfg.eventsPerRequest,
+    seed: cfg.seed,
+    httpHead: (length) => `POST ${cfg.path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n${headers}Content-Length: ${length}\r\n\r\n`,
+  });
   const phases: PhaseResult[] = [];
-  if (cfg.warmupSec > 0) phases.push(await runPhase(cfg, bodies, 'warmup', cfg.warmupSec));
-  phases.push(await runPhase(cfg, bodies, 'measured', cfg.durationSec));
+  if (cfg.warmupSec > 0) phases.push(await runPhase(cfg, requests, 'warmup', cfg.warmupSec));
+  phases.push(await runPhase(cfg, requests, 'measured', cfg.durationSec));
   return phases;
 }
 

@@ -33,6 +33,12 @@ interface Template {
 export interface PayloadOptions {
   eventsPerRequest: number;
   seed: number;
+  /**
+   * When given, `next()` returns a whole HTTP/1.1 request: this head (request line + headers,
+   * ending in a blank line) for a body of `contentLength` bytes, then the body. Bodies have a
+   * fixed length per template, so the head is built once per template.
+   */
+  httpHead?: (contentLength: number) => string;
 }
 
 /** Small, fast, seeded PRNG (mulberry32): same seed, same event mix, in every run. */
@@ -159,8 +165,15 @@ class TemplateBuilder {
     this.sentAtOffset = this.slot(SENT_AT_LENGTH);
   }
 
-  build(): Template {
-    return { buf: Buffer.concat(this.parts, this.length), idOffsets: this.idOffsets, sentAtOffset: this.sentAtOffset };
+  build(httpHead?: (contentLength: number) => string): Template {
+    const body = Buffer.concat(this.parts, this.length);
+    if (httpHead === undefined) return { buf: body, idOffsets: this.idOffsets, sentAtOffset: this.sentAtOffset };
+    const head = Buffer.from(httpHead(body.length), 'latin1');
+    return {
+      buf: Buffer.concat([head, body]),
+      idOffsets: this.idOffsets.map((o) => o + head.length),
+      sentAtOffset: this.sentAtOffset < 0 ? -1 : this.sentAtOffset + head.length,
+    };
   }
 }
 
@@ -188,7 +201,7 @@ export class PayloadFactory {
         b.sentAt();
         b.text('",');
         b.event(pick(rand, events), true);
-        this.templates.push(b.build());
+        this.templates.push(b.build(options.httpHead));
       } else {
         b.text('{"sentAt":"');
         b.sentAt();
@@ -198,12 +211,12 @@ export class PayloadFactory {
           b.event(pick(rand, events));
         }
         b.text(']}');
-        this.templates.push(b.build());
+        this.templates.push(b.build(options.httpHead));
       }
     }
   }
 
-  /** A fresh body: next template, new ids in every slot, `sentAt` = now. */
+  /** A fresh body (or whole request): next template, new ids in every slot, `sentAt` = now. */
   next(): Buffer {
     const template = this.templates[this.nextTemplate];
     if (template === undefined) throw new Error('no templates');
