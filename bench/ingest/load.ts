@@ -19,8 +19,13 @@
  *   hence the generator's event-loop delay is reported too). `pacing: 'burst'` keeps
  *   autocannon's own limiter, for comparison.
  *
- * Both rely on autocannon 9's `Client` internals (`_doRequest`, `rate`, `destroy`); if they
- * change, this file fails loudly instead of measuring something else.
+ * - **Cheap unique requests.** Each request is a copy of a pre-built one (head + body) with new
+ *   `messageId`s written in place (`Client.getRequestBuffer`), instead of autocannon's
+ *   `setupRequest`, which rebuilds headers and body every time. On 2 cores the generator
+ *   competes with the server for CPU, so its cost per request matters.
+ *
+ * All three rely on autocannon 9's `Client` internals (`_doRequest`, `getRequestBuffer`, `rate`,
+ * `destroy`); if they change, this file fails loudly instead of measuring something else.
  */
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';

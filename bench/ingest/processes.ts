@@ -144,10 +144,12 @@ export async function runLoad(script: string, config: LoadConfig): Promise<Phase
 }
 
 /** Samples of a Prometheus text exposition, by metric name (unlabelled series only). */
-export async function readMetrics(origin: string): Promise<Map<string, number>> {
-  const res = await fetch(`${origin}/metrics`, { signal: AbortSignal.timeout(5000) });
+export async function readMetrics(origin: string, bearer: string | null): Promise<Map<string, number>> {
+  // The admin token is sent in case the server guards /metrics; an open endpoint ignores it.
+  const headers: Record<string, string> = bearer === null ? {} : { authorization: `Bearer ${bearer}` };
+  const res = await fetch(`${origin}/metrics`, { headers, signal: AbortSignal.timeout(5000) });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
+  if (res.status !== 200) throw new Error(`GET ${origin}/metrics answered ${res.status}: ${text.slice(0, 200)}`);
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;

@@ -46,6 +46,8 @@ interface Server {
   role: Target;
   proc: ManagedProcess;
   origin: string;
+  /** Admin token (the SUT), sent with metric reads. */
+  token: string | null;
 }
 
 interface Context {
@@ -102,37 +104,45 @@ async function preflight(server: Server, writeKey: string, batchSize: number): P
 
 // ---- one run --------------------------------------------------------------------------------
 
-async function metric(origin: string, name: string): Promise<number | null> {
-  return (await readMetrics(origin)).get(name) ?? null;
+async function metric(server: Server, name: string): Promise<number | null> {
+  if (server.proc.hasExited()) throw new Error(`${server.proc.name} exited (${String(await server.proc.exited)})`);
+  return (await readMetrics(server.origin, server.token)).get(name) ?? null;
 }
 
 /** The accepted counter after a run: exact match right away, else wait until it stops moving. */
-async function settledCounter(origin: string, before: number, expected: number): Promise<number | null> {
-  let last = await metric(origin, ACCEPTED);
+async function settledCounter(server: Server, before: number, expected: number): Promise<number | null> {
+  let last = await metric(server, ACCEPTED);
   let stable = 0;
   const until = Date.now() + 10_000;
   while (last !== null && last - before !== expected && stable < 3 && Date.now() < until) {
     await sleep(200);
-    const now = await metric(origin, ACCEPTED);
+    const now = await metric(server, ACCEPTED);
     stable = now === last ? stable + 1 : 0;
     last = now;
   }
   return last;
 }
 
+/** Waits for the processor to catch up; gives up at the timeout or after 15 s without progress. */
 async function drainLag(server: Server, timeoutSec: number): Promise<RunRecord['lag']> {
-  const afterRun = await metric(server.origin, LAG);
+  const afterRun = await metric(server, LAG);
   if (afterRun === null) return { afterRun: null, drainSec: null, drained: null };
   const started = performance.now();
   let lag = afterRun;
+  let best = lag;
+  let progressAt = started;
   let announced = false;
-  while (lag > 0 && performance.now() - started < timeoutSec * 1000) {
+  while (lag > 0 && performance.now() - started < timeoutSec * 1000 && performance.now() - progressAt < 15_000) {
     if (!announced && performance.now() - started > 1000) {
       process.stdout.write(`    waiting for the processor to drain (${LAG} = ${fmt.int(lag)})…\n`);
       announced = true;
     }
     await sleep(250);
-    lag = (await metric(server.origin, LAG)) ?? 0;
+    lag = (await metric(server, LAG)) ?? 0;
+    if (lag < best) {
+      best = lag;
+      progressAt = performance.now();
+    }
   }
   return { afterRun, drainSec: Math.round((performance.now() - started) / 100) / 10, drained: lag <= 0 };
 }
@@ -166,7 +176,7 @@ async function measure(
       `${config.connections} conns · ${opts.warmupSec} s warm-up + ${opts.durationSec} s\n`,
   );
 
-  const before = await metric(server.origin, ACCEPTED);
+  const before = await metric(server, ACCEPTED);
   const cpu0 = cpuSeconds(server.proc.pid);
   const t0 = performance.now();
   const phases = await runLoad(ctx.loadScript, config);
@@ -179,13 +189,14 @@ async function measure(
   const all: PhaseResult[] = warmup === null ? [measured] : [warmup, measured];
   const expected = all.reduce((n, p) => n + p.ok2xx, 0) * eventsPerRequest;
   const slack = all.reduce((n, p) => n + p.unanswered, 0) * eventsPerRequest;
-  const after = before === null ? null : await settledCounter(server.origin, before, expected);
+  if (server.proc.hasExited()) throw new Error(`${server.proc.name} exited during the run (${String(await server.proc.exited)})`);
+  const after = before === null ? null : await settledCounter(server, before, expected);
   const delta = before === null || after === null ? null : after - before;
   const durability: DurabilityCheck = {
     before, after, delta, expected, slack,
     ok: delta === null ? null : delta >= expected && delta <= expected + slack,
   };
-  const lag = server.role === 'ensemble' ? await drainLag(server, opts.drainTimeoutSec) : { afterRun: await metric(server.origin, LAG), drainSec: null, drained: null };
+  const lag = server.role === 'ensemble' ? await drainLag(server, opts.drainTimeoutSec) : { afterRun: await metric(server, LAG), drainSec: null, drained: null };
 
   const m = measured;
   process.stdout.write(
@@ -390,6 +401,7 @@ async function main(): Promise<number> {
     const baseline: Server = {
       role: 'baseline',
       origin: `http://127.0.0.1:${basePort}`,
+      token: null,
       proc: startNode('baseline', [baselineScript, '--port', String(basePort), '--mode', 'bare'], { ...process.env }, join(tmp, 'baseline.log'), root),
     };
     servers.push(baseline);
@@ -399,6 +411,7 @@ async function main(): Promise<number> {
     const sut: Server = {
       role: 'ensemble',
       origin: `http://127.0.0.1:${sutPort}`,
+      token,
       proc: startNode(sutLabel, sutArgs, { ...process.env, ENSEMBLE_ADMIN_TOKEN: token }, join(tmp, `${sutLabel}.log`), root),
     };
     servers.push(sut);
