@@ -196,17 +196,18 @@ async function measure(
     before, after, delta, expected, slack,
     ok: delta === null ? null : delta >= expected && delta <= expected + slack,
   };
-  const lag = server.role === 'ensemble' ? await drainLag(server, opts.drainTimeoutSec) : { afterRun: await metric(server, LAG), drainSec: null, drained: null };
-
   const m = measured;
   process.stdout.write(
     `    ${fmt.int(m.reqPerSec)} req/s · ${fmt.int(m.eventsPerSec)} events/s · p50 ${fmt.ms(m.latencyMs.p50)} ms · ` +
       `p99 ${fmt.ms(m.latencyMs.p99)} ms` +
       `${m.scheduledLatencyMs === null ? '' : ` (from schedule ${fmt.ms(m.scheduledLatencyMs.p99)} ms; generator loop delay p99 ${fmt.ms(m.loadgenLoopDelayMs.p99)} ms)`}` +
-      ` · non-2xx ${fmt.int(m.non2xx)} · errors ${fmt.int(m.errors)} · ` +
-      `durable ${durability.ok === null ? 'n/a' : durability.ok ? 'ok' : 'MISMATCH'}` +
-      `${lag.drainSec !== null && lag.drainSec > 0 ? ` · lag ${fmt.int(lag.afterRun ?? 0)} drained in ${lag.drainSec} s` : ''}\n`,
+      ` · non-2xx ${fmt.int(m.non2xx)} · errors ${fmt.int(m.errors)} · durable ` +
+      `${durability.ok === null ? 'n/a (no counter)' : durability.ok ? 'ok' : `MISMATCH (accepted +${fmt.int(delta ?? 0)}, 2xx × events = ${fmt.int(expected)}${slack > 0 ? `, unanswered × events = ${fmt.int(slack)}` : ''})`}\n`,
   );
+  const lag = server.role === 'ensemble' ? await drainLag(server, opts.drainTimeoutSec) : { afterRun: await metric(server, LAG), drainSec: null, drained: null };
+  if (lag.drainSec !== null && lag.drainSec > 0) {
+    process.stdout.write(`    ${LAG} was ${fmt.int(lag.afterRun ?? 0)} after the run; ${lag.drained === true ? 'drained' : 'NOT drained'} after ${lag.drainSec} s\n`);
+  }
   const { writeKey: _writeKey, origin: _origin, ...recorded } = config;
   return {
     scenario, target: server.role, kind, round,
@@ -378,9 +379,10 @@ async function main(): Promise<number> {
 
   // Ctrl-C / kill: the children are ours; end them by pid and remove the temp dir.
   const onSignal = (signal: NodeJS.Signals): void => {
+    const pids = [...spawned].map((p) => p.pid);
     for (const p of spawned) killNow(p);
     rmSync(tmp, { recursive: true, force: true });
-    process.stderr.write(`\ninterrupted (${signal}); stopped ${spawned.size === 0 ? 'all' : 'remaining'} child processes\n`);
+    process.stderr.write(`\ninterrupted (${signal}); killed child pids ${pids.join(', ') || '(none)'}\n`);
     process.exit(130);
   };
   process.once('SIGINT', onSignal);

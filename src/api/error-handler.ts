@@ -13,7 +13,6 @@ export const ErrorResponse = Type.Object({
 
 function toEnsembleError(err: FastifyError): EnsembleError | null {
   if (err instanceof EnsembleError) return err;
-  if (err.validation) return new EnsembleError('ENSEMBLE_ERR_VALIDATION', `${err.validationContext ?? 'request'} ${err.validation[0]?.instancePath ?? ''} ${err.validation[0]?.message ?? ''}`.replace(/\s+/g, ' ').trim(), { errors: err.validation.map((v) => ({ path: v.instancePath, message: v.message })) });
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return new EnsembleError('ENSEMBLE_ERR_BODY_TOO_LARGE');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -35,6 +35,7 @@ import { Processor } from '../processor/processor.js';
 import { Catalog } from '../api/catalog.js';
 import { ensureAdminToken, requireAdminToken } from '../api/admin-auth.js';
 import { registerErrorHandling } from '../api/error-handler.js';
+import { useTypeBoxValidation } from '../api/validator.js';
 import { registerWorkspaceRoutes } from '../api/workspace-routes.js';
 import { registerProfileRoutes } from '../api/profile-routes.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
@@ -113,8 +114,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+  useTypeBoxValidation(http);
   registerErrorHandling(http);
   await http.register(swagger, {
     openapi: {
