@@ -3,12 +3,14 @@
  * token (printed once), a demo workspace and source with ≥ 5,000 people and ≥ 50,000 events;
  * SIGTERM stops it cleanly; a second start keeps the data and does not load the demo twice.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Database, all } from '../src/storage/duckdb/database.js';
 import { removeDir, tempDir } from './helpers/server.js';
-import { startProcess, waitProcessed } from './helpers/process.js';
+import { killStarted, startProcess, waitProcessed } from './helpers/process.js';
+
+after(killStarted);
 
 test('start --demo, SIGTERM, start again', { timeout: 240_000 }, async () => {
   const dir = tempDir();

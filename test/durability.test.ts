@@ -4,12 +4,14 @@
  * what was not acknowledged (as SDKs do). Then every event must be stored exactly once and the
  * profiles' event counts must equal the stored events.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Database, all } from '../src/storage/duckdb/database.js';
 import { ADMIN_TOKEN, basic, removeDir, tempDir } from './helpers/server.js';
-import { startProcess, waitProcessed, type ServerProcess } from './helpers/process.js';
+import { killStarted, startProcess, waitProcessed, type ServerProcess } from './helpers/process.js';
+
+after(killStarted);
 
 interface Batch { id: number; events: Array<Record<string, unknown>>; }
 

@@ -223,3 +223,15 @@ test('unknown routes and methods get the JSON error shape', async () => {
   assert.equal(r.status, 404);
   assert.equal(((await r.json()) as any).error.code, 'ENSEMBLE_ERR_NOT_FOUND');
 });
+
+test('lone UTF-16 surrogates (valid JSON escapes) are stored as U+FFFD instead of breaking the store', async () => {
+  const anon = `anon-${randomUUID()}`;
+  const body = `{"batch":[{"type":"track","event":"Odd \\ud800 name","anonymousId":"${anon}","properties":{"k\\udc00":"v\\ud83d"}},{"type":"track","event":"Fine","anonymousId":"${anon}","properties":{"emoji":"\\ud83d\\ude00"}}]}`;
+  const r = await post(`${s.url}/v1/batch`, body, { authorization: basic(s.writeKey) });
+  assert.deepEqual([r.status, r.body.accepted], [200, 2]);
+  const events = await storedEvents({ type: 'anonymous_id', value: anon });
+  const odd = events.find((e) => e.event !== 'Fine');
+  assert.equal(odd.event, 'Odd \uFFFD name');
+  assert.deepEqual(odd.properties, { 'k\uFFFD': 'v\uFFFD' });
+  assert.equal(events.find((e) => e.event === 'Fine').properties.emoji, '😀');
+});

@@ -226,7 +226,9 @@ function runPhase(cfg: LoadConfig, requests: PayloadFactory, label: PhaseResult[
       const cpu = process.cpuUsage(cpuStart);
       loopDelay.disable();
       const ns = (v: number): number => Math.round(v / 1e4) / 100;
-      const end = c.lastResponse > 0 ? c.lastResponse : performance.now();
+      // The window ends at the deadline or the last response, whichever is later: a run that
+      // idles before the deadline (burst pacing) still took the whole time.
+      const end = Math.max(c.lastResponse, deadline);
       const elapsedSec = Math.max(1e-3, (end - Math.min(c.firstSend, end)) / 1000);
       const wall = (performance.now() - start) / 1000;
       resolve({
@@ -251,6 +253,7 @@ function runPhase(cfg: LoadConfig, requests: PayloadFactory, label: PhaseResult[
         loadgenLoopDelayMs: { p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) },
         autocannon: { p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors },
         loadgenCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 1000) / 10,
+        loadgenCpuSec: Math.round((cpu.user + cpu.system) / 1e3) / 1e3,
       });
     });
   });

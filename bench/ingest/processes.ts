@@ -176,6 +176,20 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/** Busy CPU seconds of the whole machine, all cores, from /proc/stat (Linux); null elsewhere. */
+export function machineBusySeconds(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    if (v.length < 8 || v.some((x) => !Number.isFinite(x))) return null;
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (v[3] ?? 0) - (v[4] ?? 0)) / 100;
+  } catch {
+    return null;
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -49,7 +49,7 @@ export interface LatencySummary {
 export interface PhaseResult {
   label: 'warmup' | 'measured';
   configuredSec: number;
-  /** From the first request sent to the last response received. */
+  /** From the first request sent to the last response received or the deadline, if later. */
   elapsedSec: number;
   connections: number;
   targetRate: number | null;
@@ -82,8 +82,9 @@ export interface PhaseResult {
   loadgenLoopDelayMs: { p50: number; p99: number; max: number };
   /** autocannon's own (integer-ms histogram) figures, for cross-checking. */
   autocannon: { p50: number; p99: number; non2xx: number; errors: number };
-  /** CPU time of the generator process over the phase, as % of one core. */
+  /** CPU time of the generator process over the phase, as % of one core, and in seconds. */
   loadgenCpuPercent: number;
+  loadgenCpuSec: number;
 }
 
 export type LoadReply =

@@ -32,6 +32,12 @@ export interface RunRecord {
   measured: PhaseResult;
   /** Server process CPU over warm-up + measured, % of one core (may exceed 100 with threads). */
   serverCpuPercent: number | null;
+  /**
+   * CPU the rest of the machine used meanwhile (all busy CPU minus server and generator),
+   * % of one core: other tenants, the other server, the kernel's share of loopback traffic.
+   * High values mean this run was disturbed.
+   */
+  otherCpuPercent: number | null;
   durability: DurabilityCheck;
   /** `ensemble_log_lag_events` right after the run, and how long it took to reach 0. */
   lag: { afterRun: number | null; drainSec: number | null; drained: boolean | null };
@@ -110,17 +116,18 @@ export function runRow(r: RunRecord, sutLabel: string, rounds: number): string[]
     fmt.int(m.non2xx + m.errors),
     fmt.pct(r.serverCpuPercent),
     fmt.pct(m.loadgenCpuPercent),
+    fmt.pct(r.otherCpuPercent),
     durabilityText(r.durability),
   ];
 }
 
 export function renderTable(scenarios: ScenarioRecord[], sutLabel: string, rounds: number): string {
-  const header = ['scenario', 'server', 'conns', 'rate', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'p99 sched', 'non-2xx/err', 'srv CPU', 'gen CPU', 'durable events'];
+  const header = ['scenario', 'server', 'conns', 'rate', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'p99 sched', 'non-2xx/err', 'srv CPU', 'gen CPU', 'other CPU', 'durable events'];
   const rows: string[][] = [];
   for (const s of scenarios) {
     for (const r of s.runs) rows.push(runRow(r, sutLabel, rounds));
   }
-  return table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
+  return table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
 }
 
 export function renderTargets(targets: TargetCheck[]): string {

@@ -1,11 +1,11 @@
 /**
  * Ingest benchmark entry point (`npm run bench:ingest -- [flags]`; see bench/README.md).
  *
- * Three kinds of process, so nothing measured shares an event loop with the measurer:
- *   this orchestrator → starts the baseline server and Ensemble (`cli.js start`), provisions a
- *   workspace + source, then per scenario forks the load generator (`load.js`, autocannon) for:
- *   baseline max → Ensemble max → baseline at a fixed rate → Ensemble at that rate,
- *   where the fixed rate is a fraction (0.8) of the Ensemble maximum just measured.
+ * Separate processes, so nothing measured shares an event loop with the measurer: this
+ * orchestrator starts the baseline server and Ensemble (`cli.js start`), provisions a workspace
+ * and a source, then per scenario forks the load generator (`load.js`, autocannon) for:
+ *   baseline max → Ensemble max (× --rounds, alternating) → baseline at a fixed rate →
+ *   Ensemble at that rate, the fixed rate being a fraction (0.8) of Ensemble's median maximum.
  * After every run it checks `ensemble_events_accepted_total` grew by exactly 2xx × events,
  * and waits for `ensemble_log_lag_events` to reach 0 so background processing from one run
  * does not slow the next. Figures are reported as ratios to the baseline measured in the same
@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { HELP, parseOptions, type Options } from './options.js';
 import {
-  cpuSeconds, freePort, killNow, logTail, readMetrics, runLoad, sleep, spawned, startNode, stopProcess, waitHealthy,
+  cpuSeconds, freePort, killNow, logTail, machineBusySeconds, readMetrics, runLoad, sleep, spawned, startNode, stopProcess, waitHealthy,
   type ManagedProcess,
 } from './processes.js';
 import { PayloadFactory } from './payload.js';
@@ -38,6 +38,11 @@ const LAG = 'ensemble_log_lag_events';
 const TARGET_SINGLE_RATIO = 0.6;
 const TARGET_BATCH_EVENTS = 100_000;
 const TARGET_SUSTAINED_P99_MS = 25;
+/**
+ * "Other" CPU (machine busy − server − generator) above which a run is flagged as disturbed.
+ * On a quiet machine it stays under ~5 % even at full load; other tenants' work shows up here.
+ */
+const OTHER_CPU_WARN = 25;
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = resolve(here, '..', '..', '..');
@@ -178,10 +183,12 @@ async function measure(
 
   const before = await metric(server, ACCEPTED);
   const cpu0 = cpuSeconds(server.proc.pid);
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   const phases = await runLoad(ctx.loadScript, config);
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = cpuSeconds(server.proc.pid);
+  const busy1 = machineBusySeconds();
 
   const measured = phases.find((p) => p.label === 'measured');
   if (measured === undefined) throw new Error('load generator returned no measured phase');
@@ -209,12 +216,15 @@ async function measure(
     process.stdout.write(`    ${LAG} was ${fmt.int(lag.afterRun ?? 0)} after the run; ${lag.drained === true ? 'drained' : 'NOT drained'} after ${lag.drainSec} s\n`);
   }
   const { writeKey: _writeKey, origin: _origin, ...recorded } = config;
+  const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   return {
     scenario, target: server.role, kind, round,
     config: recorded,
     warmup,
     measured,
-    serverCpuPercent: cpu0 === null || cpu1 === null ? null : Math.round(((cpu1 - cpu0) / wall) * 1000) / 10,
+    serverCpuPercent: serverCpu === null ? null : Math.round((serverCpu / wall) * 1000) / 10,
+    otherCpuPercent: serverCpu === null || busy0 === null || busy1 === null ? null
+      : Math.max(0, Math.round(((busy1 - busy0 - serverCpu - all.reduce((n, p) => n + p.loadgenCpuSec, 0)) / wall) * 1000) / 10),
     durability,
     lag,
   };
@@ -304,15 +314,19 @@ function targets(scenarios: ScenarioRecord[], opts: Options): TargetCheck[] {
   return checks;
 }
 
-function warnings(scenarios: ScenarioRecord[], dataFs: string | null): string[] {
+function warnings(scenarios: ScenarioRecord[], dataFs: string | null, sutLabel: string, rounds: number): string[] {
   const out: string[] = [];
   for (const s of scenarios) {
     for (const r of s.runs) {
+      const name = `${s.name} · ${r.target === 'baseline' ? 'baseline' : sutLabel} · ${r.kind}${r.round !== null && rounds > 1 ? ` #${r.round}` : ''}`;
       if (r.kind === 'max' && r.measured.loadgenCpuPercent >= 90) {
-        out.push(`${s.name} · ${r.target}: the load generator used ${fmt.int(r.measured.loadgenCpuPercent)} % of a core — this maximum may be the generator's, not the server's.`);
+        out.push(`${name}: the load generator used ${fmt.int(r.measured.loadgenCpuPercent)} % of a core — this maximum may be the generator's, not the server's.`);
       }
-      if (r.durability.ok === false) out.push(`${s.name} · ${r.target} · ${r.kind}: accepted counter grew by ${fmt.int(r.durability.delta ?? 0)}, expected ${fmt.int(r.durability.expected)}${r.durability.slack > 0 ? ` (+ up to ${fmt.int(r.durability.slack)} unanswered)` : ''}.`);
-      if (r.lag.drained === false) out.push(`${s.name} · ${r.target} · ${r.kind}: ${LAG} did not reach 0 within the drain timeout; later runs shared the CPU with it.`);
+      if (r.otherCpuPercent !== null && r.otherCpuPercent >= OTHER_CPU_WARN) {
+        out.push(`${name}: the rest of the machine used ${fmt.int(r.otherCpuPercent)} % of a core meanwhile — a disturbed run; compare with another.`);
+      }
+      if (r.durability.ok === false) out.push(`${name}: accepted counter grew by ${fmt.int(r.durability.delta ?? 0)}, expected ${fmt.int(r.durability.expected)}${r.durability.slack > 0 ? ` (+ up to ${fmt.int(r.durability.slack)} unanswered)` : ''}.`);
+      if (r.lag.drained === false) out.push(`${name}: ${LAG} did not reach 0 (drain timeout or no progress for 15 s); later runs shared the CPU with it.`);
     }
   }
   if (dataFs === 'tmpfs' || dataFs === 'ramfs') out.push(`the DuckDB file is on ${dataFs}: fsync is free there, so durable figures are optimistic (use --data-dir on a real disk).`);
@@ -436,7 +450,7 @@ async function main(): Promise<number> {
     for (const s of [sut, baseline]) stops[s.role] = await stopProcess(s.proc, s.role === 'ensemble' ? 30_000 : 5_000);
 
     const checks = targets(scenarios, opts);
-    const notes = warnings(scenarios, dataFs);
+    const notes = warnings(scenarios, dataFs, sutLabel, opts.rounds);
     const sutStop = stops['ensemble'];
     if (sutStop !== undefined && (sutStop.exit !== 0 || !sutStop.graceful)) {
       notes.push(`${sutLabel} did not stop cleanly on SIGTERM (exit ${String(sutStop.exit)}${sutStop.graceful ? '' : ', killed after 30 s'}).`);
@@ -444,7 +458,8 @@ async function main(): Promise<number> {
 
     process.stdout.write(
       `\nResults (${opts.durationSec} s per run after ${opts.warmupSec} s warm-up; latency of 2xx responses from the write,\n` +
-        `"p99 sched" from the scheduled send time in fixed-rate runs; CPU = % of one core, server and load generator)\n\n`,
+        `"p99 sched" from the scheduled send time in fixed-rate runs; CPU = % of one core: server, load generator,\n` +
+        `and everything else on the machine meanwhile — high "other" means a disturbed run)\n\n`,
     );
     process.stdout.write(`${renderTable(scenarios, sutLabel, opts.rounds)}\n\n`);
     for (const s of scenarios) {

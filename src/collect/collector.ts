@@ -1,6 +1,6 @@
 /**
  * The collection pipeline for one request, independent of HTTP:
- * validate/normalise → dedupe → consent gate → IP (country, truncation) → group commit.
+ * validate/normalise → IP (country, truncation) → consent gate → size → dedupe → group commit.
  * Resolves only when every accepted event is durably in the log; one bad event never drops its
  * neighbours (it is reported with its index and reason).
  *
@@ -19,6 +19,7 @@ import type { GroupCommitLog, PendingRecord } from './group-commit.js';
 import type { ConsentGate } from './steps/consent-gate.js';
 import { applyIp, type IpLookup } from './steps/ip.js';
 import { normalise, type Envelope } from './steps/normalise.js';
+import { toWellFormedJson } from './steps/well-formed-json.js';
 
 export interface IngestRequest {
   source: Source;
@@ -95,7 +96,7 @@ export class Collector {
       const { context, country } = applyIp(n.value.context, req.requestIp, this.deps.ip, { truncate: config.truncateIp });
       const gated = this.deps.consentGate({ ...n.value, context, country });
       if (gated.kind !== 'ok') return gated.kind === 'drop' ? reject(index, gated.code, gated.reason) : undefined;
-      const payload = JSON.stringify(gated.value);
+      const payload = toWellFormedJson(gated.value);
       if (Buffer.byteLength(payload) > config.maxEventBytes) return reject(index, 'ENSEMBLE_ERR_EVENT_TOO_LARGE', `The event is larger than ${config.maxEventBytes} bytes.`);
       if (dedupe.seen(req.source.workspaceId, gated.value.messageId, receivedAt)) {
         duplicates++;

@@ -5,7 +5,7 @@
  * (~1.5 ms), so per-request commits would cap ingest at a few hundred requests/s.
  *
  * Sequence numbers are assigned in commit order, so the log's seq order is its commit order
- * and the processor can read "everything after my cursor" without gaps appearing later.
+ * and the processor can read "everything after my cursor" without older seqs appearing later.
  */
 import { EnsembleError } from '../protocol/errors.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -101,7 +101,9 @@ export class GroupCommitLog {
       this.lastCommitted = rows[rows.length - 1]?.seq ?? this.lastCommitted;
       for (const l of this.listeners) l(this.lastCommitted);
     } catch {
-      // Those seqs are simply never used: the processor reads "after cursor", gaps are harmless.
+      // The log stored none of the group (append is all or nothing), so its seqs are reused:
+      // the log never has gaps, which keeps its recovery check simple and strict.
+      this.nextSeq = rows[0]?.seq ?? this.nextSeq;
       this.inFlightEvents = 0;
       const err = new EnsembleError('ENSEMBLE_ERR_STORE_UNAVAILABLE');
       for (const w of group) w.reject(err);

@@ -20,11 +20,15 @@ export interface LogRecord {
 
 /** The durable, ordered log the collector appends to and the processor consumes. */
 export interface EventLog {
-  /** Appends records atomically (all or none) and durably: resolves only after the commit. */
+  /**
+   * Appends records durably: resolves only after the commit, and a rejected append stored none
+   * of them. After a crash, a group that was never acknowledged may be partly present: callers
+   * dedupe on messageId, so the client's retry does not duplicate it.
+   */
   append(records: readonly LogRecord[]): Promise<void>;
   /** Records with seq > `afterSeq`, in seq order, at most `limit`. */
   readAfter(afterSeq: bigint, limit: number): Promise<LogRecord[]>;
-  /** The highest seq ever appended (0n when empty). */
+  /** The highest seq in the log (0n when empty; after a prune, the caller also knows its cursor). */
   lastSeq(): Promise<bigint>;
   /** (workspaceId, messageId) pairs received at or after `sinceMs`, for the dedupe index. */
   recentMessageIds(sinceMs: number): Promise<Array<[string, string]>>;

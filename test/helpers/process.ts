@@ -5,6 +5,14 @@ import { ADMIN_TOKEN } from './server.js';
 
 export const CLI = fileURLToPath(new URL('../../src/main/cli.js', import.meta.url));
 
+const started = new Set<ChildProcess>();
+
+/** Kills every server this test file started and is still running (for `after` hooks: a failed or timed-out test must not leave one behind). */
+export function killStarted(): void {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  started.clear();
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
@@ -19,6 +27,7 @@ export async function startProcess(args: string[], env: Record<string, string> =
     env: { ...process.env, ENSEMBLE_ADMIN_TOKEN: ADMIN_TOKEN, ENSEMBLE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
   let err = '';
   let out = '';
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });

@@ -61,7 +61,12 @@ export class DuckDbEventLog implements EventLog {
   }
 
   async prune(uptoSeq: bigint, beforeMs: number): Promise<number> {
-    const rows = await all(this.reader, 'DELETE FROM event_log WHERE seq <= $1 AND received_at < $2 RETURNING seq', [uptoSeq, BigInt(beforeMs)]);
+    // The last record stays, so lastSeq() still knows where the log ends.
+    const rows = await all(
+      this.reader,
+      'DELETE FROM event_log WHERE seq <= $1 AND received_at < $2 AND seq < (SELECT max(seq) FROM event_log) RETURNING seq',
+      [uptoSeq, BigInt(Math.floor(beforeMs))],
+    );
     return rows.length;
   }
 

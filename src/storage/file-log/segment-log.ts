@@ -206,7 +206,7 @@ function parseLine(line: string): LogRecord | null {
   }
 }
 
-/** Cuts the segment after its last well-formed line with consecutive seqs; sets lastSeq. */
+/** Cuts the segment after its last well-formed line with a growing seq; sets lastSeq. */
 async function recoverTail(seg: Segment): Promise<void> {
   const data = await fsp.readFile(seg.path);
   let good = 0;
@@ -216,13 +216,14 @@ async function recoverTail(seg: Segment): Promise<void> {
     const nl = data.indexOf(10, start);
     if (nl < 0) break;
     const rec = parseLine(data.toString('utf8', start, nl));
-    if (!rec || rec.seq !== expected) break;
+    // Seqs only grow; a gap is tolerated (a log written by an older version may have one).
+    if (!rec || rec.seq < expected) break;
     try {
       JSON.parse(rec.payload);
     } catch {
       break;
     }
-    expected++;
+    expected = rec.seq + 1n;
     start = nl + 1;
     good = start;
   }
