@@ -15,7 +15,10 @@ import type { ProfileMemory } from '../profiles/profile-memory.js';
 import { ProfileTx } from '../profiles/profile-tx.js';
 import { applyTraits } from '../profiles/traits.js';
 import { enrich } from '../collect/steps/enrich.js';
-import type { EventLog, ProcessingStore } from '../storage/ports.js';
+import type { EventLog, LogRecord, ProcessingStore } from '../storage/ports.js';
+
+/** A batch that failed this many times in a row is processed record by record. */
+const ISOLATE_AFTER_FAILURES = 3;
 
 export interface ProcessorDeps {
   log: EventLog;
@@ -76,9 +79,36 @@ export class Processor {
 
   /** Processes one micro-batch; returns how many log records it consumed. */
   async runOnce(): Promise<number> {
-    const { log, store, memory, resolver, config, metrics } = this.deps;
-    const records = await log.readAfter(this.cursorSeq, config.batchSize);
+    const records = await this.deps.log.readAfter(this.cursorSeq, this.deps.config.batchSize);
     if (records.length === 0) return 0;
+    await this.process(records);
+    return records.length;
+  }
+
+  /**
+   * After repeated failures of one batch: processes its records one by one, and sets aside (dead
+   * letter, with the error) a record that fails alone, so one poison event cannot stall every
+   * event behind it. Nothing is dropped: the dead letter keeps the record for inspection and replay.
+   */
+  async isolate(): Promise<number> {
+    const { log, store, metrics, logger } = this.deps;
+    const records = await log.readAfter(this.cursorSeq, this.deps.config.batchSize);
+    for (const r of records) {
+      try {
+        await this.process([r]);
+      } catch (err) {
+        const reason = errorSummary(err).message;
+        await store.deadLetter(r, reason);
+        this.cursorSeq = r.seq;
+        metrics.deadLettered.inc();
+        logger.error({ seq: r.seq.toString(), workspaceId: r.workspaceId, reason }, 'event set aside in the dead letter table');
+      }
+    }
+    return records.length;
+  }
+
+  private async process(records: readonly LogRecord[]): Promise<void> {
+    const { store, memory, resolver, metrics } = this.deps;
     const stop = metrics.processorBatchSeconds.startTimer();
     const tx = new ProfileTx(memory);
     const events: ProcessedEvent[] = [];
@@ -102,7 +132,6 @@ export class Processor {
     stop();
     metrics.processed.inc(records.length);
     metrics.logLag.set(this.lag);
-    return records.length;
   }
 
   private async run(): Promise<void> {
@@ -110,7 +139,7 @@ export class Processor {
     while (this.running) {
       let n = 0;
       try {
-        n = await this.runOnce();
+        n = failures >= ISOLATE_AFTER_FAILURES ? await this.isolate() : await this.runOnce();
         failures = 0;
         await this.maybePrune();
       } catch (err) {

@@ -60,6 +60,8 @@ export interface ProcessedBatch {
 export interface ProcessingStore {
   cursor(): Promise<bigint>;
   commitBatch(batch: ProcessedBatch): Promise<void>;
+  /** Keeps a record the processor cannot handle, with the reason, and moves the cursor past it (one transaction). */
+  deadLetter(record: LogRecord, reason: string): Promise<void>;
   loadProfiles(): Promise<ProfileState[]>;
   loadIdentities(): Promise<IdentityRecord[]>;
 }

@@ -8,7 +8,7 @@
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { ProcessedEvent } from '../../protocol/event.js';
 import type { IdentityRecord, ProfileState } from '../../protocol/profile.js';
-import type { ProcessedBatch, ProcessingStore } from '../ports.js';
+import type { LogRecord, ProcessedBatch, ProcessingStore } from '../ports.js';
 import { all, inTransaction, type Database } from './database.js';
 
 const CURSOR_NAME = 'main';
@@ -42,6 +42,15 @@ export class DuckDbProcessingStore implements ProcessingStore {
         );
       }
       await this.conn.run('INSERT OR REPLACE INTO processor_cursor VALUES ($1, $2)', [CURSOR_NAME, batch.cursor]);
+    });
+  }
+
+  async deadLetter(record: LogRecord, reason: string): Promise<void> {
+    await inTransaction(this.conn, async () => {
+      await this.conn.run('INSERT INTO dead_letter VALUES ($1, $2, $3, $4, $5, $6)', [
+        record.seq, record.workspaceId, record.messageId, BigInt(Date.now()), reason.slice(0, 2000), record.payload,
+      ]);
+      await this.conn.run('INSERT OR REPLACE INTO processor_cursor VALUES ($1, $2)', [CURSOR_NAME, record.seq]);
     });
   }
 

@@ -35,5 +35,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE TABLE IF NOT EXISTS profile_merges (
        workspace_id VARCHAR NOT NULL, from_profile VARCHAR NOT NULL, into_profile VARCHAR NOT NULL,
        merged_at BIGINT NOT NULL, message_id VARCHAR NOT NULL, rule VARCHAR NOT NULL)`,
+    // Log records the processor could not handle, kept whole for inspection and replay.
+    `CREATE TABLE IF NOT EXISTS dead_letter (
+       seq BIGINT NOT NULL, workspace_id VARCHAR NOT NULL, message_id VARCHAR NOT NULL, failed_at BIGINT NOT NULL,
+       reason VARCHAR NOT NULL, payload VARCHAR NOT NULL)`,
   ],
 ];
