@@ -1,11 +1,11 @@
 /**
  * What the processor writes: events, profiles, identities, merges and its cursor, all in one
  * transaction per micro-batch, so a crash replays a whole batch or nothing of it.
- * Events go in as one newline-joined JSON text that DuckDB parses on its own thread (the Node
- * thread only concatenates strings); upserts are batched through list parameters (`unnest`),
- * never one statement per row (single-row upserts run at ~350/s on DuckDB).
+ * Every table gets one statement per batch whose rows are one newline-joined JSON text that
+ * DuckDB parses on its own thread (the Node thread only concatenates strings); never one
+ * statement per row (single-row upserts run at ~350/s on DuckDB).
  */
-import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ProcessedEvent } from '../../protocol/event.js';
 import type { IdentityRecord, ProfileState } from '../../protocol/profile.js';
 import type { LogRecord, ProcessedBatch, ProcessingStore } from '../ports.js';
@@ -31,15 +31,8 @@ export class DuckDbProcessingStore implements ProcessingStore {
       await this.upsertProfiles(batch.profiles);
       await this.upsertIdentities(batch.identities);
       if (batch.merges.length > 0) {
-        await this.conn.run(
-          `INSERT INTO profile_merges SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]),
-             unnest($4::BIGINT[]), unnest($5::VARCHAR[]), unnest($6::VARCHAR[])`,
-          [
-            listValue(batch.merges.map((m) => m.workspaceId)), listValue(batch.merges.map((m) => m.fromProfile)),
-            listValue(batch.merges.map((m) => m.intoProfile)), listValue(batch.merges.map((m) => BigInt(m.at))),
-            listValue(batch.merges.map((m) => m.messageId)), listValue(batch.merges.map((m) => m.rule)),
-          ],
-        );
+        const rows = batch.merges.map((m) => JSON.stringify({ w: m.workspaceId, f: m.fromProfile, i: m.intoProfile, a: m.at, m: m.messageId, r: m.rule }));
+        await this.conn.run(`INSERT INTO profile_merges SELECT w, f, i, a, m, r FROM ${jsonRows(MERGE_SPEC)}`, [rows.join('\n')]);
       }
       await this.conn.run('INSERT OR REPLACE INTO processor_cursor VALUES ($1, $2)', [CURSOR_NAME, batch.cursor]);
     });
@@ -56,28 +49,17 @@ export class DuckDbProcessingStore implements ProcessingStore {
 
   private async upsertProfiles(profiles: readonly ProfileState[]): Promise<void> {
     if (profiles.length === 0) return;
+    const rows = profiles.map((p) => JSON.stringify({ i: p.id, w: p.workspaceId, t: p.traits, f: p.firstSeen, l: p.lastSeen, c: p.eventCount, m: p.mergedInto }));
     await this.conn.run(
-      `INSERT OR REPLACE INTO profiles SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[])::JSON,
-         unnest($4::BIGINT[]), unnest($5::BIGINT[]), unnest($6::BIGINT[]), unnest($7::VARCHAR[])`,
-      [
-        listValue(profiles.map((p) => p.id)), listValue(profiles.map((p) => p.workspaceId)),
-        listValue(profiles.map((p) => JSON.stringify(p.traits))), listValue(profiles.map((p) => BigInt(p.firstSeen))),
-        listValue(profiles.map((p) => BigInt(p.lastSeen))), listValue(profiles.map((p) => BigInt(p.eventCount))),
-        listValue(profiles.map((p) => p.mergedInto)),
-      ],
+      `INSERT OR REPLACE INTO profiles SELECT i, w, t, f, l, c, m FROM ${jsonRows(PROFILE_SPEC)}`,
+      [rows.join('\n')],
     );
   }
 
   private async upsertIdentities(ids: readonly IdentityRecord[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.conn.run(
-      `INSERT OR REPLACE INTO identities SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]),
-         unnest($4::VARCHAR[]), unnest($5::BIGINT[])`,
-      [
-        listValue(ids.map((i) => i.workspaceId)), listValue(ids.map((i) => i.type)), listValue(ids.map((i) => i.value)),
-        listValue(ids.map((i) => i.profileId)), listValue(ids.map((i) => BigInt(i.firstSeen))),
-      ],
-    );
+    const rows = ids.map((i) => JSON.stringify({ w: i.workspaceId, t: i.type, v: i.value, p: i.profileId, f: i.firstSeen }));
+    await this.conn.run(`INSERT OR REPLACE INTO identities SELECT w, t, v, p, f FROM ${jsonRows(IDENTITY_SPEC)}`, [rows.join('\n')]);
   }
 
   async loadProfiles(): Promise<ProfileState[]> {
@@ -104,6 +86,18 @@ export class DuckDbProcessingStore implements ProcessingStore {
     }));
   }
 }
+
+/**
+ * Rows travel to DuckDB as ONE newline-joined JSON text parameter, parsed by DuckDB on its own
+ * thread: binding list parameters instead cost ~4 µs per value of main-thread time.
+ */
+function jsonRows(spec: string): string {
+  return `(SELECT unnest(from_json(j, '${spec}')) FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j))`;
+}
+
+const PROFILE_SPEC = JSON.stringify({ i: 'VARCHAR', w: 'VARCHAR', t: 'JSON', f: 'BIGINT', l: 'BIGINT', c: 'BIGINT', m: 'VARCHAR' });
+const MERGE_SPEC = JSON.stringify({ w: 'VARCHAR', f: 'VARCHAR', i: 'VARCHAR', a: 'BIGINT', m: 'VARCHAR', r: 'VARCHAR' });
+const IDENTITY_SPEC = JSON.stringify({ w: 'VARCHAR', t: 'VARCHAR', v: 'VARCHAR', p: 'VARCHAR', f: 'BIGINT' });
 
 /** The JSON shape one event row is sent in; `e` is the log payload embedded verbatim. */
 function eventRow(e: ProcessedEvent): string {
@@ -134,4 +128,4 @@ const INSERT_EVENTS = `
          x.browser, x.browserVersion, x.os, x.deviceType, x.channel, x.referrerHost, x.utmSource, x.utmMedium,
          x.utmCampaign, x.utmTerm, x.utmContent, x.url, x.path, x.revenue, x.price, x.currency,
          json_extract(e.context, '$.consent'), e.properties, e.traits, e.context
-    FROM (SELECT unnest(from_json(j, '${ROW_SPEC}')) FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j))`;
+    FROM ${jsonRows(ROW_SPEC)}`;
