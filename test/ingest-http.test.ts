@@ -218,6 +218,28 @@ test('overload answers 429 with Retry-After and stores nothing of the refused re
   }
 });
 
+test('with worker threads preparing batches, results and errors are the same as inline', async () => {
+  const pooled = await startServer({ collect: { prepareThreads: 1 } });
+  try {
+    const anon = `anon-${randomUUID()}`;
+    const big = Array.from({ length: 30 }, () => track({ anonymousId: anon, properties: { pad: 'p'.repeat(1000) } }));
+    const r = await post(`${pooled.url}/v1/batch`, { batch: [...big, { type: 'track', anonymousId: anon }] }, { authorization: basic(pooled.writeKey) });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.accepted, 30);
+    assert.deepEqual(r.body.rejected.map((x: any) => [x.index, x.code]), [[30, 'ENSEMBLE_ERR_EVENT_MISSING_FIELD']]);
+    const bad = await post(`${pooled.url}/v1/batch`, JSON.stringify({ batch: big }).replace('"batch"', '"notbatch"'), { authorization: basic(pooled.writeKey) });
+    assert.deepEqual([bad.status, bad.body.error.code], [400, 'ENSEMBLE_ERR_BATCH_INVALID']);
+    const again = await post(`${pooled.url}/v1/batch`, { batch: big }, { authorization: basic(pooled.writeKey) });
+    assert.deepEqual([again.body.accepted, again.body.duplicates], [0, 30]);
+    await pooled.settle();
+    const p = await pooled.api('GET', `/api/workspaces/${pooled.workspaceId}/profiles/lookup?type=anonymous_id&value=${anon}`);
+    assert.equal(p.body.eventCount, 30);
+  } finally {
+    await pooled.close();
+    removeDir(pooled.dir);
+  }
+});
+
 test('unknown routes and methods get the JSON error shape', async () => {
   const r = await fetch(`${s.url}/v1/nope`, { method: 'POST', body: '{}' });
   assert.equal(r.status, 404);

@@ -1,39 +1,33 @@
 /**
- * The collection pipeline for one request, independent of HTTP:
- * validate/normalise → IP (country, truncation) → consent gate → size → dedupe → group commit.
- * Resolves only when every accepted event is durably in the log; one bad event never drops its
- * neighbours (it is reported with its index and reason).
+ * The stateful half of collection, on the thread that owns the log: back-pressure, messageId
+ * dedupe, group commit, metrics. It takes events `prepare.ts` made ready and resolves only when
+ * every accepted one is durably in the log; one bad event never drops its neighbours (it comes
+ * back in `rejected` with its index and reason).
  *
  * @example
- *   const result = await collector.ingest({ source, events: [evt], envelope: {}, requestIp: '203.0.113.9' });
+ *   const result = await collector.ingest({ source, events: [evt], type: null, envelope: {}, requestIp: '203.0.113.9' });
  *   // → { accepted: 1, duplicates: 0, rejected: [] }
  */
 import type { EventType } from '../protocol/event.js';
-import { EnsembleError, type ErrorCode } from '../protocol/errors.js';
-import type { Source } from '../protocol/workspace.js';
+import { EnsembleError } from '../protocol/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { CollectConfig } from '../platform/config.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { DedupeIndex } from './dedupe.js';
 import type { GroupCommitLog, PendingRecord } from './group-commit.js';
-import type { ConsentGate } from './steps/consent-gate.js';
-import { applyIp, type IpLookup } from './steps/ip.js';
-import { normalise, type Envelope } from './steps/normalise.js';
-import { toWellFormedJson } from './steps/well-formed-json.js';
+import type { IpLookup } from './steps/ip.js';
+import type { Envelope } from './steps/normalise.js';
+import { prepareEvents, type Prepared, type Rejection, type SourceRef } from './prepare.js';
+
+export type { Rejection } from './prepare.js';
 
 export interface IngestRequest {
-  source: Source;
+  source: SourceRef;
   events: readonly unknown[];
   /** Forced type for single-event routes; null for batches. */
   type?: EventType | null;
   envelope?: Envelope;
   requestIp?: string;
-}
-
-export interface Rejection {
-  index: number;
-  code: ErrorCode;
-  message: string;
 }
 
 export interface IngestResult {
@@ -46,7 +40,6 @@ export interface CollectorDeps {
   config: CollectConfig;
   log: GroupCommitLog;
   dedupe: DedupeIndex;
-  consentGate: ConsentGate;
   ip: IpLookup;
   metrics: Metrics;
   clock: Clock;
@@ -66,49 +59,49 @@ export class Collector {
     this.closing = true;
   }
 
-  /** Throws EnsembleError OVERLOADED / SHUTTING_DOWN before any work when the collector cannot take more. */
+  /** Throws OVERLOADED / SHUTTING_DOWN when the collector cannot take `eventCount` more events. */
   admit(eventCount: number): void {
     const { config, log, metrics } = this.deps;
     if (this.closing) throw new EnsembleError('ENSEMBLE_ERR_SHUTTING_DOWN');
     if (log.pending + eventCount > config.maxPendingEvents || this.deps.logLag() > config.maxLogLag) {
-      metrics.rejected.inc({ code: 'ENSEMBLE_ERR_OVERLOADED' }, eventCount);
+      metrics.rejected.inc({ code: 'ENSEMBLE_ERR_OVERLOADED' }, Math.max(eventCount, 1));
       throw new EnsembleError('ENSEMBLE_ERR_OVERLOADED');
     }
   }
 
+  /** Prepares already-parsed events on this thread, then commits them. */
   async ingest(req: IngestRequest): Promise<IngestResult> {
-    const { config, dedupe, metrics, clock } = this.deps;
-    metrics.received.inc(req.events.length);
     this.admit(req.events.length);
-    const receivedAt = clock.now();
-    const rejected: Rejection[] = [];
-    const records: PendingRecord[] = [];
-    let duplicates = 0;
-    const awaitedOriginals: Promise<void>[] = [];
-    const reject = (index: number, code: ErrorCode, message: string): void => {
-      rejected.push({ index, code, message });
-      metrics.rejected.inc({ code });
-    };
+    const prepared = prepareEvents({
+      source: req.source, events: req.events, type: req.type ?? null, envelope: req.envelope ?? {},
+      requestIp: req.requestIp, receivedAt: this.deps.clock.now(),
+    }, this.deps.config, this.deps.ip);
+    return this.commit(prepared);
+  }
 
-    req.events.forEach((raw, index) => {
-      const n = normalise(raw, { type: req.type ?? null, envelope: req.envelope ?? {}, receivedAt, source: req.source });
-      if (n.kind !== 'ok') return n.kind === 'drop' ? reject(index, n.code, n.reason) : undefined;
-      const { context, country } = applyIp(n.value.context, req.requestIp, this.deps.ip, { truncate: config.truncateIp });
-      const gated = this.deps.consentGate({ ...n.value, context, country });
-      if (gated.kind !== 'ok') return gated.kind === 'drop' ? reject(index, gated.code, gated.reason) : undefined;
-      const payload = toWellFormedJson(gated.value);
-      if (Buffer.byteLength(payload) > config.maxEventBytes) return reject(index, 'ENSEMBLE_ERR_EVENT_TOO_LARGE', `The event is larger than ${config.maxEventBytes} bytes.`);
-      if (dedupe.seen(req.source.workspaceId, gated.value.messageId, receivedAt)) {
+  /** Dedupes and durably commits prepared events; resolves once they are in the log. */
+  async commit(prepared: Prepared): Promise<IngestResult> {
+    const { dedupe, metrics } = this.deps;
+    const { source, rejected } = prepared;
+    metrics.received.inc(prepared.received);
+    for (const r of rejected) metrics.rejected.inc({ code: r.code });
+    this.admit(prepared.records.length);
+    const now = prepared.receivedAt;
+    const records: PendingRecord[] = [];
+    const awaitedOriginals: Promise<void>[] = [];
+    let duplicates = 0;
+    for (const r of prepared.records) {
+      if (dedupe.seen(source.workspaceId, r.messageId, now)) {
         duplicates++;
         // Answering 2xx for a duplicate must still mean "durably stored": wait for the original.
-        const original = this.inFlight.get(dedupeKey(req.source.workspaceId, gated.value.messageId));
+        const original = this.inFlight.get(dedupeKey(source.workspaceId, r.messageId));
         if (original) awaitedOriginals.push(original);
-        return;
+        continue;
       }
-      records.push({ workspaceId: req.source.workspaceId, messageId: gated.value.messageId, receivedAt, payload });
-    });
-
+      records.push({ workspaceId: source.workspaceId, messageId: r.messageId, receivedAt: now, payload: r.payload });
+    }
     if (duplicates > 0) metrics.duplicates.inc(duplicates);
+
     const committed = this.deps.log.append(records);
     const keys = records.map((r) => dedupeKey(r.workspaceId, r.messageId));
     for (const k of keys) this.inFlight.set(k, committed);

@@ -26,7 +26,7 @@ import { SourceRegistry } from '../collect/source-registry.js';
 import { DedupeIndex } from '../collect/dedupe.js';
 import { GroupCommitLog } from '../collect/group-commit.js';
 import { Collector } from '../collect/collector.js';
-import { keepConsent } from '../collect/steps/consent-gate.js';
+import { PreparePool } from '../collect/prepare-pool.js';
 import { openIpLookup } from '../collect/steps/ip.js';
 import { registerIngestRoutes } from '../collect/routes/ingest.js';
 import { ProfileMemory } from '../profiles/profile-memory.js';
@@ -102,10 +102,9 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     metrics, logger, clock, committedSeq: () => groupCommit.committedSeq,
   });
   groupCommit.onCommit(() => processor.wake());
-  const collector = new Collector({
-    config: config.collect, log: groupCommit, dedupe, consentGate: keepConsent, ip: await openIpLookup(),
-    metrics, clock, logLag: () => processor.lag,
-  });
+  const ip = await openIpLookup();
+  const collector = new Collector({ config: config.collect, log: groupCommit, dedupe, ip, metrics, clock, logLag: () => processor.lag });
+  const pool = config.collect.prepareThreads > 0 ? new PreparePool(config.collect.prepareThreads) : null;
   await processor.start();
 
   const http = Fastify({
@@ -124,7 +123,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       security: [{ adminToken: [] }],
     },
   });
-  await http.register(async (scope) => registerIngestRoutes(scope, { collector, sources: catalog.sources, clock, maxBatchBytes: config.collect.maxBatchBytes }));
+  await http.register(async (scope) => registerIngestRoutes(scope, { collector, sources: catalog.sources, clock, settings: config.collect, ip, pool }));
   await http.register(async (scope) => {
     requireAdminToken(scope, admin.hash, new Set(['/api/openapi.json']));
     scope.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
@@ -152,6 +151,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       collector.close();
       await http.close();
       await groupCommit.flush();
+      await pool?.close();
       await processor.stop();
       await eventLog.close();
       await db.close();

@@ -6,7 +6,7 @@
  *   ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
  *
  * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_LOG_LEVEL,
- * ENSEMBLE_TRUST_PROXY. Flags win over the environment. Logs are JSON on stdout; messages for
+ * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS. Flags win over the environment. Logs are JSON on stdout; messages for
  * the person at the terminal (the generated admin token, the demo's ids) go to stderr.
  */
 import { parseArgs } from 'node:util';
@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
     ...(env.ENSEMBLE_ADMIN_TOKEN ? { adminToken: env.ENSEMBLE_ADMIN_TOKEN } : {}),
     logLevel: env.ENSEMBLE_LOG_LEVEL ?? 'info',
     trustProxy: env.ENSEMBLE_TRUST_PROXY === 'true',
+    collect: env.ENSEMBLE_PREPARE_THREADS ? { prepareThreads: env.ENSEMBLE_PREPARE_THREADS } : {},
   });
 
   const ensemble = await openEnsemble(config);

@@ -1,7 +1,8 @@
 /**
  * Request bodies as real SDKs send them: JSON whatever the Content-Type says (analytics.js posts
  * `text/plain` to avoid CORS preflights), gzip whenever Content-Encoding says so, and the write
- * key in the Basic-auth username, an `X-Write-Key` header, or `writeKey` in the body.
+ * key in the Basic-auth username, an `X-Write-Key` header, or `writeKey` in the body (read by
+ * `prepare.ts`).
  */
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -31,8 +32,8 @@ export async function parseBody(raw: Buffer | undefined, contentEncoding: string
   }
 }
 
-/** The write key from headers or body, or null. */
-export function writeKeyOf(headers: Record<string, string | string[] | undefined>, body: unknown): string | null {
+/** The write key from the Basic-auth username or an `X-Write-Key` header, or null (it may be in the body). */
+export function writeKeyFromHeaders(headers: Record<string, string | string[] | undefined>): string | null {
   const auth = headers.authorization;
   if (typeof auth === 'string' && auth.slice(0, 6).toLowerCase() === 'basic ') {
     const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
@@ -40,9 +41,5 @@ export function writeKeyOf(headers: Record<string, string | string[] | undefined
     if (user) return user;
   }
   const header = headers['x-write-key'];
-  if (typeof header === 'string' && header) return header;
-  if (typeof body === 'object' && body !== null && typeof (body as { writeKey?: unknown }).writeKey === 'string') {
-    return (body as { writeKey: string }).writeKey || null;
-  }
-  return null;
+  return typeof header === 'string' && header ? header : null;
 }

@@ -13,9 +13,12 @@ import { authenticate, sendResult } from './respond.js';
 import { EVENT_TYPES, SHORT_PATHS, type EventType } from '../../protocol/event.js';
 import { EnsembleError } from '../../protocol/errors.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Collector, IngestRequest } from '../collector.js';
+import type { Collector } from '../collector.js';
 import type { SourceRegistry } from '../source-registry.js';
-import { parseBody, writeKeyOf } from './body.js';
+import { prepareBody, type BodyInput, type PrepareSettings } from '../prepare.js';
+import type { PreparePool } from '../prepare-pool.js';
+import type { IpLookup } from '../steps/ip.js';
+import { writeKeyFromHeaders } from './body.js';
 import { registerCors } from './cors.js';
 import { registerPixel } from './pixel.js';
 
@@ -23,29 +26,36 @@ export interface IngestRouteDeps {
   collector: Collector;
   sources: SourceRegistry;
   clock: Clock;
-  maxBatchBytes: number;
+  settings: PrepareSettings;
+  ip: IpLookup;
+  /** Worker threads for batches; without it everything is prepared on the request's thread. */
+  pool: PreparePool | null;
 }
+
+/** Smaller bodies are prepared inline: a worker round trip costs more than they do. */
+const POOL_MIN_BYTES = 16 * 1024;
 
 export async function registerIngestRoutes(app: FastifyInstance, deps: IngestRouteDeps): Promise<void> {
   // JSON arrives as text/plain, with no Content-Type, or gzipped: take every body as bytes.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBatchBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.settings.maxBatchBytes }, (_req, body, done) => done(null, body));
   registerCors(app, '/v1');
 
-  const handle = (type: EventType | 'batch') => async (req: FastifyRequest, reply: FastifyReply) => {
-    const body = await parseBody(req.body as Buffer | undefined, req.headers['content-encoding'] as string | undefined, deps.maxBatchBytes);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnsembleError('ENSEMBLE_ERR_BATCH_INVALID', 'The body must be a JSON object.');
-    const source = authenticate(deps.sources, writeKeyOf(req.headers, body), deps.clock.now());
-    const envelope = body as Record<string, unknown>;
-    let request: IngestRequest;
-    if (type === 'batch') {
-      const batch = envelope.batch;
-      if (!Array.isArray(batch)) throw new EnsembleError('ENSEMBLE_ERR_BATCH_INVALID');
-      request = { source, events: batch, type: null, envelope: { sentAt: envelope.sentAt, context: envelope.context, integrations: envelope.integrations }, requestIp: req.ip };
-    } else {
-      request = { source, events: [body], type, envelope: {}, requestIp: req.ip };
-    }
-    return sendResult(reply, await deps.collector.ingest(request), type !== 'batch');
+  const handle = (route: EventType | 'batch') => async (req: FastifyRequest, reply: FastifyReply) => {
+    deps.collector.admit(0);
+    const now = deps.clock.now();
+    const headerKey = writeKeyFromHeaders(req.headers);
+    const source = headerKey === null ? null : authenticate(deps.sources, headerKey, now);
+    const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
+    const input: BodyInput = {
+      body, contentEncoding: req.headers['content-encoding'] as string | undefined, route,
+      source: source && { id: source.id, workspaceId: source.workspaceId }, requestIp: req.ip, receivedAt: now,
+    };
+    const prepared = source && deps.pool && body.length >= POOL_MIN_BYTES
+      ? await deps.pool.run({ input, settings: deps.settings })
+      : await prepareBody(input, deps.settings, deps.ip, (key) => authenticate(deps.sources, key, now));
+    if (prepared.kind === 'error') throw new EnsembleError(prepared.code, prepared.message, prepared.details);
+    return sendResult(reply, await deps.collector.commit(prepared), route !== 'batch');
   };
 
   for (const type of [...EVENT_TYPES, 'batch'] as const) app.post(`/v1/${type}`, handle(type));
