@@ -62,15 +62,15 @@ export class Processor {
     this.loop = this.run();
   }
 
-  /** Called when new events are committed to the log. */
+  /** Called when new events are committed to the log: a full batch is worth starting at once. */
   wake(): void {
-    this.wakeUp?.();
+    if (!this.running || this.lag >= this.deps.config.batchSize) this.wakeUp?.();
   }
 
   /** Stops after the batch in progress (which commits or rolls back as a whole). */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake();
+    this.wakeUp?.();
     await this.loop;
   }
 
@@ -154,10 +154,10 @@ export class Processor {
         await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         continue;
       }
-      if (n === 0) {
-        for (const w of this.idleWaiters.splice(0)) w();
-        await this.sleep(this.deps.config.idleMs);
-      }
+      if (n === 0) for (const w of this.idleWaiters.splice(0)) w();
+      // A partial batch means the processor has caught up: wait for more to gather instead of
+      // committing a DuckDB transaction per few events (each has a fixed cost of several ms).
+      if (n < this.deps.config.batchSize) await this.sleep(this.deps.config.idleMs);
     }
   }
 
