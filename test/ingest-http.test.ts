@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
-import { basic, post, removeDir, startServer, type TestServer } from './helpers/server.js';
+import { basic, post, removeDir, startServer, withServer, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
 before(async () => { s = await startServer(); });
@@ -200,8 +200,7 @@ test('pixel: GET /v1/pixel.gif and /v1/pixel/{type} store the event and answer a
 });
 
 test('overload answers 429 with Retry-After and stores nothing of the refused request', async () => {
-  const tiny = await startServer({ collect: { maxPendingEvents: 2 } });
-  try {
+  await withServer({ collect: { maxPendingEvents: 2 } }, async (tiny) => {
     const anon = `anon-${randomUUID()}`;
     const r = await post(`${tiny.url}/v1/batch`, { batch: [track({ anonymousId: anon }), track({ anonymousId: anon }), track({ anonymousId: anon })] }, { authorization: basic(tiny.writeKey) });
     assert.equal(r.status, 429);
@@ -212,15 +211,11 @@ test('overload answers 429 with Retry-After and stores nothing of the refused re
     await tiny.settle();
     const p = await tiny.api('GET', `/api/workspaces/${tiny.workspaceId}/profiles/lookup?type=anonymous_id&value=${anon}`);
     assert.equal(p.body.eventCount, 1);
-  } finally {
-    await tiny.close();
-    removeDir(tiny.dir);
-  }
+  });
 });
 
 test('with worker threads preparing batches, results and errors are the same as inline', async () => {
-  const pooled = await startServer({ collect: { prepareThreads: 1 } });
-  try {
+  await withServer({ collect: { prepareThreads: 1 } }, async (pooled) => {
     const anon = `anon-${randomUUID()}`;
     const big = Array.from({ length: 30 }, () => track({ anonymousId: anon, properties: { pad: 'p'.repeat(1000) } }));
     const r = await post(`${pooled.url}/v1/batch`, { batch: [...big, { type: 'track', anonymousId: anon }] }, { authorization: basic(pooled.writeKey) });
@@ -234,10 +229,7 @@ test('with worker threads preparing batches, results and errors are the same as 
     await pooled.settle();
     const p = await pooled.api('GET', `/api/workspaces/${pooled.workspaceId}/profiles/lookup?type=anonymous_id&value=${anon}`);
     assert.equal(p.body.eventCount, 30);
-  } finally {
-    await pooled.close();
-    removeDir(pooled.dir);
-  }
+  });
 });
 
 test('unknown routes and methods get the JSON error shape', async () => {

@@ -56,6 +56,17 @@ export async function startServer(overrides: Record<string, unknown> = {}, dir =
   };
 }
 
+/** Runs `fn` against a server of its own (e.g. with other settings), then stops it and removes its files. */
+export async function withServer<T>(overrides: Record<string, unknown>, fn: (s: TestServer) => Promise<T>): Promise<T> {
+  const server = await startServer(overrides);
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+    removeDir(server.dir);
+  }
+}
+
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
