@@ -24,7 +24,7 @@ export async function setupDemo(ensemble: Ensemble, opts: { people?: number; day
   const existing = catalog.listWorkspaces().find((w) => w.name === DEMO_WORKSPACE);
   const workspace = existing ?? (await catalog.createWorkspace(DEMO_WORKSPACE));
   const source = catalog.sources.list(workspace.id)[0] ?? (await catalog.createSource(workspace.id, { name: 'Website', kind: 'website' }));
-  const sample = ensemble.memory.identifiersOf.values().next().value?.find((i) => i.type === 'user_id')?.value ?? null;
+  const sample = firstUserId(ensemble);
   if (existing && (await events.count(workspace.id)) > 0) return { workspace, source, loaded: 0, sampleUserId: sample };
 
   let batch: unknown[] = [];
@@ -44,4 +44,12 @@ export async function setupDemo(ensemble: Ensemble, opts: { people?: number; day
   if (batch.length > 0) await flush();
   await ensemble.processor.idle();
   return { workspace, source, loaded, sampleUserId };
+}
+
+function firstUserId(ensemble: Ensemble): string | null {
+  for (const ids of ensemble.memory.identifiersOf.values()) {
+    const user = ids.find((i) => i.type === 'user_id');
+    if (user) return user.value;
+  }
+  return null;
 }
