@@ -318,12 +318,7 @@ describe('SegmentLog failed writes', () => {
       const b = makeGroup(4n, 2);
       await using(dir, async (log) => {
         await log.append(a);
-        const restore = await failNext(dir, 'write', true);
-        try {
-          await assert.rejects(log.append(b), /ENOSPC/);
-        } finally {
-          restore();
-        }
+        await failWriteAndCleanUp(dir, log, b);
         await assert.rejects(log.append(b), /unusable/);
         assert.deepEqual(plain(await readAll(log)), a, 'readers never see past the durable bytes');
       });
@@ -348,12 +343,7 @@ describe('SegmentLog failed writes', () => {
         await log.append(a);
         // The truncate that would cut the partial group fails too, so the process "crashes" with
         // half of the group (record 4 whole, record 5 torn) in the file.
-        const restore = await failNext(dir, 'write', true);
-        try {
-          await assert.rejects(log.append(b), /ENOSPC/);
-        } finally {
-          restore();
-        }
+        await failWriteAndCleanUp(dir, log, b);
       });
       await using(dir, async (log) => {
         // ports.ts: a never-acknowledged group may be partly present after a crash (the client's
@@ -368,3 +358,13 @@ describe('SegmentLog failed writes', () => {
     });
   });
 });
+
+/** Appends `group` while its write fails half-way and the clean-up truncate fails too. */
+async function failWriteAndCleanUp(dir: string, log: SegmentLog, group: LogRecord[]): Promise<void> {
+  const restore = await failNext(dir, 'write', true);
+  try {
+    await assert.rejects(log.append(group), /ENOSPC/);
+  } finally {
+    restore();
+  }
+}
