@@ -72,11 +72,12 @@ export class Processor {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Resolves once the processor has caught up with everything committed so far. */
+  /** Resolves once the processor has caught up with everything committed so far (or stopped). */
   async idle(): Promise<void> {
-    if (this.lag === 0) return;
+    if (this.lag === 0 || !this.running) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
