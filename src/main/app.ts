@@ -119,7 +119,12 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   await http.register(swagger, {
     openapi: {
       info: { title: 'Ensemble admin API', version: '0.1.0', description: 'Workspaces, sources and profiles. Ingest is Segment-compatible under /v1.' },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer' },
+          writeKey: { type: 'http', scheme: 'basic', description: 'The source write key as the username, empty password (or X-Write-Key, or writeKey in the body).' },
+        },
+      },
       security: [{ adminToken: [] }],
     },
   });

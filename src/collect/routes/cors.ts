@@ -21,7 +21,7 @@ export function registerCors(app: FastifyInstance, prefix: string): void {
   app.addHook('onRequest', async (req, reply) => {
     allowOrigin(req, reply);
   });
-  app.options(`${prefix}/*`, async (_req, reply) => {
+  app.options(`${prefix}/*`, { schema: { hide: true } }, async (_req, reply) => {
     reply
       .header('access-control-allow-methods', 'POST, GET, OPTIONS')
       .header('access-control-allow-headers', ALLOWED_HEADERS)

@@ -58,7 +58,10 @@ export async function registerIngestRoutes(app: FastifyInstance, deps: IngestRou
     return sendResult(reply, await deps.collector.commit(prepared), route !== 'batch');
   };
 
-  for (const type of [...EVENT_TYPES, 'batch'] as const) app.post(`/v1/${type}`, handle(type));
-  for (const [short, type] of Object.entries(SHORT_PATHS)) app.post(`/v1/${short}`, handle(type));
+  // Documented in OpenAPI by name only: the bodies are the Segment spec's, validated per event.
+  const doc = (summary: string) => ({ schema: { tags: ['ingest'], summary, security: [{ writeKey: [] }] } });
+  for (const type of EVENT_TYPES) app.post(`/v1/${type}`, doc(`Collect one ${type} event (Segment spec)`), handle(type));
+  app.post('/v1/batch', doc('Collect a batch of events: { batch: [...], sentAt?, context? } (Segment spec)'), handle('batch'));
+  for (const [short, type] of Object.entries(SHORT_PATHS)) app.post(`/v1/${short}`, { schema: { hide: true } }, handle(type));
   registerPixel(app, deps);
 }

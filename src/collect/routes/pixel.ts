@@ -35,8 +35,8 @@ export function registerPixel(app: FastifyInstance, deps: IngestRouteDeps): void
     if (result.accepted === 0 && result.duplicates === 0) return sendResult(reply, result, true);
     return reply.code(200).header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(TRANSPARENT_GIF);
   };
-  app.get('/v1/pixel.gif', handle(null));
-  app.get<{ Params: { type: string } }>('/v1/pixel/:type', async (req, reply) => {
+  app.get('/v1/pixel.gif', { schema: { tags: ['ingest'], summary: 'Tracking pixel: ?data=<base64 JSON event>&writeKey=...', security: [] } }, handle(null));
+  app.get<{ Params: { type: string } }>('/v1/pixel/:type', { schema: { hide: true } }, async (req, reply) => {
     const type = req.params.type;
     if (!(EVENT_TYPES as readonly string[]).includes(type)) throw new EnsembleError('ENSEMBLE_ERR_EVENT_TYPE', `Unknown event type "${type}".`);
     return handle(type as EventType)(req, reply);
