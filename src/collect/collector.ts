@@ -13,7 +13,7 @@ import { EnsembleError } from '../protocol/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { CollectConfig } from '../platform/config.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { DedupeIndex } from './dedupe.js';
+import { dedupeKey, type DedupeIndex } from './dedupe.js';
 import type { GroupCommitLog, PendingRecord } from './group-commit.js';
 import type { IpLookup } from './steps/ip.js';
 import type { Envelope } from './steps/normalise.js';
@@ -71,7 +71,6 @@ export class Collector {
 
   /** Prepares already-parsed events on this thread, then commits them. */
   async ingest(req: IngestRequest): Promise<IngestResult> {
-    this.admit(req.events.length);
     const prepared = prepareEvents({
       source: req.source, events: req.events, type: req.type ?? null, envelope: req.envelope ?? {},
       requestIp: req.requestIp, receivedAt: this.deps.clock.now(),
@@ -88,27 +87,29 @@ export class Collector {
     this.admit(prepared.records.length);
     const now = prepared.receivedAt;
     const records: PendingRecord[] = [];
+    const keys: string[] = [];
     const awaitedOriginals: Promise<void>[] = [];
     let duplicates = 0;
     for (const r of prepared.records) {
-      if (dedupe.seen(source.workspaceId, r.messageId, now)) {
+      const key = dedupeKey(source.workspaceId, r.messageId);
+      if (dedupe.seen(key, now)) {
         duplicates++;
         // Answering 2xx for a duplicate must still mean "durably stored": wait for the original.
-        const original = this.inFlight.get(dedupeKey(source.workspaceId, r.messageId));
+        const original = this.inFlight.get(key);
         if (original) awaitedOriginals.push(original);
         continue;
       }
+      keys.push(key);
       records.push({ workspaceId: source.workspaceId, messageId: r.messageId, receivedAt: now, payload: r.payload });
     }
     if (duplicates > 0) metrics.duplicates.inc(duplicates);
 
     const committed = this.deps.log.append(records);
-    const keys = records.map((r) => dedupeKey(r.workspaceId, r.messageId));
     for (const k of keys) this.inFlight.set(k, committed);
     try {
       await committed;
     } catch (err) {
-      for (const r of records) dedupe.forget(r.workspaceId, r.messageId);
+      for (const k of keys) dedupe.forget(k);
       metrics.rejected.inc({ code: 'ENSEMBLE_ERR_STORE_UNAVAILABLE' }, records.length);
       throw err;
     } finally {
@@ -118,8 +119,4 @@ export class Collector {
     await Promise.all(awaitedOriginals);
     return { accepted: records.length, duplicates, rejected };
   }
-}
-
-function dedupeKey(workspaceId: string, messageId: string): string {
-  return `${workspaceId}\u0000${messageId}`;
 }

@@ -6,6 +6,11 @@
  * and at most two, with no per-entry timestamps (memory is the constraint at tens of millions
  * of ids a day).
  */
+/** The key of a messageId within its workspace (also the collector's in-flight key). */
+export function dedupeKey(workspaceId: string, messageId: string): string {
+  return `${workspaceId}\u0000${messageId}`;
+}
+
 export class DedupeIndex {
   private current = new Set<string>();
   private previous = new Set<string>();
@@ -15,25 +20,23 @@ export class DedupeIndex {
     this.rotatedAt = now;
   }
 
-  /** True if (workspace, messageId) was seen; otherwise records it and returns false. */
-  seen(workspaceId: string, messageId: string, now: number): boolean {
+  /** True if the key (see `dedupeKey`) was seen; otherwise records it and returns false. */
+  seen(key: string, now: number): boolean {
     this.maybeRotate(now);
-    const key = `${workspaceId}\u0000${messageId}`;
     if (this.current.has(key) || this.previous.has(key)) return true;
     this.current.add(key);
     return false;
   }
 
   /** Forgets ids whose commit failed, so the client's retry is accepted. */
-  forget(workspaceId: string, messageId: string): void {
-    const key = `${workspaceId}\u0000${messageId}`;
+  forget(key: string): void {
     this.current.delete(key);
     this.previous.delete(key);
   }
 
   /** Loads ids known from storage at start-up. */
-  remember(workspaceId: string, messageId: string): void {
-    this.current.add(`${workspaceId}\u0000${messageId}`);
+  remember(key: string): void {
+    this.current.add(key);
   }
 
   get size(): number {

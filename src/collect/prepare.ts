@@ -66,9 +66,8 @@ export interface EventsInput {
 export function prepareEvents(input: EventsInput, settings: PrepareSettings, ip: IpLookup): Prepared {
   const rejected: Rejection[] = [];
   const records: PreparedRecord[] = [];
-  const source = { id: input.source.id, workspaceId: input.source.workspaceId } as Source;
   input.events.forEach((raw, index) => {
-    const n = normalise(raw, { type: input.type, envelope: input.envelope, receivedAt: input.receivedAt, source });
+    const n = normalise(raw, { type: input.type, envelope: input.envelope, receivedAt: input.receivedAt, source: input.source });
     if (n.kind !== 'ok') {
       if (n.kind === 'drop') rejected.push({ index, code: n.code, message: n.reason });
       return;

@@ -23,7 +23,7 @@ import { DuckDbEventLog } from '../storage/duckdb/event-log.js';
 import { DuckDbProcessingStore } from '../storage/duckdb/processing-store.js';
 import { DuckDbEventStore } from '../storage/duckdb/event-store.js';
 import { SourceRegistry } from '../collect/source-registry.js';
-import { DedupeIndex } from '../collect/dedupe.js';
+import { DedupeIndex, dedupeKey } from '../collect/dedupe.js';
 import { GroupCommitLog } from '../collect/group-commit.js';
 import { Collector } from '../collect/collector.js';
 import { PreparePool } from '../collect/prepare-pool.js';
@@ -90,8 +90,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const windowMs = config.collect.dedupeWindowSeconds * 1000;
   const dedupe = new DedupeIndex(windowMs, clock.now());
   const since = clock.now() - windowMs;
-  for (const [ws, id] of await eventStore.recentMessageIds(since)) dedupe.remember(ws, id);
-  for (const [ws, id] of await eventLog.recentMessageIds(since)) dedupe.remember(ws, id);
+  for (const [ws, id] of await eventStore.recentMessageIds(since)) dedupe.remember(dedupeKey(ws, id));
+  for (const [ws, id] of await eventLog.recentMessageIds(since)) dedupe.remember(dedupeKey(ws, id));
 
   // The log may have been pruned up to the cursor: never reuse a seq the processor has seen.
   const logEnd = await eventLog.lastSeq();

@@ -29,7 +29,7 @@ export interface NormaliseInput {
   type: EventType | null;
   envelope: Envelope;
   receivedAt: number;
-  source: Source;
+  source: Pick<Source, 'id' | 'workspaceId'>;
 }
 
 /** Body of a normalised event before the IP step adds `country`. */
