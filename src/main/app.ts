@@ -75,7 +75,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const metrics = createMetrics();
-  const db = await Database.open(config.dataPath);
+  const db = await Database.open(config.dataPath, { checkpointThreshold: config.storage.checkpointThreshold });
   const configStore = await DuckDbConfigStore.open(db);
   const eventLog: EventLog = config.storage.log === 'duckdb' ? await DuckDbEventLog.open(db) : await SegmentLog.open(logDirFor(config));
   const processingStore = await DuckDbProcessingStore.open(db);

@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
     log: Type.Union([Type.Literal('file'), Type.Literal('duckdb')], { default: 'file' }),
     /** Folder of the log's segment files; default: `<dataPath without extension>-log` beside the data file. */
     logDir: Type.Optional(Type.String()),
+    /** DuckDB WAL size that triggers a checkpoint (see storage/duckdb/database.ts for the measurement). */
+    checkpointThreshold: Type.String({ pattern: '^[0-9]+(KB|MB|GB)$', default: '256MB' }),
   }, { default: {} }),
   collect: Type.Object({
     /** Truncate IPs (IPv4 /24, IPv6 /48) before anything is stored. */

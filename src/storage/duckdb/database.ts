@@ -18,9 +18,14 @@ export class Database {
 
   private constructor(readonly path: string, private readonly instance: DuckDBInstance) {}
 
-  static async open(path: string): Promise<Database> {
+  /**
+   * `checkpointThreshold`: WAL size that triggers a checkpoint (DuckDB's default is 16MB). A
+   * checkpoint rewrites data on the same disk the log fsyncs to, and an fsync waits for it: with
+   * 256MB, ingest of 100-event batches measured 27.8 k events/s against 17–20 k at the default.
+   */
+  static async open(path: string, opts: { checkpointThreshold?: string } = {}): Promise<Database> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(path, opts.checkpointThreshold ? { checkpoint_threshold: opts.checkpointThreshold } : {});
     const db = new Database(path, instance);
     await db.migrate();
     return db;
