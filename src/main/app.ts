@@ -36,6 +36,7 @@ import { Catalog } from '../api/catalog.js';
 import { ensureAdminToken, requireAdminToken } from '../api/admin-auth.js';
 import { registerErrorHandling } from '../api/error-handler.js';
 import { useTypeBoxValidation } from '../api/validator.js';
+import { trackInFlight } from '../api/graceful-close.js';
 import { registerWorkspaceRoutes } from '../api/workspace-routes.js';
 import { registerProfileRoutes } from '../api/profile-routes.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
@@ -115,6 +116,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     bodyLimit: 1024 * 1024,
   });
   useTypeBoxValidation(http);
+  const httpClose = trackInFlight(http);
   registerErrorHandling(http);
   await http.register(swagger, {
     openapi: {
@@ -154,7 +156,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       if (closed) return;
       closed = true;
       collector.close();
-      await http.close();
+      await httpClose.close();
       await groupCommit.flush();
       await pool?.close();
       await processor.stop();
