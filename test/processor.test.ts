@@ -6,13 +6,13 @@ import { Database, all } from '../src/storage/duckdb/database.js';
 import { DuckDbProcessingStore } from '../src/storage/duckdb/processing-store.js';
 import { SegmentLog } from '../src/storage/file-log/segment-log.js';
 import { ProfileMemory } from '../src/profiles/profile-memory.js';
-import { SimpleResolver } from '../src/identity/simple-resolver.js';
-import { Processor } from '../src/processor/processor.js';
+import { Processor, type ProcessingPolicy } from '../src/processor/processor.js';
 import { createMetrics } from '../src/platform/metrics.js';
 import { createLogger } from '../src/platform/logger.js';
 import { systemClock } from '../src/platform/clock.js';
 import { parseConfig } from '../src/platform/config.js';
 import type { IdentityResolver } from '../src/identity/resolver.js';
+import { testIdentity } from './helpers/identity.js';
 import { removeDir, tempDir } from './helpers/server.js';
 
 test('a record that always fails is dead-lettered with its reason; the others are processed once', async () => {
@@ -21,13 +21,18 @@ test('a record that always fails is dead-lettered with its reason; the others ar
     const db = await Database.open(join(dir, 'e.duckdb'));
     const log = await SegmentLog.open(join(dir, 'log'));
     const store = await DuckDbProcessingStore.open(db);
-    const real = new SimpleResolver();
+    const memory = new ProfileMemory();
+    const { identity } = testIdentity(memory);
     // Stands for any bug or data the processor cannot handle.
     const resolver: IdentityResolver = {
-      resolve: (e, at, tx) => {
+      resolve: (e, at, tx, seq) => {
         if (e.messageId === 'poison') throw new Error('cannot resolve this one');
-        return real.resolve(e, at, tx);
+        return identity.resolver.resolve(e, at, tx, seq);
       },
+    };
+    const policy: ProcessingPolicy = {
+      resolver, strategyOf: (w) => identity.strategyOf(w), encode: (p) => identity.encode(p), pseudonymise: (e) => identity.pseudonymise(e),
+      committed: (k, m, e) => identity.committed(k, m, e), aborted: () => identity.aborted(),
     };
     const now = new Date().toISOString();
     const records = ['m1', 'm2', 'poison', 'm4', 'm5'].map((messageId, i) => ({
@@ -38,7 +43,7 @@ test('a record that always fails is dead-lettered with its reason; the others ar
     await log.append(records);
     const metrics = createMetrics();
     const processor = new Processor({
-      log, store, memory: new ProfileMemory(), resolver, config: parseConfig({}).processor, metrics,
+      log, store, memory, policy, config: parseConfig({}).processor, metrics,
       logger: createLogger('silent'), clock: systemClock, committedSeq: () => 5n,
     });
     await processor.start();

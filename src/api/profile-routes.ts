@@ -1,15 +1,22 @@
-/** Admin routes for profiles: lookup by identifier, read, and the event timeline. Served from memory except the timeline. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Admin routes for profiles: lookup by any identifier, read, and the event timeline. Served from
+ * memory except the timeline. Personal identifiers (and traits named after them) are shown in
+ * clear only to callers allowed to see personal data; others get null in their place.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { EnsembleError } from '../protocol/errors.js';
-import { IDENTIFIER_TYPES, ProfileView, type ProfileState } from '../protocol/profile.js';
+import { ProfileView, type ProfileState } from '../protocol/profile.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import { traitValues } from '../profiles/traits.js';
+import type { IdentityService } from '../identity/identity-service.js';
+import { parsePseudonym } from '../identity/pseudonym.js';
 import type { EventStore } from '../storage/ports.js';
 import type { Catalog } from './catalog.js';
+import { canSeePersonalData } from './admin-auth.js';
 import { ErrorResponse } from './error-handler.js';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const WsParams = Type.Object({ ws: Type.String() });
 const ProfileParams = Type.Object({ ws: Type.String(), profileId: Type.String() });
 const LookupQuery = Type.Object({ type: Type.String(), value: Type.String({ minLength: 1 }) });
@@ -17,55 +24,76 @@ const EventsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1
 const EventView = Type.Object({}, { additionalProperties: true });
 const EventsPage = Type.Object({ events: Type.Array(EventView), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-/** How the lookup API normalises a value of each type (as the resolver stores it). */
-function normaliseValue(type: string, value: string): string {
-  return type === 'email' ? value.trim().toLowerCase() : value.trim();
+export interface ProfileRouteDeps {
+  catalog: Catalog;
+  memory: ProfileMemory;
+  events: EventStore;
+  identity: IdentityService;
+  /** Computed trait values of a profile now. */
+  computed: (workspaceId: string, profileId: string) => Record<string, unknown>;
 }
 
-export function profileView(memory: ProfileMemory, p: ProfileState): Static<typeof ProfileView> {
-  const lineage = memory.lineage(p.id);
+export function profileView(deps: ProfileRouteDeps, p: ProfileState, reveal: boolean): Static<typeof ProfileView> {
+  const { memory, identity } = deps;
+  const rules = identity.rules(p.workspaceId);
+  const traits = traitValues(p);
+  if (!reveal) for (const k of Object.keys(traits)) if (rules.isPersonal(k)) traits[k] = null;
   return {
     id: p.id,
-    identifiers: lineage.flatMap((id) => memory.identifiersOf.get(id) ?? []).map((i) => ({ type: i.type, value: i.value })),
-    traits: traitValues(p),
+    identifiers: memory.recordsOf(p.id).map((r) => ({ type: r.type, hash: r.hash, value: reveal || !rules.isPersonal(r.type) ? identity.clearValue(r) : null })),
+    traits,
+    computed: deps.computed(p.workspaceId, p.id),
     traitSources: Object.fromEntries(Object.entries(p.traits).map(([k, t]) => [k, { sourceId: t.sourceId, messageId: t.messageId, at: new Date(t.at).toISOString() }])),
-    mergedFrom: lineage.slice(1),
+    mergedFrom: memory.lineage(p.id).slice(1),
     firstSeen: new Date(p.firstSeen).toISOString(),
     lastSeen: new Date(p.lastSeen).toISOString(),
     eventCount: p.eventCount,
   };
 }
 
-export function registerProfileRoutes(app: FastifyInstance, deps: { catalog: Catalog; memory: ProfileMemory; events: EventStore }): void {
-  const { catalog, memory } = deps;
-  const liveProfile = (ws: string, id: string): ProfileState => {
-    catalog.workspace(ws);
-    const p = memory.live(id);
-    if (!p || p.workspaceId !== ws) throw new EnsembleError('ENSEMBLE_ERR_PROFILE_NOT_FOUND');
-    return p;
-  };
+/** Replaces the pseudonyms of stored events by clear values, for callers allowed to see them. */
+function revealPseudonyms(value: unknown, ws: string, deps: ProfileRouteDeps): unknown {
+  if (typeof value === 'string') {
+    const p = parsePseudonym(value);
+    const rec = p && deps.memory.identities.get(`${ws}\u0000${p.type}\u0000${p.hash}`);
+    return rec ? (deps.identity.clearValue(rec) ?? value) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => revealPseudonyms(v, ws, deps));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealPseudonyms(v, ws, deps)]));
+  }
+  return value;
+}
+
+export function liveProfileOf(deps: Pick<ProfileRouteDeps, 'catalog' | 'memory'>, ws: string, id: string): ProfileState {
+  deps.catalog.workspace(ws);
+  const p = deps.memory.live(id);
+  if (!p || p.workspaceId !== ws) throw new EnsembleError('ENSEMBLE_ERR_PROFILE_NOT_FOUND');
+  return p;
+}
+
+export function registerProfileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): void {
+  const reveal = (req: FastifyRequest) => canSeePersonalData(req);
 
   app.get<{ Params: Static<typeof WsParams>; Querystring: Static<typeof LookupQuery> }>('/api/workspaces/:ws/profiles/lookup', {
-    schema: { tags: ['profiles'], summary: 'Find the profile an identifier belongs to', params: WsParams, querystring: LookupQuery, response: { 200: ProfileView, ...errors } },
+    schema: { tags: ['profiles'], summary: 'Find the profile an identifier belongs to (the value is normalised as the workspace rules say)', params: WsParams, querystring: LookupQuery, response: { 200: ProfileView, ...errors } },
   }, async (req) => {
-    catalog.workspace(req.params.ws);
-    const { type, value } = req.query;
-    if (!(IDENTIFIER_TYPES as readonly string[]).includes(type)) {
-      throw new EnsembleError('ENSEMBLE_ERR_IDENTIFIER_TYPE', `Unknown identifier type "${type}"; expected one of ${IDENTIFIER_TYPES.join(', ')}.`);
-    }
-    const p = memory.lookup(req.params.ws, type, normaliseValue(type, value));
+    deps.catalog.workspace(req.params.ws);
+    const p = deps.identity.lookup(req.params.ws, req.query.type, req.query.value);
     if (!p) throw new EnsembleError('ENSEMBLE_ERR_PROFILE_NOT_FOUND');
-    return profileView(memory, p);
+    return profileView(deps, p, reveal(req));
   });
 
   app.get<{ Params: Static<typeof ProfileParams> }>('/api/workspaces/:ws/profiles/:profileId', {
     schema: { tags: ['profiles'], summary: 'Read a profile (a merged-away id answers with the profile it was merged into)', params: ProfileParams, response: { 200: ProfileView, ...errors } },
-  }, async (req) => profileView(memory, liveProfile(req.params.ws, req.params.profileId)));
+  }, async (req) => profileView(deps, liveProfileOf(deps, req.params.ws, req.params.profileId), reveal(req)));
 
   app.get<{ Params: Static<typeof ProfileParams>; Querystring: Static<typeof EventsQuery> }>('/api/workspaces/:ws/profiles/:profileId/events', {
-    schema: { tags: ['profiles'], summary: 'A profile\'s events, newest first', params: ProfileParams, querystring: EventsQuery, response: { 200: EventsPage, ...errors } },
+    schema: { tags: ['profiles'], summary: 'A profile\'s events, newest first (personal identifiers as pseudonyms unless the caller may see them)', params: ProfileParams, querystring: EventsQuery, response: { 200: EventsPage, ...errors } },
   }, async (req) => {
-    const p = liveProfile(req.params.ws, req.params.profileId);
-    return deps.events.eventsOfProfiles(req.params.ws, memory.lineage(p.id), req.query.limit ?? 50, req.query.cursor ?? null);
+    const p = liveProfileOf(deps, req.params.ws, req.params.profileId);
+    const page = await deps.events.eventsOfProfiles(req.params.ws, deps.memory.lineage(p.id), req.query.limit ?? 50, req.query.cursor ?? null);
+    if (!reveal(req)) return page;
+    return { ...page, events: page.events.map((e) => ({ ...e, traits: revealPseudonyms(e.traits, p.workspaceId, deps), context: revealPseudonyms(e.context, p.workspaceId, deps) })) };
   });
 }

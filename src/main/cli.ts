@@ -5,7 +5,8 @@
  *
  *   ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
  *
- * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_LOG_LEVEL,
+ * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_READER_TOKEN,
+ * ENSEMBLE_MASTER_KEY, ENSEMBLE_LOG_LEVEL,
  * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS. Flags win over the environment. Logs are JSON on stdout; messages for
  * the person at the terminal (the generated admin token, the demo's ids) go to stderr.
  */
@@ -40,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
     host: values.host ?? env.ENSEMBLE_HOST ?? '127.0.0.1',
     dataPath: values.data ?? env.ENSEMBLE_DATA ?? './data/ensemble.duckdb',
     ...(env.ENSEMBLE_ADMIN_TOKEN ? { adminToken: env.ENSEMBLE_ADMIN_TOKEN } : {}),
+    ...(env.ENSEMBLE_READER_TOKEN ? { readerToken: env.ENSEMBLE_READER_TOKEN } : {}),
+    ...(env.ENSEMBLE_MASTER_KEY ? { masterKey: env.ENSEMBLE_MASTER_KEY } : {}),
     logLevel: env.ENSEMBLE_LOG_LEVEL ?? 'info',
     trustProxy: env.ENSEMBLE_TRUST_PROXY === 'true',
     collect: env.ENSEMBLE_PREPARE_THREADS ? { prepareThreads: env.ENSEMBLE_PREPARE_THREADS } : {},

@@ -47,9 +47,6 @@ export async function setupDemo(ensemble: Ensemble, opts: { people?: number; day
 }
 
 function firstUserId(ensemble: Ensemble): string | null {
-  for (const ids of ensemble.memory.identifiersOf.values()) {
-    const user = ids.find((i) => i.type === 'user_id');
-    if (user) return user.value;
-  }
+  for (const rec of ensemble.memory.identities.values()) if (rec.type === 'user_id' && rec.value !== null) return rec.value;
   return null;
 }

@@ -14,6 +14,16 @@ export const ConfigSchema = Type.Object({
   dataPath: Type.String({ default: './data/ensemble.duckdb' }),
   /** If absent, one is generated on first start, stored hashed, and printed once. */
   adminToken: Type.Optional(Type.String({ minLength: 16 })),
+  /**
+   * A read-only API token (ENSEMBLE_READER_TOKEN): GET routes only, and never personal data in
+   * clear (identifiers masked). For dashboards and analysts until users and roles exist.
+   */
+  readerToken: Type.Optional(Type.String({ minLength: 16 })),
+  /**
+   * The master key (ENSEMBLE_MASTER_KEY: 32 bytes as hex or base64) from which every workspace's
+   * encryption and lookup keys derive. If absent, one is generated into `<data file>.key` (0600).
+   */
+  masterKey: Type.Optional(Type.String({ minLength: 32 })),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')], { default: 'info' }),
   storage: Type.Object({
     /** The durable log: append-only segment files (default, fastest) or a DuckDB table. */

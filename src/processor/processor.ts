@@ -10,12 +10,35 @@ import type { Metrics } from '../platform/metrics.js';
 import type { ProcessorConfig } from '../platform/config.js';
 import type { Clock } from '../platform/clock.js';
 import type { CollectedEvent, ProcessedEvent } from '../protocol/event.js';
+import type { MergeRecord, ProfileState } from '../protocol/profile.js';
 import type { IdentityResolver } from '../identity/resolver.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
-import { ProfileTx } from '../profiles/profile-tx.js';
-import { applyTraits } from '../profiles/traits.js';
+import { ProfileTx, type NewProfileKey } from '../profiles/profile-tx.js';
+import { applyTraits, type StrategyOf } from '../profiles/traits.js';
 import { enrich } from '../collect/steps/enrich.js';
-import type { EventLog, LogRecord, ProcessingStore } from '../storage/ports.js';
+import type { EventLog, LogRecord, ProcessingStore, StoredProfile } from '../storage/ports.js';
+
+/** An event of a committed batch and the profile it went to (for computed traits, segments...). */
+export interface CommittedEvent {
+  seq: bigint;
+  profileId: string;
+  event: CollectedEvent;
+  at: number;
+}
+
+/** The identity and privacy rules the processor applies (identity/identity-service.ts). */
+export interface ProcessingPolicy {
+  resolver: IdentityResolver;
+  strategyOf(workspaceId: string): StrategyOf;
+  /** The profile as stored: personal traits sealed. */
+  encode(p: ProfileState): StoredProfile;
+  /** The event as stored: personal identifiers replaced by pseudonyms (undefined: none to replace). */
+  pseudonymise(e: CollectedEvent): CollectedEvent | undefined;
+  /** After the batch's transaction committed: new keys become usable, observers see the batch. */
+  committed(keys: readonly NewProfileKey[], merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void;
+  /** After the batch's transaction failed: forget what it prepared. */
+  aborted(): void;
+}
 
 /** Records resolved between two yields to the event loop (~30 µs each: ~1.5 ms per slice). */
 const SLICE = 50;
@@ -27,7 +50,7 @@ export interface ProcessorDeps {
   log: EventLog;
   store: ProcessingStore;
   memory: ProfileMemory;
-  resolver: IdentityResolver;
+  policy: ProcessingPolicy;
   config: ProcessorConfig;
   metrics: Metrics;
   logger: Logger;
@@ -43,6 +66,7 @@ export class Processor {
   private wakeUp: (() => void) | null = null;
   private lastPrune = 0;
   private idleWaiters: Array<() => void> = [];
+  private lock: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ProcessorDeps) {}
 
@@ -112,33 +136,56 @@ export class Processor {
   }
 
   private async process(records: readonly LogRecord[]): Promise<void> {
-    const { store, memory, resolver, metrics } = this.deps;
-    const stop = metrics.processorBatchSeconds.startTimer();
-    const tx = new ProfileTx(memory);
-    const events: ProcessedEvent[] = [];
-    for (const [i, r] of records.entries()) {
-      // The processor shares the event loop with the collector: between slices, pending HTTP
-      // requests run first, so a large batch never holds ingest for more than a few ms.
-      if (i > 0 && i % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-      const e = JSON.parse(r.payload) as CollectedEvent;
-      const at = Date.parse(e.timestamp);
-      const profileId = resolver.resolve(e, at, tx);
-      const profile = tx.profile(profileId);
-      if (profile) {
-        profile.eventCount++;
-        profile.firstSeen = Math.min(profile.firstSeen, at);
-        profile.lastSeen = Math.max(profile.lastSeen, at);
-        if (e.type === 'identify') applyTraits(profile, e.traits, at, e.sourceId, e.messageId);
+    await this.exclusive(async () => {
+      const { store, memory, policy, metrics } = this.deps;
+      const stop = metrics.processorBatchSeconds.startTimer();
+      const tx = new ProfileTx(memory);
+      const events: ProcessedEvent[] = [];
+      const committed: CommittedEvent[] = [];
+      for (const [i, r] of records.entries()) {
+        // The processor shares the event loop with the collector: between slices, pending HTTP
+        // requests run first, so a large batch never holds ingest for more than a few ms.
+        if (i > 0 && i % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        const e = JSON.parse(r.payload) as CollectedEvent;
+        const at = Date.parse(e.timestamp);
+        const { profileId } = policy.resolver.resolve(e, at, tx, r.seq);
+        const profile = tx.profile(profileId);
+        if (profile) touch(profile, e, at, policy.strategyOf(e.workspaceId));
+        const stored = policy.pseudonymise(e);
+        events.push({ seq: r.seq, profileId, enrichment: enrich(e), payload: stored ? JSON.stringify(stored) : r.payload });
+        committed.push({ seq: r.seq, profileId, event: e, at });
       }
-      events.push({ seq: r.seq, profileId, enrichment: enrich(e), payload: r.payload });
+      const cursor = (records[records.length - 1] as { seq: bigint }).seq;
+      const changes = tx.changes();
+      try {
+        await store.commitBatch({ cursor, events, ...changes, profiles: changes.profiles.map((p) => policy.encode(p)) });
+      } catch (err) {
+        policy.aborted();
+        throw err;
+      }
+      tx.apply();
+      this.cursorSeq = cursor;
+      policy.committed(changes.keys, changes.merges, committed);
+      stop();
+      metrics.processed.inc(records.length);
+      metrics.logLag.set(this.lag);
+    });
+  }
+
+  /**
+   * Runs `fn` while no batch is being processed, and holds the processor until it is done: a
+   * split rewrites profiles the processor would otherwise change under it.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((resolve) => { release = resolve; });
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
     }
-    const cursor = (records[records.length - 1] as { seq: bigint }).seq;
-    await store.commitBatch({ cursor, events, ...tx.changes() });
-    tx.apply();
-    this.cursorSeq = cursor;
-    stop();
-    metrics.processed.inc(records.length);
-    metrics.logLag.set(this.lag);
   }
 
   private async run(): Promise<void> {
@@ -184,4 +231,12 @@ export class Processor {
 
 function errorSummary(err: unknown): { message: string; name: string } {
   return err instanceof Error ? { name: err.name, message: err.message } : { name: 'unknown', message: String(err) };
+}
+
+/** What every event does to its profile: counts, first/last seen, and identify traits. */
+export function touch(profile: ProfileState, e: CollectedEvent, at: number, strategyOf: StrategyOf): void {
+  profile.eventCount++;
+  profile.firstSeen = Math.min(profile.firstSeen, at);
+  profile.lastSeen = Math.max(profile.lastSeen, at);
+  if (e.type === 'identify') applyTraits(profile, e.traits, at, e.sourceId, e.messageId, strategyOf);
 }

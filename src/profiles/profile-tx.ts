@@ -1,6 +1,10 @@
 /**
- * The changes one processor batch makes to profiles, kept apart from `ProfileMemory` until the
- * batch has committed: if the commit fails, the batch is retried from unchanged memory.
+ * The changes one processor batch (or one rebuild) makes to profiles, kept apart from
+ * `ProfileMemory` until they have committed: if the commit fails, the batch is retried from
+ * unchanged memory.
+ *
+ * A rebuild (split) replays the events of some profiles as if those profiles had never existed:
+ * they are `hidden`, so their identifiers read as unknown until the replay links them again.
  *
  * @example
  *   const tx = new ProfileTx(memory);
@@ -8,22 +12,36 @@
  *   await store.commitBatch({ ...tx.changes(), events, cursor });
  *   tx.apply();
  */
-import type { IdentityRecord, MergeRecord, ProfileState } from '../protocol/profile.js';
+import type { IdentityLogEntry, IdentityRecord, MergeRecord, ProfileState } from '../protocol/profile.js';
 import { identityKey, type ProfileMemory } from './profile-memory.js';
+
+export interface NewProfileKey {
+  workspaceId: string;
+  profileId: string;
+  wrapped: string;
+}
 
 export class ProfileTx {
   private readonly profiles = new Map<string, ProfileState>();
   private readonly identities = new Map<string, IdentityRecord>();
   private readonly merges: MergeRecord[] = [];
-  /** profile id → identity records this batch points at it (an index for identifiersOf). */
-  private readonly addedBy = new Map<string, Map<string, IdentityRecord>>();
+  private readonly log: IdentityLogEntry[] = [];
+  private readonly keys: NewProfileKey[] = [];
+  /** profile id → keys of identifiers this tx points at it (an index for identifiersOf). */
+  private readonly addedBy = new Map<string, Set<string>>();
 
-  constructor(private readonly memory: ProfileMemory) {}
+  constructor(private readonly memory: ProfileMemory, private readonly hidden: ReadonlySet<string> = new Set()) {}
+
+  /** True while replaying hidden profiles (identifiers of other profiles are out of reach). */
+  get rebuilding(): boolean {
+    return this.hidden.size > 0;
+  }
 
   /** A writable copy of the profile (copied from memory on first touch), or undefined. */
   profile(id: string): ProfileState | undefined {
     const mine = this.profiles.get(id);
     if (mine) return mine;
+    if (this.hidden.has(id)) return undefined;
     const base = this.memory.profiles.get(id);
     if (!base) return undefined;
     const copy: ProfileState = { ...base, traits: { ...base.traits } };
@@ -31,7 +49,7 @@ export class ProfileTx {
     return copy;
   }
 
-  /** The live profile behind `id`, following merges made in this batch or before. */
+  /** The live profile behind `id`, following merges made in this tx or before. */
   live(id: string): ProfileState | undefined {
     let p = this.profile(id);
     for (let hops = 0; p?.mergedInto && hops < 64; hops++) p = this.profile(p.mergedInto);
@@ -43,28 +61,37 @@ export class ProfileTx {
     return p;
   }
 
-  /** The profile id an identifier points to (not following merges), or undefined. */
-  owner(workspaceId: string, type: string, value: string): string | undefined {
-    const key = identityKey(workspaceId, type, value);
-    return this.identities.get(key)?.profileId ?? this.memory.identities.get(key);
+  /** The record of an identifier as of this tx (undefined when unknown or hidden). */
+  record(workspaceId: string, type: string, hash: string): IdentityRecord | undefined {
+    const key = identityKey(workspaceId, type, hash);
+    const mine = this.identities.get(key);
+    if (mine) return mine;
+    const base = this.memory.identities.get(key);
+    return base && !this.hidden.has(base.profileId) ? base : undefined;
   }
 
-  /** Identifiers of a profile as they will be after this batch. */
-  identifiersOf(profileId: string): Array<{ type: string; value: string }> {
-    const ws = this.profiles.get(profileId)?.workspaceId ?? this.memory.profiles.get(profileId)?.workspaceId ?? '';
-    // Identifiers this batch re-pointed are listed from the batch's own records only.
-    const kept = (this.memory.identifiersOf.get(profileId) ?? []).filter((i) => !this.identities.has(identityKey(ws, i.type, i.value)));
-    const added = [...(this.addedBy.get(profileId)?.values() ?? [])].map((r) => ({ type: r.type, value: r.value }));
-    return [...kept, ...added];
+  /** During a rebuild: whether the identifier belongs to a profile outside it (out of its reach). */
+  ownedOutside(workspaceId: string, type: string, hash: string): boolean {
+    if (!this.rebuilding) return false;
+    const key = identityKey(workspaceId, type, hash);
+    if (this.identities.has(key)) return false;
+    const base = this.memory.identities.get(key);
+    return base !== undefined && !this.hidden.has(base.profileId);
+  }
+
+  /** Identifier keys of a profile as they will be after this tx. */
+  identifierKeys(profileId: string): string[] {
+    const kept = this.hidden.has(profileId) ? [] : (this.memory.identifiersOf.get(profileId) ?? []).filter((k) => !this.identities.has(k));
+    return [...kept, ...(this.addedBy.get(profileId) ?? [])];
   }
 
   setIdentity(r: IdentityRecord): void {
-    const key = identityKey(r.workspaceId, r.type, r.value);
+    const key = identityKey(r.workspaceId, r.type, r.hash);
     const previous = this.identities.get(key);
     if (previous) this.addedBy.get(previous.profileId)?.delete(key);
     this.identities.set(key, r);
-    const mine = this.addedBy.get(r.profileId) ?? new Map<string, IdentityRecord>();
-    mine.set(key, r);
+    const mine = this.addedBy.get(r.profileId) ?? new Set<string>();
+    mine.add(key);
     this.addedBy.set(r.profileId, mine);
   }
 
@@ -72,11 +99,19 @@ export class ProfileTx {
     this.merges.push(m);
   }
 
-  changes(): { profiles: ProfileState[]; identities: IdentityRecord[]; merges: MergeRecord[] } {
-    return { profiles: [...this.profiles.values()], identities: [...this.identities.values()], merges: [...this.merges] };
+  note(entry: IdentityLogEntry): void {
+    this.log.push(entry);
   }
 
-  /** Makes the batch's changes visible in memory; call only after the batch committed. */
+  addKey(k: NewProfileKey): void {
+    this.keys.push(k);
+  }
+
+  changes(): { profiles: ProfileState[]; identities: IdentityRecord[]; merges: MergeRecord[]; identityLog: IdentityLogEntry[]; keys: NewProfileKey[] } {
+    return { profiles: [...this.profiles.values()], identities: [...this.identities.values()], merges: [...this.merges], identityLog: [...this.log], keys: [...this.keys] };
+  }
+
+  /** Makes the changes visible in memory; call only after they committed. */
   apply(): void {
     for (const p of this.profiles.values()) this.memory.putProfile(p);
     for (const r of this.identities.values()) this.memory.setIdentity(r);

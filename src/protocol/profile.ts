@@ -1,9 +1,5 @@
-/** Profiles, the identifiers that point to them, and the merges between them. */
+/** Profiles, the identifiers that point to them, the identity log and the merges between them. */
 import { Type } from '@sinclair/typebox';
-
-/** Identifier types the resolver links today. The identity engine makes this configurable. */
-export const IDENTIFIER_TYPES = ['user_id', 'anonymous_id', 'email'] as const;
-export type IdentifierType = (typeof IDENTIFIER_TYPES)[number];
 
 /** One trait's value and where it came from (access requests show the source). */
 export interface TraitValue {
@@ -23,14 +19,40 @@ export interface ProfileState {
   eventCount: number;
   /** Set when this profile was merged into another; the other one is the live profile. */
   mergedInto: string | null;
+  /** The event that created the profile: a rebuild (split) gives the profile back its id. */
+  foundedBy: string;
 }
 
+/**
+ * An identifier linked to a profile. Looked up by `hash` (a keyed HMAC of the normalised value);
+ * the clear value is kept only for non-personal types, personal ones are `sealed` with the data
+ * key of the profile `keyOwner` (the profile it was first linked to).
+ */
 export interface IdentityRecord {
   workspaceId: string;
-  type: IdentifierType;
-  value: string;
+  type: string;
+  hash: string;
+  value: string | null;
+  sealed: string | null;
+  keyOwner: string | null;
   profileId: string;
   firstSeen: number;
+}
+
+/** One entry of the identity log: why an identifier was linked to a profile, or not. */
+export interface IdentityLogEntry {
+  workspaceId: string;
+  seq: bigint;
+  messageId: string;
+  at: number;
+  action: 'link' | 'drop';
+  type: string;
+  hash: string;
+  /** The profile it was linked to (link) or stayed with (drop; null when it stayed unlinked). */
+  profileId: string | null;
+  rule: string;
+  /** Where in the event it came from, and for a drop, what the conflict was. */
+  detail: string;
 }
 
 export interface MergeRecord {
@@ -38,14 +60,20 @@ export interface MergeRecord {
   fromProfile: string;
   intoProfile: string;
   at: number;
+  seq: bigint;
   messageId: string;
   rule: string;
+  /** The identifiers of the event that pointed to each profile: `type:hash` → profile id. */
+  via: Record<string, string>;
 }
 
 export const ProfileView = Type.Object({
   id: Type.String(),
-  identifiers: Type.Array(Type.Object({ type: Type.String(), value: Type.String() })),
+  /** `value` is null for a personal identifier when the caller may not see personal data. */
+  identifiers: Type.Array(Type.Object({ type: Type.String(), value: Type.Union([Type.String(), Type.Null()]), hash: Type.String() })),
   traits: Type.Record(Type.String(), Type.Unknown()),
+  /** Computed traits (counts, sums... over the profile's events), as of now. */
+  computed: Type.Record(Type.String(), Type.Unknown()),
   traitSources: Type.Record(Type.String(), Type.Object({ sourceId: Type.String(), messageId: Type.String(), at: Type.String() })),
   mergedFrom: Type.Array(Type.String()),
   firstSeen: Type.String({ format: 'date-time' }),

@@ -6,7 +6,9 @@
  * Every method takes or returns rows scoped by `workspaceId`.
  */
 import type { ProcessedEvent } from '../protocol/event.js';
-import type { ProfileState, MergeRecord, IdentityRecord } from '../protocol/profile.js';
+import type { ProfileState, MergeRecord, IdentityRecord, IdentityLogEntry } from '../protocol/profile.js';
+import type { Barrier } from '../identity/barriers.js';
+import type { NewProfileKey } from '../profiles/profile-tx.js';
 import type { Source, Workspace } from '../protocol/workspace.js';
 
 /** One accepted event in the durable log. `payload` is the JSON of a `CollectedEvent`. */
@@ -45,25 +47,69 @@ export interface ConfigStore {
   listSources(): Promise<Source[]>;
   insertSource(source: Source): Promise<void>;
   updateSourceKeys(source: Source): Promise<void>;
+  workspaceSettings(key: string): Promise<Map<string, string>>;
+  setWorkspaceSetting(workspaceId: string, key: string, value: string): Promise<void>;
+}
+
+/** A profile as stored: its traits as JSON text, personal values already sealed. */
+export type StoredProfile = Omit<ProfileState, 'traits'> & { traitsJson: string };
+
+/** What a batch or a rebuild changes in profiles and identities. */
+export interface IdentityChanges {
+  profiles: readonly StoredProfile[];
+  identities: readonly IdentityRecord[];
+  merges: readonly MergeRecord[];
+  identityLog: readonly IdentityLogEntry[];
+  keys: readonly NewProfileKey[];
 }
 
 /** Everything one processed micro-batch changes, committed in one transaction with the cursor. */
-export interface ProcessedBatch {
+export interface ProcessedBatch extends IdentityChanges {
   /** The log seq up to which this batch consumed (the new cursor). */
   cursor: bigint;
   events: readonly ProcessedEvent[];
-  profiles: readonly ProfileState[];
-  identities: readonly IdentityRecord[];
-  merges: readonly MergeRecord[];
+}
+
+/** What a split changes: the replayed profiles replaced, each replayed event re-attached. */
+export interface RebuildBatch extends IdentityChanges {
+  workspaceId: string;
+  /** Every profile id the rebuild replaced (their identities and merges are deleted first). */
+  replacedProfiles: readonly string[];
+  /** Replayed events: their new profile, and pseudonymised traits/context when they changed. */
+  events: ReadonlyArray<{ seq: bigint; profileId: string; traits?: Record<string, unknown>; context?: Record<string, unknown> }>;
+  barriers: readonly Barrier[];
+}
+
+/** A stored event, as much of it as identity resolution, traits and computed traits need. */
+export interface ReplayEvent {
+  seq: bigint;
+  messageId: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  anonymousId: string | null;
+  userId: string | null;
+  previousId: string | null;
+  sourceId: string;
+  timestamp: string;
+  traits: Record<string, unknown>;
+  context: Record<string, unknown>;
+  properties: Record<string, unknown>;
 }
 
 export interface ProcessingStore {
   cursor(): Promise<bigint>;
   commitBatch(batch: ProcessedBatch): Promise<void>;
+  commitRebuild(batch: RebuildBatch): Promise<void>;
   /** Keeps a record the processor cannot handle, with the reason, and moves the cursor past it (one transaction). */
   deadLetter(record: LogRecord, reason: string): Promise<void>;
-  loadProfiles(): Promise<ProfileState[]>;
+  loadProfiles(): Promise<StoredProfile[]>;
   loadIdentities(): Promise<IdentityRecord[]>;
+  loadKeys(): Promise<Array<{ workspaceId: string; profileId: string; wrapped: string }>>;
+  loadBarriers(): Promise<Barrier[]>;
+  identityHistory(workspaceId: string, profileIds: readonly string[]): Promise<{ log: IdentityLogEntry[]; merges: MergeRecord[] }>;
+  replayEvents(workspaceId: string, profileIds: readonly string[]): Promise<ReplayEvent[]>;
+  profileIdsWithEvents(workspaceId: string): Promise<string[]>;
 }
 
 /** A page of a profile's events, newest first. */

@@ -55,4 +55,14 @@ export class DuckDbConfigStore implements ConfigStore {
       s.id, s.writeKey, s.previousWriteKey, s.previousKeyExpiresAt == null ? null : BigInt(s.previousKeyExpiresAt),
     ]);
   }
+
+  /** Every workspace's value of a per-workspace setting (JSON text), e.g. its identity rules. */
+  async workspaceSettings(key: string): Promise<Map<string, string>> {
+    const rows = await all(this.conn, 'SELECT workspace_id, value::VARCHAR AS value FROM workspace_settings WHERE key = $1', [key]);
+    return new Map(rows.map((r) => [r.workspace_id as string, r.value as string]));
+  }
+
+  async setWorkspaceSetting(workspaceId: string, key: string, value: string): Promise<void> {
+    await this.conn.run('INSERT OR REPLACE INTO workspace_settings VALUES ($1, $2, $3)', [workspaceId, key, value]);
+  }
 }

@@ -40,4 +40,34 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        seq BIGINT NOT NULL, workspace_id VARCHAR NOT NULL, message_id VARCHAR NOT NULL, failed_at BIGINT NOT NULL,
        reason VARCHAR NOT NULL, payload VARCHAR NOT NULL)`,
   ],
+  // 2: the identity engine. Identifiers are stored by keyed hash, personal ones sealed (never in
+  // clear); the identity log and merge log explain every link; splits leave barriers; each profile
+  // has its own data key. Profiles and identities of version 1 (clear values) are dropped here and
+  // rebuilt from the stored events at the next start (identity/rebuild.ts).
+  [
+    `DROP TABLE identities`,
+    `DELETE FROM profiles`,
+    `DELETE FROM profile_merges`,
+    `CREATE TABLE identities (
+       workspace_id VARCHAR NOT NULL, type VARCHAR NOT NULL, hash VARCHAR NOT NULL, value VARCHAR, sealed VARCHAR,
+       key_owner VARCHAR, profile_id VARCHAR NOT NULL, first_seen BIGINT NOT NULL, PRIMARY KEY (workspace_id, type, hash))`,
+    `CREATE TABLE identity_log (
+       workspace_id VARCHAR NOT NULL, seq BIGINT NOT NULL, message_id VARCHAR NOT NULL, logged_at BIGINT NOT NULL,
+       action VARCHAR NOT NULL, type VARCHAR NOT NULL, hash VARCHAR NOT NULL, profile_id VARCHAR, rule VARCHAR NOT NULL,
+       detail VARCHAR NOT NULL)`,
+    `ALTER TABLE profile_merges ADD COLUMN seq BIGINT`,
+    `ALTER TABLE profile_merges ADD COLUMN via JSON`,
+    `ALTER TABLE profiles ADD COLUMN founded_by VARCHAR`,
+    `ALTER TABLE events ADD COLUMN previous_id VARCHAR`,
+    `CREATE TABLE identity_barriers (
+       workspace_id VARCHAR NOT NULL, a_type VARCHAR NOT NULL, a_hash VARCHAR NOT NULL, b_type VARCHAR NOT NULL,
+       b_hash VARCHAR NOT NULL, created_at BIGINT NOT NULL)`,
+    `CREATE TABLE profile_keys (
+       workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, wrapped VARCHAR NOT NULL, created_at BIGINT NOT NULL,
+       PRIMARY KEY (workspace_id, profile_id))`,
+    `CREATE TABLE workspace_settings (workspace_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value JSON NOT NULL, PRIMARY KEY (workspace_id, key))`,
+    `CREATE TABLE computed_traits (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, name VARCHAR NOT NULL, definition JSON NOT NULL,
+       created_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, id))`,
+  ],
 ];

@@ -1,0 +1,114 @@
+/**
+ * Identity as the rest of Ensemble sees it: each workspace's rules (stored per workspace,
+ * defaults otherwise), the key ring, the split barriers and the engine; the processor's policy
+ * (resolve, seal, pseudonymise), lookups by clear value, and clear values for callers allowed
+ * to see personal data.
+ */
+import type { CollectedEvent } from '../protocol/event.js';
+import type { IdentityRecord, MergeRecord, ProfileState } from '../protocol/profile.js';
+import type { CommittedEvent, ProcessingPolicy } from '../processor/processor.js';
+import type { ProfileMemory } from '../profiles/profile-memory.js';
+import type { NewProfileKey } from '../profiles/profile-tx.js';
+import type { StrategyOf } from '../profiles/traits.js';
+import type { KeyRing } from '../privacy/key-ring.js';
+import type { ConfigStore, StoredProfile } from '../storage/ports.js';
+import { EnsembleError } from '../protocol/errors.js';
+import { Barriers } from './barriers.js';
+import { IdentityEngine, sealAad } from './engine.js';
+import { DEFAULT_IDENTITY_CONFIG, parseIdentityConfig, type IdentityConfig } from './identity-config.js';
+import { IdentityRules } from './normalise.js';
+import { encodeProfile, pseudonymiseEvent } from './personal-data.js';
+
+const SETTING = 'identity';
+
+/** Something that follows committed events and merges (computed traits, later segments). */
+export interface ProfileObserver {
+  committed(merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void;
+}
+
+export class IdentityService implements ProcessingPolicy {
+  readonly barriers = new Barriers();
+  readonly engine: IdentityEngine;
+  private readonly rulesByWs = new Map<string, IdentityRules>();
+  private readonly defaults = new IdentityRules(DEFAULT_IDENTITY_CONFIG);
+  private readonly observers: ProfileObserver[] = [];
+
+  constructor(private readonly store: ConfigStore, readonly keys: KeyRing, private readonly memory: ProfileMemory) {
+    this.engine = new IdentityEngine({ rules: (ws) => this.rules(ws), keys, barriers: this.barriers });
+  }
+
+  get resolver(): IdentityEngine {
+    return this.engine;
+  }
+
+  async load(): Promise<void> {
+    for (const [ws, json] of await this.store.workspaceSettings(SETTING)) {
+      this.rulesByWs.set(ws, new IdentityRules(parseIdentityConfig(JSON.parse(json))));
+    }
+  }
+
+  observe(o: ProfileObserver): void {
+    this.observers.push(o);
+  }
+
+  rules(workspaceId: string): IdentityRules {
+    return this.rulesByWs.get(workspaceId) ?? this.defaults;
+  }
+
+  config(workspaceId: string): IdentityConfig {
+    return this.rules(workspaceId).config;
+  }
+
+  /** Validates, stores, then applies: later events resolve with the new rules; past links stay. */
+  async setConfig(workspaceId: string, input: unknown): Promise<IdentityConfig> {
+    const cfg = parseIdentityConfig(input);
+    await this.store.setWorkspaceSetting(workspaceId, SETTING, JSON.stringify(cfg));
+    this.rulesByWs.set(workspaceId, new IdentityRules(cfg));
+    return cfg;
+  }
+
+  strategyOf(workspaceId: string): StrategyOf {
+    const rules = this.rules(workspaceId);
+    return (t) => rules.traitStrategy(t);
+  }
+
+  encode(p: ProfileState): StoredProfile {
+    return encodeProfile(p, this.rules(p.workspaceId), this.keys);
+  }
+
+  pseudonymise(e: CollectedEvent): CollectedEvent | undefined {
+    return pseudonymiseEvent(e, this.rules(e.workspaceId), this.keys);
+  }
+
+  committed(keys: readonly NewProfileKey[], merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void {
+    for (const k of keys) this.keys.load(k.workspaceId, k.profileId, k.wrapped);
+    for (const o of this.observers) o.committed(merges, events);
+  }
+
+  aborted(): void {
+    this.keys.discardPending();
+  }
+
+  /** The keyed hash of a clear identifier value, or an error saying why it cannot be one. */
+  hashOf(workspaceId: string, type: string, value: string): string {
+    const rules = this.rules(workspaceId);
+    if (!rules.rule(type)) {
+      throw new EnsembleError('ENSEMBLE_ERR_IDENTIFIER_TYPE', `Unknown identifier type "${type}"; this workspace has ${[...rules.byType.keys()].join(', ')}.`);
+    }
+    const n = rules.normalise(type, value);
+    // A blocked or malformed value can belong to no one: answer as for an unknown identifier.
+    if (!n.ok) throw new EnsembleError('ENSEMBLE_ERR_PROFILE_NOT_FOUND');
+    return this.keys.lookupHash(workspaceId, type, n.value);
+  }
+
+  lookup(workspaceId: string, type: string, value: string): ProfileState | undefined {
+    return this.memory.lookup(workspaceId, type, this.hashOf(workspaceId, type, value));
+  }
+
+  /** The clear value of an identifier (null once its profile's key was destroyed). */
+  clearValue(rec: IdentityRecord): string | null {
+    if (rec.value !== null) return rec.value;
+    if (rec.sealed === null || rec.keyOwner === null) return null;
+    return this.keys.decrypt(rec.workspaceId, rec.keyOwner, rec.sealed, sealAad(rec.type, rec.hash));
+  }
+}
