@@ -126,7 +126,7 @@ export class IdentityEngine implements IdentityResolver {
     let survivor = [...owners.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : 1))[0];
     if (!survivor) {
       const id = reuseId?.(e.messageId) ?? newId('prof');
-      survivor = tx.create({ id, workspaceId: ws, traits: {}, firstSeen: at, lastSeen: at, eventCount: 0, mergedInto: null, foundedBy: e.messageId });
+      survivor = tx.create({ id, workspaceId: ws, traits: {}, firstSeen: at, lastSeen: at, eventCount: 0, mergedInto: null });
       if (!this.deps.keys.has(ws, id)) tx.addKey({ workspaceId: ws, profileId: id, wrapped: this.deps.keys.createProfileKey(ws, id) });
     }
     for (const other of owners.values()) {

@@ -106,10 +106,14 @@ export class ProfileRebuilder {
     const events = await store.replayEvents(workspaceId, lineage);
     const oldRecords = new Map<string, IdentityRecord>();
     for (const id of lineage) for (const r of memory.recordsOf(id)) oldRecords.set(`${r.type}:${r.hash}`, r);
+    // The first event stored under a profile id is the one that created it: that event creates
+    // it again in the replay, with the same id.
     const foundedBy = new Map<string, string>();
-    for (const id of lineage) {
-      const p = memory.profiles.get(id);
-      if (p?.foundedBy) foundedBy.set(p.foundedBy, id);
+    const seen = new Set<string>();
+    for (const r of events) {
+      if (seen.has(r.profileId)) continue;
+      seen.add(r.profileId);
+      foundedBy.set(r.messageId, r.profileId);
     }
     for (const b of barriers) identity.barriers.add(b);
     const tx = new ProfileTx(memory, new Set(lineage));
@@ -141,7 +145,8 @@ export class ProfileRebuilder {
     const orphans: ProfileState[] = lineage.filter((id) => !recreated.has(id)).flatMap((id) => {
       const old = memory.profiles.get(id);
       if (!old) return [];
-      const target = eventProfile.get(old.foundedBy) ?? fallback;
+      const founder = [...foundedBy].find(([, pid]) => pid === id)?.[0];
+      const target = (founder && eventProfile.get(founder)) ?? fallback;
       return target ? [{ ...old, traits: {}, eventCount: 0, mergedInto: target }] : [];
     });
     const profiles = [...changes.profiles, ...orphans];

@@ -19,8 +19,6 @@ export interface ProfileState {
   eventCount: number;
   /** Set when this profile was merged into another; the other one is the live profile. */
   mergedInto: string | null;
-  /** The event that created the profile: a rebuild (split) gives the profile back its id. */
-  foundedBy: string;
 }
 
 /**

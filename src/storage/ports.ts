@@ -84,6 +84,8 @@ export interface RebuildBatch extends IdentityChanges {
 export interface ReplayEvent {
   seq: bigint;
   messageId: string;
+  /** The profile the event was attached to when it was processed. */
+  profileId: string;
   type: string;
   event: string | null;
   name: string | null;

@@ -93,9 +93,9 @@ export class DuckDbProcessingStore implements ProcessingStore {
 
   private async upsertProfiles(profiles: readonly StoredProfile[]): Promise<void> {
     if (profiles.length === 0) return;
-    const rows = profiles.map((p) => `{"i":${JSON.stringify(p.id)},"w":${JSON.stringify(p.workspaceId)},"t":${p.traitsJson},"f":${p.firstSeen},"l":${p.lastSeen},"c":${p.eventCount},"m":${JSON.stringify(p.mergedInto)},"b":${JSON.stringify(p.foundedBy)}}`);
+    const rows = profiles.map((p) => `{"i":${JSON.stringify(p.id)},"w":${JSON.stringify(p.workspaceId)},"t":${p.traitsJson},"f":${p.firstSeen},"l":${p.lastSeen},"c":${p.eventCount},"m":${JSON.stringify(p.mergedInto)}}`);
     await this.conn.run(
-      `INSERT OR REPLACE INTO profiles SELECT i, w, t, f, l, c, m, b FROM ${jsonRows(PROFILE_SPEC)}`,
+      `INSERT OR REPLACE INTO profiles SELECT i, w, t, f, l, c, m FROM ${jsonRows(PROFILE_SPEC)}`,
       [rows.join('\n')],
     );
   }
@@ -107,7 +107,7 @@ export class DuckDbProcessingStore implements ProcessingStore {
   }
 
   async loadProfiles(): Promise<StoredProfile[]> {
-    const rows = await all(this.conn, 'SELECT id, workspace_id, traits::VARCHAR AS traits, first_seen, last_seen, event_count, merged_into, founded_by FROM profiles');
+    const rows = await all(this.conn, 'SELECT id, workspace_id, traits::VARCHAR AS traits, first_seen, last_seen, event_count, merged_into FROM profiles');
     return rows.map((r) => ({
       id: r.id as string,
       workspaceId: r.workspace_id as string,
@@ -116,7 +116,6 @@ export class DuckDbProcessingStore implements ProcessingStore {
       lastSeen: Number(r.last_seen),
       eventCount: Number(r.event_count),
       mergedInto: (r.merged_into as string | null) ?? null,
-      foundedBy: (r.founded_by as string | null) ?? '',
     }));
   }
 
@@ -170,11 +169,11 @@ export class DuckDbProcessingStore implements ProcessingStore {
 
   /** The stored events of the given profiles in processing order, as a replay needs them. */
   async replayEvents(workspaceId: string, profileIds: readonly string[]): Promise<ReplayEvent[]> {
-    const rows = await all(this.conn, `SELECT seq, message_id, type, event, name, anonymous_id, user_id, previous_id, source_id,
+    const rows = await all(this.conn, `SELECT seq, message_id, profile_id, type, event, name, anonymous_id, user_id, previous_id, source_id,
         strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, traits::VARCHAR AS traits, context::VARCHAR AS context, properties::VARCHAR AS properties
       FROM events WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) ORDER BY seq`, [workspaceId, JSON.stringify(profileIds)]);
     return rows.map((r) => ({
-      seq: BigInt(r.seq as bigint), messageId: r.message_id as string, type: r.type as string, event: (r.event as string | null) ?? null,
+      seq: BigInt(r.seq as bigint), messageId: r.message_id as string, profileId: r.profile_id as string, type: r.type as string, event: (r.event as string | null) ?? null,
       name: (r.name as string | null) ?? null, anonymousId: (r.anonymous_id as string | null) ?? null, userId: (r.user_id as string | null) ?? null,
       previousId: (r.previous_id as string | null) ?? null, sourceId: r.source_id as string, timestamp: r.ts as string,
       traits: r.traits ? (JSON.parse(r.traits as string) as Record<string, unknown>) : {},
@@ -199,7 +198,7 @@ function jsonRows(spec: string): string {
   return `(SELECT unnest(from_json(j, '${spec}')) FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j))`;
 }
 
-const PROFILE_SPEC = JSON.stringify({ i: 'VARCHAR', w: 'VARCHAR', t: 'JSON', f: 'BIGINT', l: 'BIGINT', c: 'BIGINT', m: 'VARCHAR', b: 'VARCHAR' });
+const PROFILE_SPEC = JSON.stringify({ i: 'VARCHAR', w: 'VARCHAR', t: 'JSON', f: 'BIGINT', l: 'BIGINT', c: 'BIGINT', m: 'VARCHAR' });
 const MERGE_SPEC = JSON.stringify({ w: 'VARCHAR', f: 'VARCHAR', i: 'VARCHAR', a: 'BIGINT', m: 'VARCHAR', r: 'VARCHAR', s: 'BIGINT', v: 'JSON' });
 const IDENTITY_SPEC = JSON.stringify({ w: 'VARCHAR', t: 'VARCHAR', h: 'VARCHAR', v: 'VARCHAR', s: 'VARCHAR', k: 'VARCHAR', p: 'VARCHAR', f: 'BIGINT' });
 const LOG_SPEC = JSON.stringify({ w: 'VARCHAR', s: 'BIGINT', m: 'VARCHAR', a: 'BIGINT', x: 'VARCHAR', t: 'VARCHAR', h: 'VARCHAR', p: 'VARCHAR', r: 'VARCHAR', d: 'VARCHAR' });

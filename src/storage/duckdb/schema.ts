@@ -57,7 +57,6 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        detail VARCHAR NOT NULL)`,
     `ALTER TABLE profile_merges ADD COLUMN seq BIGINT`,
     `ALTER TABLE profile_merges ADD COLUMN via JSON`,
-    `ALTER TABLE profiles ADD COLUMN founded_by VARCHAR`,
     `ALTER TABLE events ADD COLUMN previous_id VARCHAR`,
     `CREATE TABLE identity_barriers (
        workspace_id VARCHAR NOT NULL, a_type VARCHAR NOT NULL, a_hash VARCHAR NOT NULL, b_type VARCHAR NOT NULL,
