@@ -133,7 +133,7 @@ const write = fc.record({
 test('traits: the most recent write by event time wins, whatever the processing order', () => {
   fc.assert(fc.property(fc.array(write, { maxLength: 30 }).chain((ws) => fc.tuple(fc.constant(ws), fc.shuffledSubarray(ws, { minLength: ws.length, maxLength: ws.length }))), ([inOrder, shuffled]) => {
     const replay = (writes: typeof inOrder): Record<string, unknown> => {
-      const p: ProfileState = { id: 'p', workspaceId: 'w', traits: {}, firstSeen: 0, lastSeen: 0, eventCount: 0, mergedInto: null, foundedBy: 'm' };
+      const p: ProfileState = { id: 'p', workspaceId: 'w', traits: {}, firstSeen: 0, lastSeen: 0, eventCount: 0, mergedInto: null };
       for (const w of writes) applyTraits(p, { [w.key]: w.value }, w.at, 'src', w.messageId, () => 'most_recent');
       return traitValues(p);
     };
