@@ -40,6 +40,7 @@ import { Processor } from '../processor/processor.js';
 import { Catalog } from '../api/catalog.js';
 import { ensureAdminToken, requireApiToken } from '../api/admin-auth.js';
 import { registerIdentityRoutes } from '../api/identity-routes.js';
+import { registerImportRoutes } from '../api/import-routes.js';
 import { hashSecret } from '../platform/secret-hash.js';
 import { registerErrorHandling } from '../api/error-handler.js';
 import { useTypeBoxValidation } from '../api/validator.js';
@@ -163,6 +164,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     const profileDeps = { catalog, memory, events: eventStore, identity, computed: () => ({}) };
     registerProfileRoutes(scope, profileDeps);
     registerIdentityRoutes(scope, { ...profileDeps, store: processingStore, rebuilder, exclusive: (fn) => processor.exclusive(fn) });
+    registerImportRoutes(scope, { catalog, collector, identity, memory, clock, settings: config.collect });
   });
   http.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', logLag: processor.lag, processedSeq: processor.cursor.toString() }));
   http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -1,0 +1,106 @@
+/**
+ * File imports through the admin API. For now: CRM onboarding (collect/import/crm-import.ts),
+ * a CSV body with the column mapping in the query string. A 200 means every accepted row is in
+ * the durable log; profiles follow within the processor's next batches.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { EnsembleError } from '../protocol/errors.js';
+import type { Clock } from '../platform/clock.js';
+import type { CollectConfig } from '../platform/config.js';
+import type { Collector } from '../collect/collector.js';
+import { parseCrmCsv, type CrmMapping } from '../collect/import/crm-import.js';
+import type { IdentityService } from '../identity/identity-service.js';
+import type { ProfileMemory } from '../profiles/profile-memory.js';
+import type { Catalog } from './catalog.js';
+import { ErrorResponse } from './error-handler.js';
+
+const MAX_FILE_BYTES = 50 * 1024 * 1024;
+/** Signs that a profile was seen on a website or in an app, not only in the CRM. */
+const DIGITAL_TYPES = new Set(['anonymous_id', 'device_id']);
+
+const Params = Type.Object({ ws: Type.String(), sourceId: Type.String() });
+const Query = Type.Object({ mapping: Type.String({ description: 'JSON: {"identifiers": {"crm_id": "Customer no", "email": "E-mail"}, "traits": {"firstName": "First name"}, "updatedAt": "Updated"}' }) });
+const Mapping = Type.Object({
+  identifiers: Type.Record(Type.String(), Type.String()),
+  traits: Type.Optional(Type.Record(Type.String(), Type.String())),
+  updatedAt: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+const ImportReport = Type.Object({
+  rows: Type.Integer(),
+  accepted: Type.Integer(),
+  duplicates: Type.Integer({ description: 'Rows already imported (same source, same content).' }),
+  rejected: Type.Array(Type.Object({ row: Type.Integer({ description: '1-based, not counting the header' }), code: Type.String(), message: Type.String() })),
+  matched: Type.Integer({ description: 'Accepted rows that share an identifier with a profile seen on the web or in an app.' }),
+  matchRate: Type.Number({ description: 'matched / accepted' }),
+  matchedBy: Type.Record(Type.String(), Type.Integer(), { description: 'Matched rows by the most trusted identifier that matched.' }),
+});
+
+export interface ImportRouteDeps {
+  catalog: Catalog;
+  collector: Collector;
+  identity: IdentityService;
+  memory: ProfileMemory;
+  clock: Clock;
+  settings: CollectConfig;
+}
+
+export function registerImportRoutes(app: FastifyInstance, deps: ImportRouteDeps): void {
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_FILE_BYTES }, (_req, body, done) => done(null, body));
+  app.post<{ Params: Static<typeof Params>; Querystring: Static<typeof Query>; Body: string }>('/api/workspaces/:ws/sources/:sourceId/imports/crm', {
+    bodyLimit: MAX_FILE_BYTES,
+    schema: {
+      tags: ['imports'], summary: 'Import a CRM file (CSV body, Content-Type text/csv): one identify per row, linked to existing profiles by normalised identifiers',
+      params: Params, querystring: Query, response: { 200: ImportReport, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse },
+    },
+  }, async (req) => {
+    const source = deps.catalog.source(req.params.ws, req.params.sourceId);
+    if (typeof req.body !== 'string') throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', 'Send the file as the body with Content-Type: text/csv.');
+    const mapping = parseMapping(req.query.mapping);
+    const ws = source.workspaceId;
+    const rules = deps.identity.rules(ws);
+    const parsed = parseCrmCsv(req.body, mapping, { workspaceId: ws, sourceId: source.id, rules, now: deps.clock.now(), maxEventBytes: deps.settings.maxEventBytes });
+
+    // Matches are counted against the profiles as they were before this file.
+    const matchedBy: Record<string, number> = {};
+    let matched = 0;
+    for (const ids of parsed.identifiers) {
+      const hit = [...ids].sort((a, b) => (rules.rule(a.type)?.rank ?? 0) - (rules.rule(b.type)?.rank ?? 0)).find((id) => {
+        const p = deps.memory.lookup(ws, id.type, deps.identity.keys.lookupHash(ws, id.type, id.value));
+        return p !== undefined && deps.memory.recordsOf(p.id).some((r) => DIGITAL_TYPES.has(r.type));
+      });
+      if (hit) {
+        matched++;
+        matchedBy[hit.type] = (matchedBy[hit.type] ?? 0) + 1;
+      }
+    }
+
+    let accepted = 0;
+    let duplicates = 0;
+    const CHUNK = 5_000;
+    for (let i = 0; i < parsed.records.length; i += CHUNK) {
+      const records = parsed.records.slice(i, i + CHUNK);
+      const r = await deps.collector.commit({ kind: 'prepared', source, received: records.length, records, rejected: [], receivedAt: deps.clock.now() });
+      accepted += r.accepted;
+      duplicates += r.duplicates;
+    }
+    return {
+      rows: parsed.rows, accepted, duplicates,
+      rejected: parsed.rejected.map((r) => ({ row: r.index + 1, code: r.code, message: r.message })),
+      matched, matchRate: parsed.records.length === 0 ? 0 : matched / parsed.records.length, matchedBy,
+    };
+  });
+}
+
+function parseMapping(text: string): CrmMapping {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', 'The mapping is not JSON.', [{ path: '/mapping', code: 'json', message: 'Not JSON.' }]);
+  }
+  const errors = [...Value.Errors(Mapping, value)].slice(0, 10).map((e) => ({ path: `/mapping${e.path}`, code: 'schema', message: e.message }));
+  if (errors.length > 0) throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', undefined, errors);
+  return value as CrmMapping;
+}
