@@ -9,7 +9,7 @@
  *
  * Which edge: if the identifier came with a profile that was merged in, the last merge that
  * brought its side in is undone; if it was linked to this profile directly and caused merges,
- * those merges are undone; otherwise the identifier is separated from the profile's most
+ * the most recent of them is undone; otherwise the identifier is separated from the profile's most
  * trusted other identifier.
  */
 import type { CollectedEvent, EventType } from '../protocol/event.js';
@@ -87,7 +87,8 @@ export class ProfileRebuilder {
         if (a && b) return { workspaceId: ws, a, b, at };
       }
     }
-    const caused = merges.find((m) => m.via[`${x.type}:${x.hash}`] !== undefined);
+    // The most recent merge the identifier caused: the join a person asking for a split means.
+    const caused = [...merges].reverse().find((m) => m.via[`${x.type}:${x.hash}`] !== undefined);
     if (caused) {
       const xSide = caused.via[`${x.type}:${x.hash}`];
       const other = best(Object.entries(caused.via).filter(([, p]) => p !== xSide).map(([k]) => parse(k)));
