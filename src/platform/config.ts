@@ -55,8 +55,11 @@ export const ConfigSchema = Type.Object({
   processor: Type.Object({
     batchSize: Type.Integer({ minimum: 1, default: 5_000 }),
     idleMs: Type.Integer({ minimum: 1, default: 50 }),
-    /** Processed log rows are kept this long for replay, then deleted (seconds). */
-    logRetentionSeconds: Type.Integer({ minimum: 0, default: 24 * 3600 }),
+    /**
+     * Processed log records are kept this long, then deleted (seconds). Short on purpose: the log
+     * holds events as received, personal values in clear, and processed events are in the store.
+     */
+    logRetentionSeconds: Type.Integer({ minimum: 0, default: 3600 }),
   }, { default: {} }),
 });
 
