@@ -178,6 +178,9 @@ test('split: the wrongly joined identifier leaves with its own events, and stays
   await send([{ type: 'identify', userId: user, traits: { email }, timestamp: new Date(Date.now() + 2000).toISOString() }]);
   const merged = await lookup('user_id', user);
   assert.equal((await lookup('email', email)).id, merged.id);
+  const ct = await s.api('POST', `/api/workspaces/${s.workspaceId}/computed-traits`, { name: 'views', op: 'count', event: 'Viewed' });
+  assert.equal(ct.status, 201, JSON.stringify(ct.body));
+  assert.equal((await lookup('user_id', user)).computed.views, 1);
   const split = await s.api('POST', `/api/workspaces/${s.workspaceId}/profiles/${merged.id}/split`, { type: 'email', value: email });
   assert.equal(split.status, 200, JSON.stringify(split.body));
   assert.equal(split.body.profiles.length, 2);
@@ -188,6 +191,8 @@ test('split: the wrongly joined identifier leaves with its own events, and stays
   assert.equal(afterB.eventCount, 2);
   assert.equal(afterB.traits.plan, 'free');
   assert.deepEqual(afterB.identifiers.map((i: any) => i.type).sort(), ['anonymous_id', 'email']);
+  assert.equal(afterB.computed.views, 1, 'computed traits follow the split');
+  assert.equal(afterA.computed.views, 0);
   // The barrier holds for later events.
   await send([{ type: 'track', userId: user, event: 'Again', context: { traits: { email } } }]);
   assert.notEqual((await lookup('email', email)).id, (await lookup('user_id', user)).id);

@@ -41,6 +41,10 @@ import { Catalog } from '../api/catalog.js';
 import { ensureAdminToken, requireApiToken } from '../api/admin-auth.js';
 import { registerIdentityRoutes } from '../api/identity-routes.js';
 import { registerImportRoutes } from '../api/import-routes.js';
+import { backfillDefinition, registerComputedTraitRoutes } from '../api/computed-trait-routes.js';
+import { ComputedTraitEngine } from '../profiles/computed-traits.js';
+import { DuckDbComputedTraitStore } from '../storage/duckdb/computed-trait-store.js';
+import { followComputedTraits } from '../profiles/computed-trait-follower.js';
 import { hashSecret } from '../platform/secret-hash.js';
 import { registerErrorHandling } from '../api/error-handler.js';
 import { useTypeBoxValidation } from '../api/validator.js';
@@ -132,7 +136,13 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const ip = await openIpLookup();
   const collector = new Collector({ config: config.collect, log: groupCommit, dedupe, ip, metrics, clock, logLag: () => processor.lag });
   const pool = config.collect.prepareThreads > 0 ? new PreparePool(config.collect.prepareThreads) : null;
+  const computedStore = await DuckDbComputedTraitStore.open(db);
+  const computed = new ComputedTraitEngine();
+  const computedDeps = { catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor };
+  followComputedTraits(computed, identity, rebuilder, memory);
   await processor.start();
+  // After start: the cursor is the stored one, and events processed meanwhile are observed live.
+  for (const def of await computedStore.list()) await backfillDefinition(computedDeps, def);
 
   const http = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -161,10 +171,11 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     requireApiToken(scope, { admin: admin.hash, reader: config.readerToken ? hashSecret(config.readerToken) : null }, new Set(['/api/openapi.json']));
     scope.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
     registerWorkspaceRoutes(scope, catalog);
-    const profileDeps = { catalog, memory, events: eventStore, identity, computed: () => ({}) };
+    const profileDeps = { catalog, memory, events: eventStore, identity, computed: (ws: string, id: string) => computed.values(ws, id, clock.now()) };
     registerProfileRoutes(scope, profileDeps);
     registerIdentityRoutes(scope, { ...profileDeps, store: processingStore, rebuilder, exclusive: (fn) => processor.exclusive(fn) });
     registerImportRoutes(scope, { catalog, collector, identity, memory, clock, settings: config.collect });
+    registerComputedTraitRoutes(scope, computedDeps);
   });
   http.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', logLag: processor.lag, processedSeq: processor.cursor.toString() }));
   http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -89,7 +89,7 @@ function aggregates(op: ComputedTraitDefinition['op']): string {
     case 'last':
       // A struct orders by its fields in turn: event time, then messageId, as the engine does.
       return `count(*) AS events, NULL::DOUBLE AS sum, NULL::DOUBLE AS min, NULL::DOUBLE AS max,
-        min({'at': at, 'messageId': message_id, 'value': txt}) AS first, max({'at': at, 'messageId': message_id, 'value': txt}) AS last, NULL AS tally`;
+        min({'at': t_ms, 'messageId': message_id, 'value': txt}) AS first, max({'at': t_ms, 'messageId': message_id, 'value': txt}) AS last, NULL AS tally`;
     case 'most_frequent':
     case 'distinct_count':
       return `sum(n)::BIGINT AS events, NULL::DOUBLE AS sum, NULL::DOUBLE AS min, NULL::DOUBLE AS max, NULL AS first, NULL AS last,
@@ -111,13 +111,16 @@ export function backfillQuery(def: ComputedTraitDefinition, upToSeq: bigint, sin
   if (def.windowDays !== undefined && sinceDay !== null) where.push(`epoch_ms(timestamp) >= ${p.bind(BigInt(sinceDay) * BigInt(DAY_MS))}`);
   for (const f of def.filters ?? []) where.push(filterSql(f, p));
 
+  // The op's value: numeric ops take JSON numbers only, the others any value but null.
+  const numeric = NUMERIC_OPS.includes(def.op);
+  const textual = def.op !== 'count' && !numeric;
   const v = def.property === undefined ? 'NULL::JSON' : `json_extract(properties, ${p.bind(jsonPath(def.property))})`;
   if (def.property !== undefined) {
-    where.push(NUMERIC_OPS.includes(def.op) ? `coalesce(json_type(${v}) IN ${NUMERIC_TYPES}, false)` : `coalesce(json_type(${v}) <> 'NULL', false)`);
+    where.push(numeric ? `coalesce(json_type(${v}) IN ${NUMERIC_TYPES}, false)` : `coalesce(json_type(${v}) <> 'NULL', false)`);
   }
   const day = def.windowDays === undefined ? '0::BIGINT' : `CAST(floor(epoch_ms(timestamp) / ${DAY_MS}) AS BIGINT)`;
-  const matched = `SELECT profile_id, ${day} AS day, epoch_ms(timestamp) AS at, message_id,
-      TRY_CAST(${v} AS DOUBLE) AS num, CAST(${v} AS VARCHAR) AS txt
+  const matched = `SELECT profile_id, ${day} AS day, epoch_ms(timestamp) AS t_ms, message_id,
+      ${numeric ? `TRY_CAST(${v} AS DOUBLE)` : 'NULL::DOUBLE'} AS num, ${textual ? `CAST(${v} AS VARCHAR)` : 'NULL::VARCHAR'} AS txt
     FROM events WHERE ${where.map((w) => `(${w})`).join(' AND ')}`;
   const source = def.op === 'most_frequent' || def.op === 'distinct_count'
     ? `(SELECT profile_id, day, txt, count(*) AS n FROM m GROUP BY profile_id, day, txt)`
