@@ -15,7 +15,7 @@ import {
 import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
 import { Database } from '../src/storage/duckdb/database.js';
 import { DuckDbComputedTraitStore } from '../src/storage/duckdb/computed-trait-store.js';
-import { DAY, T0, def, ensureComputedTraitsTable, insertEvents, type StoredEvent } from './helpers/trait-events.js';
+import { DAY, T0, def, openTraitStore, insertEvents, type StoredEvent } from './helpers/trait-events.js';
 
 const WS = 'ws_prop';
 const PROFILES = ['p0', 'p1', 'p2', 'p3'];
@@ -110,12 +110,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 let db: Database;
 let conn: DuckDBConnection;
 let store: DuckDbComputedTraitStore;
-before(async () => {
-  db = await Database.open(':memory:');
-  conn = await db.connect();
-  await ensureComputedTraitsTable(conn);
-  store = await DuckDbComputedTraitStore.open(db);
-});
+before(async () => { ({ db, conn, store } = await openTraitStore()); });
 after(async () => { await db.close(); });
 
 test('live, backfilled, and half-and-half engines agree on every value', async () => {

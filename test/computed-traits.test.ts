@@ -12,7 +12,7 @@ import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
 import { Database, all } from '../src/storage/duckdb/database.js';
 import { DuckDbComputedTraitStore } from '../src/storage/duckdb/computed-trait-store.js';
 import { backfillDefinition } from '../src/api/computed-trait-routes.js';
-import { DAY, T0, def, ensureComputedTraitsTable, ev, insertEvents, type StoredEvent } from './helpers/trait-events.js';
+import { DAY, T0, def, openTraitStore, ev, insertEvents, type StoredEvent } from './helpers/trait-events.js';
 
 const WS = 'ws_1';
 
@@ -199,12 +199,7 @@ test('the live/backfill boundary: observe takes only seq > fromSeq; a split duri
 let db: Database;
 let conn: DuckDBConnection;
 let store: DuckDbComputedTraitStore;
-before(async () => {
-  db = await Database.open(':memory:');
-  conn = await db.connect();
-  await ensureComputedTraitsTable(conn);
-  store = await DuckDbComputedTraitStore.open(db);
-});
+before(async () => { ({ db, conn, store } = await openTraitStore()); });
 after(async () => { await db.close(); });
 
 function stored(profileId: string, e: ReturnType<typeof ev>, workspaceId = WS): StoredEvent {

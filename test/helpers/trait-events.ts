@@ -5,6 +5,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ComputedTraitDefinition, ComputedTraitInput } from '../../src/protocol/computed-trait.js';
 import type { TraitEvent } from '../../src/profiles/computed-traits.js';
+import { Database } from '../../src/storage/duckdb/database.js';
+import { DuckDbComputedTraitStore } from '../../src/storage/duckdb/computed-trait-store.js';
 
 export const DAY = 86_400_000;
 /** 2024-01-01T00:00:00Z, a day boundary. */
@@ -26,11 +28,10 @@ export function def(input: ComputedTraitInput, workspaceId = 'ws_1', id = `ct_${
   return { ...input, id, workspaceId, createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } };
 }
 
-/** The table the lead's migration adds; created here too so these tests do not depend on it. */
-export async function ensureComputedTraitsTable(conn: DuckDBConnection): Promise<void> {
-  await conn.run(`CREATE TABLE IF NOT EXISTS computed_traits (
-    workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, name VARCHAR NOT NULL, definition JSON NOT NULL,
-    created_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, id))`);
+/** A real in-memory DuckDB with the full schema, and the computed trait store on it. */
+export async function openTraitStore(): Promise<{ db: Database; conn: DuckDBConnection; store: DuckDbComputedTraitStore }> {
+  const db = await Database.open(':memory:');
+  return { db, conn: await db.connect(), store: await DuckDbComputedTraitStore.open(db) };
 }
 
 export async function insertEvents(conn: DuckDBConnection, events: readonly StoredEvent[]): Promise<void> {
