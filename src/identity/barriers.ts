@@ -16,6 +16,11 @@ export interface Barrier {
 export class Barriers {
   private readonly pairs = new Map<string, Set<string>>();
 
+  /** Whether any barrier exists (most workspaces never split anything). */
+  get any(): boolean {
+    return this.pairs.size > 0;
+  }
+
   load(barriers: readonly Barrier[]): void {
     for (const b of barriers) this.add(b);
   }

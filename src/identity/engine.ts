@@ -45,8 +45,24 @@ export interface IdentityEngineDeps {
   barriers: Barriers;
 }
 
+/** Recent (workspace, type, value) → hash: a visitor's id repeats on every page view, an HMAC costs ~2 µs. */
+const HASH_MEMO_SIZE = 100_000;
+
 export class IdentityEngine implements IdentityResolver {
+  private hashes = new Map<string, string>();
+
   constructor(private readonly deps: IdentityEngineDeps) {}
+
+  private hash(ws: string, type: string, value: string): string {
+    const key = `${ws}\u0000${type}\u0000${value}`;
+    let h = this.hashes.get(key);
+    if (h === undefined) {
+      if (this.hashes.size >= HASH_MEMO_SIZE) this.hashes = new Map();
+      h = this.deps.keys.lookupHash(ws, type, value);
+      this.hashes.set(key, h);
+    }
+    return h;
+  }
 
   /** The event's usable identifiers, most trusted first, without duplicates or blocked values. */
   claims(e: CollectedEvent, tx: ProfileTx): { claims: Claim[]; rejected: number } {
@@ -67,7 +83,7 @@ export class IdentityEngine implements IdentityResolver {
         if (type === PREVIOUS_ID) {
           // Alias: the previous id is a user id when one is known under that value.
           const asUser = rules.normalise('user_id', raw.raw);
-          const known = asUser.ok && tx.record(ws, 'user_id', this.deps.keys.lookupHash(ws, 'user_id', asUser.value));
+          const known = asUser.ok && tx.record(ws, 'user_id', this.hash(ws, 'user_id', asUser.value));
           type = known ? 'user_id' : 'anonymous_id';
         }
         const n = rules.normalise(type, raw.raw);
@@ -76,7 +92,7 @@ export class IdentityEngine implements IdentityResolver {
           continue;
         }
         value = n.value;
-        hash = this.deps.keys.lookupHash(ws, type, value);
+        hash = this.hash(ws, type, value);
       }
       const rule = rules.rule(type);
       const key = `${type}\u0000${hash}`;
@@ -164,10 +180,8 @@ export class IdentityEngine implements IdentityResolver {
   /** What would be wrong with joining everything the claims point to, and who takes part in it. */
   private conflict(claims: readonly Claim[], tx: ProfileTx, ws: string, rules: IdentityRules): { rule: string; takesPart: (c: Claim) => boolean } | undefined {
     const profiles = new Set<string>();
-    const keys = new Set<string>();
     const owned = new Set<Claim>();
     for (const c of claims) {
-      keys.add(identityKey(ws, c.type, c.hash));
       const rec = tx.record(ws, c.type, c.hash);
       const p = rec && tx.live(rec.profileId);
       if (p) {
@@ -175,6 +189,12 @@ export class IdentityEngine implements IdentityResolver {
         owned.add(c);
       }
     }
+    // The common cases cannot conflict: a profile is always within its limits and barriers, and
+    // the event's own identifiers were already cut to the limits (withinEventLimits).
+    if (profiles.size === 0 && !this.deps.barriers.any) return undefined;
+    if (profiles.size === 1 && owned.size === claims.length) return undefined;
+    const keys = new Set<string>();
+    for (const c of claims) keys.add(identityKey(ws, c.type, c.hash));
     for (const id of profiles) for (const k of tx.identifierKeys(id)) keys.add(k);
     const counts = new Map<string, number>();
     for (const k of keys) {

@@ -19,12 +19,24 @@ function traitAad(profileId: string, trait: string): string {
   return `trait:${profileId}:${trait}`;
 }
 
+/**
+ * A profile is written again each time one of its events is processed; its sealed traits rarely
+ * change. A trait value object is replaced on every write, so it keys its seal (per profile: a
+ * merge moves the object to another profile, whose key and AAD differ).
+ */
+const sealedOf = new WeakMap<TraitValue, { profileId: string; token: string }>();
+
 export function encodeProfile(p: ProfileState, rules: IdentityRules, keys: KeyRing): StoredProfile {
   let traits: Record<string, TraitValue> = p.traits;
   for (const [k, t] of Object.entries(p.traits)) {
     if (!rules.isPersonal(k) || t.value === null || t.value === undefined) continue;
     if (traits === p.traits) traits = { ...p.traits };
-    traits[k] = { ...t, value: { [SEALED]: keys.encrypt(p.workspaceId, p.id, JSON.stringify(t.value), traitAad(p.id, k)) } };
+    let sealed = sealedOf.get(t);
+    if (sealed?.profileId !== p.id) {
+      sealed = { profileId: p.id, token: keys.encrypt(p.workspaceId, p.id, JSON.stringify(t.value), traitAad(p.id, k)) };
+      sealedOf.set(t, sealed);
+    }
+    traits[k] = { ...t, value: { [SEALED]: sealed.token } };
   }
   const { traits: _omit, ...rest } = p;
   return { ...rest, traitsJson: JSON.stringify(traits) };
