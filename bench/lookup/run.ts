@@ -1,0 +1,416 @@
+/**
+ * Profile lookup benchmark (`npm run bench:lookup -- [flags]`; see bench/README.md).
+ *
+ * Starts the real server (`cli.js start` on a DuckDB file in a temporary directory) and the
+ * bare baseline (`baseline-server.js`), each in its own process; loads N profiles into Ensemble
+ * through `/v1/batch` (one identify per person: user id, anonymous id, email and 8 traits) and
+ * waits until the processor has caught up; then, per round, a load generator process
+ * (`load.js`, autocannon) sends `GET /api/workspaces/:ws/profiles/lookup?type=…&value=…` for
+ * random existing people — by email, user id and anonymous id in turn — at a fixed rate to the
+ * baseline, then to Ensemble. Latency is reported next to the baseline's at the same rate, in
+ * the same run: the machine is shared and noisy.
+ */
+import { fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import {
+  cpuSeconds, freePort, killNow, logTail, machineBusySeconds, sleep, spawned, startNode, stopProcess, waitHealthy, type ManagedProcess,
+} from '../ingest/processes.js';
+import { fmt, gitState, median, ROOT, table, writeResults } from '../profiles/output.js';
+import {
+  LOOKUP_TYPES, identifierOf, lookupPath, lookupPerson, lookupTraits,
+  type LookupLoadConfig, type LookupPhase, type LookupReply,
+} from './protocol.js';
+
+const TARGET_P99_MS = 5;
+const TARGET_RATE = 5000;
+
+const HELP = `Ensemble profile lookup benchmark
+
+Usage: npm run bench:lookup -- [flags]
+       node dist/bench/lookup/run.js [flags]
+
+  --profiles <n>      profiles loaded (one identify each)              (default 100000)
+  --full              1,000,000 profiles (the server gets an 8 GB heap)
+  --rate <n>          lookups per second, both servers                 (default 5000)
+  --duration <s>      measured seconds per run                          (default 20)
+  --warmup <s>        warm-up seconds before each run (discarded)       (default 3)
+  --connections <n>   connections of the load generator                 (default 50)
+  --rounds <n>        baseline/Ensemble pairs, alternating; medians     (default 1)
+  --timeout <s>       per-request timeout                               (default 10)
+  --seed <n>          people seed                                       (default 1)
+  --data-dir <dir>    parent of the temporary DuckDB directory         (default os.tmpdir())
+  --server-cpu-prof <dir>       write a V8 CPU profile of the server into <dir> (node --cpu-prof)
+  --server-node-flags=<flags>   more node flags for the server, space-separated (e.g. =--trace-gc)
+  --keep-log <dir>              copy the server's log into <dir> before its temp directory goes
+  --out <dir>         results directory                         (default bench/results)
+  -h, --help
+`;
+
+interface Options {
+  profiles: number;
+  full: boolean;
+  rate: number;
+  durationSec: number;
+  warmupSec: number;
+  connections: number;
+  rounds: number;
+  timeoutSec: number;
+  seed: number;
+  dataDir: string;
+  out: string | null;
+  serverCpuProf: string | null;
+  serverNodeFlags: string[];
+  keepLog: string | null;
+}
+
+function parse(argv: string[]): Options | null {
+  const { values } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' }, full: { type: 'boolean' }, profiles: { type: 'string' }, rate: { type: 'string' },
+      duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, rounds: { type: 'string' },
+      timeout: { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' },
+      'server-cpu-prof': { type: 'string' }, 'server-node-flags': { type: 'string' }, 'keep-log': { type: 'string' },
+    },
+  });
+  if (values.help) return null;
+  const num = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  const full = values.full ?? false;
+  return {
+    full,
+    profiles: num('profiles', values.profiles, full ? 1_000_000 : 100_000, 100),
+    rate: num('rate', values.rate, TARGET_RATE, 1),
+    durationSec: num('duration', values.duration, 20, 1),
+    warmupSec: num('warmup', values.warmup, 3, 0),
+    connections: num('connections', values.connections, 50, 1),
+    rounds: num('rounds', values.rounds, 1, 1),
+    timeoutSec: num('timeout', values.timeout, 10, 1),
+    seed: num('seed', values.seed, 1, 0),
+    dataDir: values['data-dir'] ?? tmpdir(),
+    out: values.out ?? null,
+    serverCpuProf: values['server-cpu-prof'] ?? null,
+    serverNodeFlags: (values['server-node-flags'] ?? '').split(' ').filter((f) => f !== ''),
+    keepLog: values['keep-log'] ?? null,
+  };
+}
+
+// ---- setup ------------------------------------------------------------------------------------
+
+async function request(origin: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(origin + path, {
+    method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+async function provision(origin: string, token: string): Promise<{ workspaceId: string; writeKey: string }> {
+  const auth = { authorization: `Bearer ${token}` };
+  const ws = await request(origin, 'POST', '/api/workspaces', auth, { name: 'bench' });
+  if (ws.status >= 300) throw new Error(`POST /api/workspaces answered ${ws.status}: ${ws.text.slice(0, 300)}`);
+  const workspaceId = (JSON.parse(ws.text) as { id?: unknown }).id;
+  if (typeof workspaceId !== 'string') throw new Error(`POST /api/workspaces: no id in ${ws.text.slice(0, 200)}`);
+  const src = await request(origin, 'POST', `/api/workspaces/${encodeURIComponent(workspaceId)}/sources`, auth, { name: 'bench', kind: 'server' });
+  if (src.status >= 300) throw new Error(`POST …/sources answered ${src.status}: ${src.text.slice(0, 300)}`);
+  const writeKey = (JSON.parse(src.text) as { writeKey?: unknown }).writeKey;
+  if (typeof writeKey !== 'string') throw new Error(`POST …/sources: no writeKey in ${src.text.slice(0, 200)}`);
+  return { workspaceId, writeKey };
+}
+
+/** One identify per person through /v1/batch, a few requests in flight; then waits for the processor. */
+async function loadProfiles(origin: string, writeKey: string, opts: Options, say: (s: string) => void): Promise<{ ingestSec: number; processedSec: number }> {
+  const auth = { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` };
+  const perRequest = 200;
+  const t0 = performance.now();
+  let nextPerson = 0;
+  const base = Date.UTC(2026, 0, 1);
+  const worker = async (): Promise<void> => {
+    while (nextPerson < opts.profiles) {
+      const from = nextPerson;
+      nextPerson = Math.min(opts.profiles, from + perRequest);
+      const batch = [];
+      for (let i = from; i < nextPerson; i++) {
+        const p = lookupPerson(i, opts.seed);
+        batch.push({
+          type: 'identify', messageId: `lk-${opts.seed}-${i}`, userId: p.userId, anonymousId: p.anonymousIds[0],
+          traits: lookupTraits(p), context: { library: { name: 'analytics-node', version: '6.2.0' } }, timestamp: new Date(base + i * 1000).toISOString(),
+        });
+      }
+      for (let attempt = 0; ; attempt++) {
+        const res = await request(origin, 'POST', '/v1/batch', auth, { batch });
+        if (res.status === 200) break;
+        // 429/503: the collector pushes back while the processor catches up; try again shortly.
+        if ((res.status !== 429 && res.status !== 503) || attempt > 100) throw new Error(`POST /v1/batch answered ${res.status}: ${res.text.slice(0, 300)}`);
+        await sleep(200);
+      }
+    }
+  };
+  let lastReport = performance.now();
+  const progress = setInterval(() => {
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      say(`    … ${fmt.int(nextPerson)} sent\n`);
+    }
+  }, 1000);
+  try {
+    await Promise.all(Array.from({ length: 4 }, worker));
+  } finally {
+    clearInterval(progress);
+  }
+  const ingested = performance.now();
+  for (;;) {
+    const h = await request(origin, 'GET', '/healthz', {});
+    if ((JSON.parse(h.text) as { logLag: number }).logLag === 0) break;
+    await sleep(250);
+  }
+  return { ingestSec: (ingested - t0) / 1000, processedSec: (performance.now() - t0) / 1000 };
+}
+
+/** A lookup of each type on a server: must answer 200 with the person's identifiers; returns the body sizes. */
+async function preflight(name: string, origin: string, workspaceId: string, token: string, opts: Options): Promise<number[]> {
+  const sizes: number[] = [];
+  for (const i of [0, Math.floor(opts.profiles / 2), opts.profiles - 1]) {
+    const p = lookupPerson(i, opts.seed);
+    for (const type of LOOKUP_TYPES) {
+      const res = await request(origin, 'GET', lookupPath(workspaceId, type, identifierOf(p, type)), { authorization: `Bearer ${token}` });
+      if (res.status !== 200) throw new Error(`preflight: ${name} answered ${res.status} to a lookup by ${type}: ${res.text.slice(0, 300)}`);
+      const body = JSON.parse(res.text) as { identifiers?: Array<{ type: string; value: string | null }> };
+      if (!body.identifiers?.some((x) => x.type === 'user_id' && x.value === p.userId)) throw new Error(`preflight: ${name} found another profile for person ${i} by ${type}: ${res.text.slice(0, 300)}`);
+      sizes.push(Buffer.byteLength(res.text));
+    }
+  }
+  const missing = await request(origin, 'GET', lookupPath(workspaceId, 'email', 'nobody@nowhere.example'), { authorization: `Bearer ${token}` });
+  if (missing.status !== 404) throw new Error(`preflight: ${name} answered ${missing.status} to a lookup of an unknown email`);
+  return sizes;
+}
+
+// ---- runs -------------------------------------------------------------------------------------
+
+interface RunRecord {
+  server: 'baseline' | 'ensemble';
+  round: number;
+  warmup: LookupPhase | null;
+  measured: LookupPhase;
+  serverCpuPercent: number | null;
+  /** The other server (idle meanwhile), % of one core. */
+  idleServerCpuPercent: number | null;
+  otherCpuPercent: number | null;
+}
+
+function runLoad(script: string, config: LookupLoadConfig, onMark: (edge: 'start' | 'end') => void): Promise<LookupPhase[]> {
+  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const limitMs = (config.warmupSec + config.durationSec + 2 * config.timeoutSec + 60) * 1000;
+  return new Promise<LookupPhase[]>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`load generator gave no result within ${limitMs} ms`)); }, limitMs);
+    child.on('message', (m: LookupReply) => {
+      if (m.kind === 'mark') return onMark(m.edge);
+      clearTimeout(timer);
+      if (m.kind === 'error') reject(new Error(`load generator failed: ${m.message}`));
+      else resolve(m.phases);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`load generator exited (${String(code)}) without a result`));
+    });
+    child.send({ kind: 'run', config });
+  }).finally(() => {
+    if (child.exitCode === null && child.signalCode === null) setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 2000).unref();
+  });
+}
+
+type Server = { role: 'baseline' | 'ensemble'; proc: ManagedProcess; origin: string };
+
+async function measure(server: Server, idle: Server, round: number, base: Omit<LookupLoadConfig, 'origin'>, script: string, say: (s: string) => void): Promise<RunRecord> {
+  say(`  ▶ ${server.role} · ${fmt.int(base.rate)} lookups/s · ${base.connections} conns · ${base.warmupSec} s warm-up + ${base.durationSec} s\n`);
+  // Server and machine CPU over the measured phase only (the generator marks its start and end).
+  let cpu0: number | null = null;
+  let cpu1: number | null = null;
+  let idle0: number | null = null;
+  let idle1: number | null = null;
+  let busy0: number | null = null;
+  let busy1: number | null = null;
+  let t0 = 0;
+  let t1 = 0;
+  const phases = await runLoad(script, { ...base, origin: server.origin }, (edge) => {
+    if (edge === 'start') [cpu0, idle0, busy0, t0] = [cpuSeconds(server.proc.pid), cpuSeconds(idle.proc.pid), machineBusySeconds(), performance.now()];
+    else [cpu1, idle1, busy1, t1] = [cpuSeconds(server.proc.pid), cpuSeconds(idle.proc.pid), machineBusySeconds(), performance.now()];
+  });
+  const wall = Math.max(1e-3, (t1 - t0) / 1000);
+  if (server.proc.hasExited()) throw new Error(`${server.proc.name} exited during the run`);
+  const measured = phases.find((p) => p.label === 'measured');
+  if (!measured) throw new Error('the load generator returned no measured phase');
+  const warmup = phases.find((p) => p.label === 'warmup') ?? null;
+  const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+  const genCpu = measured.loadgenCpuSec;
+  const m = measured;
+  say(`    ${fmt.int(m.reqPerSec)} req/s · p50 ${fmt.ms(m.latencyMs.p50)} · p99 ${fmt.ms(m.latencyMs.p99)} · max ${fmt.ms(m.latencyMs.max)} ms` +
+    ` (from schedule p99 ${fmt.ms(m.scheduledLatencyMs.p99)} ms) · non-2xx ${fmt.int(m.responses - m.ok2xx)} · errors ${fmt.int(m.errors)}\n`);
+  return {
+    server: server.role, round, warmup, measured,
+    serverCpuPercent: serverCpu === null ? null : Math.round((serverCpu / wall) * 1000) / 10,
+    idleServerCpuPercent: idle0 === null || idle1 === null ? null : Math.round(((idle1 - idle0) / wall) * 1000) / 10,
+    otherCpuPercent: serverCpu === null || busy0 === null || busy1 === null ? null
+      : Math.max(0, Math.round(((busy1 - busy0 - serverCpu - genCpu - (idle0 === null || idle1 === null ? 0 : idle1 - idle0)) / wall) * 1000) / 10),
+  };
+}
+
+// ---- main -------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const opts = parse(process.argv.slice(2));
+  if (!opts) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const say = (s: string) => process.stdout.write(s);
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const cli = join(ROOT, 'dist', 'src', 'main', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} not found: build first (npm run build)`);
+  const startedAt = new Date();
+  const git = gitState();
+  const tmp = await mkdtemp(join(opts.dataDir, 'ensemble-bench-lookup-'));
+  const token = randomBytes(24).toString('hex');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const p of spawned) killNow(p);
+    void rm(tmp, { recursive: true, force: true }).finally(() => {
+      process.stderr.write(`\ninterrupted (${signal})\n`);
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const servers: Array<{ role: 'baseline' | 'ensemble'; proc: ManagedProcess; origin: string }> = [];
+  try {
+    say(`Ensemble profile lookup benchmark — Node ${process.version}; ${fmt.int(opts.profiles)} profiles, ${fmt.int(opts.rate)} lookups/s\n`);
+    const [bPort, ePort] = [await freePort(), await freePort()];
+    const ensemble = {
+      role: 'ensemble' as const, origin: `http://127.0.0.1:${ePort}`,
+      proc: startNode('ensemble', [
+        ...(opts.full ? ['--max-old-space-size=8192'] : []),
+        ...(opts.serverCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.serverCpuProf}`] : []),
+        ...opts.serverNodeFlags,
+        cli, 'start', '--port', String(ePort), '--data', join(tmp, 'bench.duckdb')],
+        { ...process.env, ENSEMBLE_ADMIN_TOKEN: token, ENSEMBLE_LOG_LEVEL: 'warn' }, join(tmp, 'ensemble.log'), ROOT),
+    };
+    servers.push(ensemble);
+    await waitHealthy(ensemble.proc, ensemble.origin, 60_000);
+    const { workspaceId, writeKey } = await provision(ensemble.origin, token);
+    say(`  loading ${fmt.int(opts.profiles)} profiles through /v1/batch…\n`);
+    const load = await loadProfiles(ensemble.origin, writeKey, opts, say);
+    say(`  sent in ${fmt.s(load.ingestSec)} s, processed by ${fmt.s(load.processedSec)} s\n`);
+
+    const baseline = {
+      role: 'baseline' as const, origin: `http://127.0.0.1:${bPort}`,
+      proc: startNode('baseline', [join(here, 'baseline-server.js'), '--port', String(bPort), '--people', String(opts.profiles), '--seed', String(opts.seed)],
+        { ...process.env, BENCH_TOKEN: token }, join(tmp, 'baseline.log'), ROOT),
+    };
+    servers.push(baseline);
+    await waitHealthy(baseline.proc, baseline.origin, 120_000);
+    const sizes = {
+      baseline: median(await preflight('baseline', baseline.origin, workspaceId, token, opts)),
+      ensemble: median(await preflight('ensemble', ensemble.origin, workspaceId, token, opts)),
+    };
+    say(`  preflight ok: answers of ~${fmt.int(sizes.ensemble)} bytes (Ensemble) and ~${fmt.int(sizes.baseline)} bytes (baseline)\n`);
+    const ensembleRss = rssMiB(ensemble.proc.pid);
+
+    const base: Omit<LookupLoadConfig, 'origin'> = {
+      workspaceId, token, people: opts.profiles, seed: opts.seed, rate: opts.rate, connections: opts.connections,
+      warmupSec: opts.warmupSec, durationSec: opts.durationSec, timeoutSec: opts.timeoutSec,
+    };
+    const script = join(here, 'load.js');
+    const runs: RunRecord[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      runs.push(await measure(baseline, ensemble, round, base, script, say));
+      runs.push(await measure(ensemble, baseline, round, base, script, say));
+    }
+    const stops: Record<string, unknown> = {};
+    for (const s of [ensemble, baseline]) stops[s.role] = await stopProcess(s.proc, s.role === 'ensemble' ? 30_000 : 5_000);
+
+    // ---- report ----
+    const rows = runs.map((r) => {
+      const m = r.measured;
+      return [
+        r.server + (opts.rounds > 1 ? ` #${r.round}` : ''), fmt.int(m.targetRate), fmt.int(m.reqPerSec), fmt.ms(m.latencyMs.p50), fmt.ms(m.latencyMs.p90),
+        fmt.ms(m.latencyMs.p99), fmt.ms(m.latencyMs.p999), fmt.ms(m.latencyMs.max), fmt.ms(m.scheduledLatencyMs.p99), fmt.int(m.responses - m.ok2xx + m.errors),
+        r.serverCpuPercent === null ? '–' : `${fmt.int(r.serverCpuPercent)} %`, `${fmt.int(m.loadgenCpuPercent)} %`,
+        r.idleServerCpuPercent === null ? '–' : `${fmt.int(r.idleServerCpuPercent)} %`, r.otherCpuPercent === null ? '–' : `${fmt.int(r.otherCpuPercent)} %`,
+      ];
+    });
+    say(`\nResults (${opts.durationSec} s per run after ${opts.warmupSec} s warm-up; latency in ms from the write, "p99 sched" from the scheduled send time;\n` +
+      `CPU = % of one core: server, load generator, the other (idle) server, rest of the machine)\n\n`);
+    say(`${table(['server', 'rate', 'req/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'p99 sched', 'non-2xx/err', 'srv CPU', 'gen CPU', 'idle srv CPU', 'other CPU'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]))}\n`);
+    const pick = (role: string, f: (r: RunRecord) => number) => median(runs.filter((r) => r.server === role).map(f));
+    const eP99 = pick('ensemble', (r) => r.measured.latencyMs.p99);
+    const bP99 = pick('baseline', (r) => r.measured.latencyMs.p99);
+    const eP50 = pick('ensemble', (r) => r.measured.latencyMs.p50);
+    const bP50 = pick('baseline', (r) => r.measured.latencyMs.p50);
+    const eRate = pick('ensemble', (r) => r.measured.reqPerSec);
+    const bRate = pick('baseline', (r) => r.measured.reqPerSec);
+    const eCpu = pick('ensemble', (r) => r.serverCpuPercent ?? Number.NaN);
+    const bCpu = pick('baseline', (r) => r.serverCpuPercent ?? Number.NaN);
+    const achieved = eRate / opts.rate;
+    say(`\nEnsemble ÷ baseline: p50 ${fmt.ratio(eP50 / bP50)} · p99 ${fmt.ratio(eP99 / bP99)} · achieved rate ${fmt.ratio(eRate / bRate)} · server CPU ${fmt.ratio(eCpu / bCpu)}` +
+      ` (CPU per lookup: Ensemble ${fmt.int((eCpu / 100 / eRate) * 1e6)} µs, baseline ${fmt.int((bCpu / 100 / bRate) * 1e6)} µs)\n`);
+    const pass = eP99 <= TARGET_P99_MS && achieved >= 0.95 && opts.rate >= TARGET_RATE;
+    const targetLine = `p99 ≤ ${TARGET_P99_MS} ms at ${fmt.int(TARGET_RATE)} lookups/s: p99 ${fmt.ms(eP99)} ms at ${fmt.int(eRate)} of ${fmt.int(opts.rate)} req/s` +
+      `${achieved < 0.95 ? ' (rate NOT reached)' : ''}${opts.rate < TARGET_RATE ? ' (below the target rate)' : ''}; baseline p99 ${fmt.ms(bP99)} ms at the same rate`;
+    say(`\nTarget (informative; the bench never fails on it)\n  ${pass ? '[ PASS ]' : '[ FAIL ]'} ${targetLine}\n`);
+    const notes: string[] = [];
+    for (const r of runs) if (r.otherCpuPercent !== null && r.otherCpuPercent >= 25) notes.push(`${r.server} #${r.round}: the rest of the machine used ${fmt.int(r.otherCpuPercent)} % of a core meanwhile — a disturbed run; compare with another.`);
+    for (const r of runs) if (r.measured.responses !== r.measured.ok2xx) notes.push(`${r.server} #${r.round}: ${fmt.int(r.measured.responses - r.measured.ok2xx)} answers were not 2xx (${JSON.stringify(r.measured.statusCounts)}).`);
+    if (notes.length > 0) say(`\nNotes\n${notes.map((n) => `  ! ${n}`).join('\n')}\n`);
+
+    const file = writeResults('lookup', startedAt, git, {
+      options: { ...opts, dataDir: opts.dataDir === tmpdir() ? 'os.tmpdir()' : 'custom', out: opts.out === null ? null : 'custom', serverCpuProf: opts.serverCpuProf === null ? null : 'custom', keepLog: opts.keepLog === null ? null : 'custom' }, load, responseBytes: sizes, ensembleRssMiBAfterLoad: ensembleRss, runs,
+      summary: { ensemble: { p50: eP50, p99: eP99, reqPerSec: eRate, cpuPercent: eCpu }, baseline: { p50: bP50, p99: bP99, reqPerSec: bRate, cpuPercent: bCpu }, p99Ratio: eP99 / bP99, p50Ratio: eP50 / bP50 },
+      target: { name: `p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RATE} lookups/s`, value: targetLine, pass },
+      stops, notes,
+    }, opts.out);
+    say(`\nWrote ${file} and lookup-latest.json\n`);
+    return 0;
+  } catch (err) {
+    for (const s of servers) {
+      const tail = logTail(s.proc, 30);
+      if (tail.trim() !== '') process.stderr.write(`\n--- last lines of the ${s.proc.name} log ---\n${tail}\n`);
+    }
+    throw err;
+  } finally {
+    for (const s of servers) if (!s.proc.hasExited()) await stopProcess(s.proc, 5_000);
+    for (const p of spawned) killNow(p);
+    if (opts.keepLog !== null) await cp(join(tmp, 'ensemble.log'), join(opts.keepLog, 'ensemble.log')).catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Resident memory of a process (MiB), from /proc (Linux); null elsewhere. */
+function rssMiB(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`\nbench:lookup failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,22 @@
+/** An in-memory config store, so the identity engine can run without a database (default rules). */
+import type { ConfigStore } from '../../src/storage/ports.js';
+
+export function memoryConfigStore(): ConfigStore {
+  const settings = new Map<string, string>();
+  const wsSettings = new Map<string, Map<string, string>>();
+  return {
+    getSetting: async (k) => settings.get(k) ?? null,
+    setSetting: async (k, v) => { settings.set(k, v); },
+    listWorkspaces: async () => [],
+    insertWorkspace: async () => undefined,
+    listSources: async () => [],
+    insertSource: async () => undefined,
+    updateSourceKeys: async () => undefined,
+    workspaceSettings: async (key) => wsSettings.get(key) ?? new Map(),
+    setWorkspaceSetting: async (ws, key, value) => {
+      const m = wsSettings.get(key) ?? new Map<string, string>();
+      m.set(ws, value);
+      wsSettings.set(key, m);
+    },
+  };
+}
