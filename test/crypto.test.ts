@@ -118,7 +118,25 @@ test('KeyRing: encrypt → destroy → decrypt reads as absent; unknown profiles
   assert.equal(ring.size, 0);
   assert.equal(ring.decrypt('ws', 'p1', token, 'email:h'), null);
   assert.equal(ring.decrypt('ws', 'nobody', token, 'email:h'), null);
-  assert.throws(() => ring.encrypt('ws', 'p1', 'x', 'email:h'), /no data key/);
+  // Sealing again gives the profile a new key (created lazily, pending until loaded): the
+  // shredded value stays unreadable under it.
+  ring.encrypt('ws', 'p1', 'x', 'email:h');
+  assert.deepEqual(ring.pendingKeys().map((k) => k.profileId), ['p1']);
+  assert.throws(() => ring.decrypt('ws', 'p1', token, 'email:h'), /decryption failed/);
+});
+
+test('KeyRing: a profile gets its key when it first seals something; loadPending makes keys ordinary', () => {
+  const ring = new KeyRing(master);
+  assert.equal(ring.has('ws', 'p9'), false);
+  const token = ring.encrypt('ws', 'p9', 'bob@example.com', 'email:h');
+  const [pending] = ring.pendingKeys();
+  assert.equal(pending?.profileId, 'p9');
+  ring.loadPending();
+  assert.deepEqual(ring.pendingKeys(), []);
+  assert.equal(ring.size, 1);
+  const again = new KeyRing(master);
+  again.load('ws', 'p9', pending?.wrapped ?? '');
+  assert.equal(again.decrypt('ws', 'p9', token, 'email:h'), 'bob@example.com', 'the persisted wrapped key opens it after a restart');
 });
 
 test('KeyRing: a value copied to another profile, type or workspace does not open; tampering throws', () => {

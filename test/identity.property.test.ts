@@ -56,12 +56,12 @@ async function run(specs: readonly Spec[], config: unknown = DEFAULT_IDENTITY_CO
     p.eventCount++;
     n++;
     if (s.commit) {
-      identity.committed(tx.changes().keys, [], []);
+      identity.committed([], []);
       tx.apply();
       tx = new ProfileTx(memory);
     }
   });
-  identity.committed(tx.changes().keys, [], []);
+  identity.committed([], []);
   tx.apply();
   return { memory, n };
 }

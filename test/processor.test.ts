@@ -32,7 +32,7 @@ test('a record that always fails is dead-lettered with its reason; the others ar
     };
     const policy: ProcessingPolicy = {
       resolver, strategyOf: (w) => identity.strategyOf(w), encode: (p) => identity.encode(p), pseudonymise: (e) => identity.pseudonymise(e),
-      committed: (k, m, e) => identity.committed(k, m, e), aborted: () => identity.aborted(),
+      newKeys: () => identity.newKeys(), committed: (m, e) => identity.committed(m, e), aborted: () => identity.aborted(),
     };
     const now = new Date().toISOString();
     const records = ['m1', 'm2', 'poison', 'm4', 'm5'].map((messageId, i) => ({

@@ -185,18 +185,19 @@ async function runEngine(events: readonly CollectedEvent[], batch: number, store
       const profiles = changes.profiles.map((p) => identity.encode(p));
       const b2 = performance.now();
       steps.encode += b2 - b1;
-      await store.commitBatch({ cursor: seq, events: [], ...changes, profiles });
+      await store.commitBatch({ cursor: seq, events: [], ...changes, profiles, keys: identity.newKeys() });
       b3 = performance.now();
       steps.commit += b3 - b2;
     }
+    const keys = identity.newKeys().length;
     tx.apply();
-    identity.committed(changes.keys, changes.merges, []);
+    identity.committed(changes.merges, []);
     const b4 = performance.now();
     steps.apply += b4 - b3;
     maxBatchMs = Math.max(maxBatchMs, b4 - b0);
     merges += changes.merges.length;
     logEntries += changes.identityLog.length;
-    newKeys += changes.keys.length;
+    newKeys += keys;
   }
   const seconds = (performance.now() - t0) / 1000;
   let live = 0;

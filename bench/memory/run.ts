@@ -186,7 +186,7 @@ async function main(): Promise<number> {
     // seals are remembered per trait value): the rows are dropped here, the remembered seals stay.
     for (const p of changes.profiles) identity.encode(p);
     tx.apply();
-    identity.committed(changes.keys, changes.merges, []);
+    identity.committed(changes.merges, []);
     events += batch.length;
     batch = [];
   };

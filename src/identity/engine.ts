@@ -143,7 +143,6 @@ export class IdentityEngine implements IdentityResolver {
     if (!survivor) {
       const id = reuseId?.(e.messageId) ?? newId('prof');
       survivor = tx.create({ id, workspaceId: ws, traits: {}, firstSeen: at, lastSeen: at, eventCount: 0, mergedInto: null });
-      if (!this.deps.keys.has(ws, id)) tx.addKey({ workspaceId: ws, profileId: id, wrapped: this.deps.keys.createProfileKey(ws, id) });
     }
     for (const other of owners.values()) {
       if (other.id === survivor.id) continue;

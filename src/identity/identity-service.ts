@@ -8,10 +8,9 @@ import type { CollectedEvent } from '../protocol/event.js';
 import type { IdentityRecord, MergeRecord, ProfileState } from '../protocol/profile.js';
 import type { CommittedEvent, ProcessingPolicy } from '../processor/processor.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
-import type { NewProfileKey } from '../profiles/profile-tx.js';
 import type { StrategyOf } from '../profiles/traits.js';
 import type { KeyRing } from '../privacy/key-ring.js';
-import type { ConfigStore, StoredProfile } from '../storage/ports.js';
+import type { ConfigStore, NewProfileKey, StoredProfile } from '../storage/ports.js';
 import { EnsembleError } from '../protocol/errors.js';
 import { Barriers } from './barriers.js';
 import { IdentityEngine, sealAad } from './engine.js';
@@ -80,8 +79,12 @@ export class IdentityService implements ProcessingPolicy {
     return pseudonymiseEvent(e, this.rules(e.workspaceId), this.keys);
   }
 
-  committed(keys: readonly NewProfileKey[], merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void {
-    for (const k of keys) this.keys.load(k.workspaceId, k.profileId, k.wrapped);
+  newKeys(): NewProfileKey[] {
+    return this.keys.pendingKeys();
+  }
+
+  committed(merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void {
+    this.keys.loadPending();
     for (const o of this.observers) o.committed(merges, events);
   }
 

@@ -152,10 +152,8 @@ export class ProfileRebuilder {
     });
     const profiles = [...changes.profiles, ...orphans];
     try {
-      await store.commitRebuild({
-        workspaceId, replacedProfiles: lineage, events: updates, barriers, ...changes, identities,
-        profiles: profiles.map((p) => identity.encode(p)),
-      });
+      const encoded = profiles.map((p) => identity.encode(p));
+      await store.commitRebuild({ workspaceId, replacedProfiles: lineage, events: updates, barriers, ...changes, identities, profiles: encoded, keys: identity.newKeys() });
     } catch (err) {
       identity.aborted();
       throw err;
@@ -163,7 +161,7 @@ export class ProfileRebuilder {
     memory.remove(lineage);
     for (const p of profiles) memory.putProfile(p);
     for (const rec of identities) memory.setIdentity(rec);
-    for (const k of changes.keys) identity.keys.load(k.workspaceId, k.profileId, k.wrapped);
+    identity.keys.loadPending();
     for (const o of this.observers) o.rebuilt(workspaceId, lineage, committed.map((c) => ({ ...c, profileId: memory.live(c.profileId)?.id ?? c.profileId })));
     this.lastReplayed = events.length;
     return [...new Set(changes.profiles.filter((p) => p.mergedInto === null).map((p) => p.id))];

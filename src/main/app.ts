@@ -99,7 +99,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const admin = await ensureAdminToken(configStore, config.adminToken);
   const catalog = new Catalog(configStore, new SourceRegistry(), clock);
   await catalog.load();
-  const keys = new KeyRing(masterKeyFor(config, logger));
+  // 100k unwrapped data keys (~15 MB): a profile read then costs one AES-GCM open, not two.
+  const keys = new KeyRing(masterKeyFor(config, logger), { cacheSize: 100_000 });
   for (const k of await processingStore.loadKeys()) keys.load(k.workspaceId, k.profileId, k.wrapped);
   const memory = new ProfileMemory();
   const identity = new IdentityService(configStore, keys, memory);

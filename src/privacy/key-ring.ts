@@ -25,6 +25,8 @@ interface WorkspaceKeys {
 }
 
 interface PendingKey {
+  workspaceId: string;
+  profileId: string;
   wrapped: string;
   dek: Buffer;
 }
@@ -65,8 +67,18 @@ export class KeyRing {
     if (this.wrapped.has(id) || this.pending.has(id)) throw new Error('this profile already has a data key');
     const dek = newDataKey();
     const wrapped = seal(this.workspace(workspaceId).kek, dek, wrapAad(workspaceId, profileId));
-    this.pending.set(id, { wrapped, dek });
+    this.pending.set(id, { workspaceId, profileId, wrapped, dek });
     return wrapped;
+  }
+
+  /** Keys created and not yet loaded: what the caller's transaction must persist. */
+  pendingKeys(): Array<{ workspaceId: string; profileId: string; wrapped: string }> {
+    return [...this.pending.values()].map(({ workspaceId, profileId, wrapped }) => ({ workspaceId, profileId, wrapped }));
+  }
+
+  /** The caller's transaction persisted every pending key: they become ordinary loaded keys. */
+  loadPending(): void {
+    for (const p of [...this.pending.values()]) this.load(p.workspaceId, p.profileId, p.wrapped);
   }
 
   /** Registers a persisted wrapped key: at start-up, or for a pending key once its commit succeeded. */
@@ -90,8 +102,13 @@ export class KeyRing {
     return this.wrapped.has(id) || this.pending.has(id);
   }
 
-  /** Seals a value with the profile's DEK; `aad` names what the value is (type, hash...). */
+  /**
+   * Seals a value with the profile's DEK; `aad` names what the value is (type, hash...). A profile
+   * gets its key the first time it has something to seal (a pending key, see pendingKeys): most
+   * profiles are anonymous visitors who never need one.
+   */
   encrypt(workspaceId: string, profileId: string, plaintext: string, aad: string): string {
+    if (!this.has(workspaceId, profileId)) this.createProfileKey(workspaceId, profileId);
     const dek = this.dek(workspaceId, profileId);
     if (!dek) throw new Error('this profile has no data key');
     return seal(dek, plaintext, aad);

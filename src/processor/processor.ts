@@ -13,10 +13,10 @@ import type { CollectedEvent, ProcessedEvent } from '../protocol/event.js';
 import type { MergeRecord, ProfileState } from '../protocol/profile.js';
 import type { IdentityResolver } from '../identity/resolver.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
-import { ProfileTx, type NewProfileKey } from '../profiles/profile-tx.js';
+import { ProfileTx } from '../profiles/profile-tx.js';
 import { applyTraits, type StrategyOf } from '../profiles/traits.js';
 import { enrich } from '../collect/steps/enrich.js';
-import type { EventLog, LogRecord, ProcessingStore, StoredProfile } from '../storage/ports.js';
+import type { EventLog, LogRecord, NewProfileKey, ProcessingStore, StoredProfile } from '../storage/ports.js';
 
 /** An event of a committed batch and the profile it went to (for computed traits, segments...). */
 export interface CommittedEvent {
@@ -34,8 +34,10 @@ export interface ProcessingPolicy {
   encode(p: ProfileState): StoredProfile;
   /** The event as stored: personal identifiers replaced by pseudonyms (undefined: none to replace). */
   pseudonymise(e: CollectedEvent): CollectedEvent | undefined;
+  /** Profile data keys created while preparing the batch (persisted with it). */
+  newKeys(): NewProfileKey[];
   /** After the batch's transaction committed: new keys become usable, observers see the batch. */
-  committed(keys: readonly NewProfileKey[], merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void;
+  committed(merges: readonly MergeRecord[], events: readonly CommittedEvent[]): void;
   /** After the batch's transaction failed: forget what it prepared. */
   aborted(): void;
 }
@@ -158,14 +160,15 @@ export class Processor {
       const cursor = (records[records.length - 1] as { seq: bigint }).seq;
       const changes = tx.changes();
       try {
-        await store.commitBatch({ cursor, events, ...changes, profiles: changes.profiles.map((p) => policy.encode(p)) });
+        const profiles = changes.profiles.map((p) => policy.encode(p));
+        await store.commitBatch({ cursor, events, ...changes, profiles, keys: policy.newKeys() });
       } catch (err) {
         policy.aborted();
         throw err;
       }
       tx.apply();
       this.cursorSeq = cursor;
-      policy.committed(changes.keys, changes.merges, committed);
+      policy.committed(changes.merges, committed);
       stop();
       metrics.processed.inc(records.length);
       metrics.logLag.set(this.lag);

@@ -15,18 +15,11 @@
 import type { IdentityLogEntry, IdentityRecord, MergeRecord, ProfileState } from '../protocol/profile.js';
 import { identityKey, type ProfileMemory } from './profile-memory.js';
 
-export interface NewProfileKey {
-  workspaceId: string;
-  profileId: string;
-  wrapped: string;
-}
-
 export class ProfileTx {
   private readonly profiles = new Map<string, ProfileState>();
   private readonly identities = new Map<string, IdentityRecord>();
   private readonly merges: MergeRecord[] = [];
   private readonly log: IdentityLogEntry[] = [];
-  private readonly keys: NewProfileKey[] = [];
   /** profile id → keys of identifiers this tx points at it (an index for identifiersOf). */
   private readonly addedBy = new Map<string, Set<string>>();
 
@@ -103,12 +96,8 @@ export class ProfileTx {
     this.log.push(entry);
   }
 
-  addKey(k: NewProfileKey): void {
-    this.keys.push(k);
-  }
-
-  changes(): { profiles: ProfileState[]; identities: IdentityRecord[]; merges: MergeRecord[]; identityLog: IdentityLogEntry[]; keys: NewProfileKey[] } {
-    return { profiles: [...this.profiles.values()], identities: [...this.identities.values()], merges: [...this.merges], identityLog: [...this.log], keys: [...this.keys] };
+  changes(): { profiles: ProfileState[]; identities: IdentityRecord[]; merges: MergeRecord[]; identityLog: IdentityLogEntry[] } {
+    return { profiles: [...this.profiles.values()], identities: [...this.identities.values()], merges: [...this.merges], identityLog: [...this.log] };
   }
 
   /** Makes the changes visible in memory; call only after they committed. */

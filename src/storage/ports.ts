@@ -8,7 +8,6 @@
 import type { ProcessedEvent } from '../protocol/event.js';
 import type { ProfileState, MergeRecord, IdentityRecord, IdentityLogEntry } from '../protocol/profile.js';
 import type { Barrier } from '../identity/barriers.js';
-import type { NewProfileKey } from '../profiles/profile-tx.js';
 import type { Source, Workspace } from '../protocol/workspace.js';
 
 /** One accepted event in the durable log. `payload` is the JSON of a `CollectedEvent`. */
@@ -49,6 +48,13 @@ export interface ConfigStore {
   updateSourceKeys(source: Source): Promise<void>;
   workspaceSettings(key: string): Promise<Map<string, string>>;
   setWorkspaceSetting(workspaceId: string, key: string, value: string): Promise<void>;
+}
+
+/** A profile's data key, wrapped, to persist with the batch that created it. */
+export interface NewProfileKey {
+  workspaceId: string;
+  profileId: string;
+  wrapped: string;
 }
 
 /** A profile as stored: its traits as JSON text, personal values already sealed. */
