@@ -18,6 +18,7 @@
  *
  * An edge is one link an event asserts between two of its identifiers: k identifiers → k − 1.
  */
+import { intFlag } from '../profiles/args.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ import { parseConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { CollectedEvent } from '../../src/protocol/event.js';
 import type { ProcessingStore } from '../../src/storage/ports.js';
-import { memoryConfigStore } from '../profiles/config-store.js';
+import { memoryConfigStore } from '../../src/storage/memory/config-store.js';
 import { edgesOf, generateStream, toCollected, type IncomingEvent, type Stream } from '../profiles/population.js';
 import { fmt, gitState, hasGc, median, settledMemory, table, writeResults } from '../profiles/output.js';
 import { runUnionFind, type UnionFindResult } from './union-find.js';
@@ -83,19 +84,13 @@ function parse(argv: string[]): Options | null {
     },
   });
   if (values.help) return null;
-  const num = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
-    return n;
-  };
   const full = values.full ?? false;
   return {
     full,
-    events: num('events', values.events, full ? 1_000_000 : 200_000, 1000),
-    batch: num('batch', values.batch, 5000, 1),
-    rebuildEvents: num('rebuild-events', values['rebuild-events'], full ? 1_000_000 : 200_000, 0),
-    seed: num('seed', values.seed, 1, 0),
+    events: intFlag('events', values.events, full ? 1_000_000 : 200_000, 1000),
+    batch: intFlag('batch', values.batch, 5000, 1),
+    rebuildEvents: intFlag('rebuild-events', values['rebuild-events'], full ? 1_000_000 : 200_000, 0),
+    seed: intFlag('seed', values.seed, 1, 0),
     dataDir: values['data-dir'] ?? tmpdir(),
     out: values.out ?? null,
   };

@@ -10,6 +10,7 @@
  * baseline, then to Ensemble. Latency is reported next to the baseline's at the same rate, in
  * the same run: the machine is shared and noisy.
  */
+import { intFlag } from '../profiles/args.js';
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -81,23 +82,17 @@ function parse(argv: string[]): Options | null {
     },
   });
   if (values.help) return null;
-  const num = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
-    return n;
-  };
   const full = values.full ?? false;
   return {
     full,
-    profiles: num('profiles', values.profiles, full ? 1_000_000 : 100_000, 100),
-    rate: num('rate', values.rate, TARGET_RATE, 1),
-    durationSec: num('duration', values.duration, 20, 1),
-    warmupSec: num('warmup', values.warmup, 3, 0),
-    connections: num('connections', values.connections, 50, 1),
-    rounds: num('rounds', values.rounds, 1, 1),
-    timeoutSec: num('timeout', values.timeout, 10, 1),
-    seed: num('seed', values.seed, 1, 0),
+    profiles: intFlag('profiles', values.profiles, full ? 1_000_000 : 100_000, 100),
+    rate: intFlag('rate', values.rate, TARGET_RATE, 1),
+    durationSec: intFlag('duration', values.duration, 20, 1),
+    warmupSec: intFlag('warmup', values.warmup, 3, 0),
+    connections: intFlag('connections', values.connections, 50, 1),
+    rounds: intFlag('rounds', values.rounds, 1, 1),
+    timeoutSec: intFlag('timeout', values.timeout, 10, 1),
+    seed: intFlag('seed', values.seed, 1, 0),
     dataDir: values['data-dir'] ?? tmpdir(),
     out: values.out ?? null,
     serverCpuProf: values['server-cpu-prof'] ?? null,

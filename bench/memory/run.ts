@@ -17,6 +17,7 @@
  * object of trait values per person, one Map from identifier to person — no provenance, no
  * hashing, no keys: what the heap must hold at least.
  */
+import { intFlag } from '../profiles/args.js';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -26,7 +27,7 @@ import { ProfileMemory } from '../../src/profiles/profile-memory.js';
 import { ProfileTx } from '../../src/profiles/profile-tx.js';
 import { touch } from '../../src/processor/processor.js';
 import type { CollectedEvent } from '../../src/protocol/event.js';
-import { memoryConfigStore } from '../profiles/config-store.js';
+import { memoryConfigStore } from '../../src/storage/memory/config-store.js';
 import { mix, personOf, traitsOf, type Person } from '../profiles/population.js';
 import { fmt, gitState, hasGc, settledMemory, table, writeResults } from '../profiles/output.js';
 
@@ -68,22 +69,16 @@ function parse(argv: string[]): Options | null {
     },
   });
   if (values.help) return null;
-  const num = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
-    return n;
-  };
   const share = values['email-share'] === undefined ? 0.8 : Number(values['email-share']);
   if (!(share >= 0 && share <= 1)) throw new Error('--email-share is a fraction (0–1)');
   const full = values.full ?? false;
   return {
     full,
-    profiles: num('profiles', values.profiles, full ? 1_000_000 : 200_000, 1),
-    traits: num('traits', values.traits, 20, 1),
+    profiles: intFlag('profiles', values.profiles, full ? 1_000_000 : 200_000, 1),
+    traits: intFlag('traits', values.traits, 20, 1),
     emailShare: share,
-    batch: num('batch', values.batch, 5000, 1),
-    seed: num('seed', values.seed, 1, 0),
+    batch: intFlag('batch', values.batch, 5000, 1),
+    seed: intFlag('seed', values.seed, 1, 0),
     out: values.out ?? null,
   };
 }

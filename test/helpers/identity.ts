@@ -4,27 +4,7 @@ import { IdentityService } from '../../src/identity/identity-service.js';
 import { KeyRing } from '../../src/privacy/key-ring.js';
 import { ProfileMemory } from '../../src/profiles/profile-memory.js';
 import type { CollectedEvent } from '../../src/protocol/event.js';
-import type { ConfigStore } from '../../src/storage/ports.js';
-
-export function memoryConfigStore(): ConfigStore {
-  const settings = new Map<string, string>();
-  const wsSettings = new Map<string, Map<string, string>>();
-  return {
-    getSetting: async (k) => settings.get(k) ?? null,
-    setSetting: async (k, v) => { settings.set(k, v); },
-    listWorkspaces: async () => [],
-    insertWorkspace: async () => undefined,
-    listSources: async () => [],
-    insertSource: async () => undefined,
-    updateSourceKeys: async () => undefined,
-    workspaceSettings: async (key) => wsSettings.get(key) ?? new Map(),
-    setWorkspaceSetting: async (ws, key, value) => {
-      const m = wsSettings.get(key) ?? new Map<string, string>();
-      m.set(ws, value);
-      wsSettings.set(key, m);
-    },
-  };
-}
+import { memoryConfigStore } from '../../src/storage/memory/config-store.js';
 
 export function testIdentity(memory = new ProfileMemory(), master: Buffer = randomBytes(32)): { identity: IdentityService; memory: ProfileMemory; keys: KeyRing } {
   const keys = new KeyRing(master);

@@ -1,5 +1,8 @@
-/** An in-memory config store, so the identity engine can run without a database (default rules). */
-import type { ConfigStore } from '../../src/storage/ports.js';
+/**
+ * An in-memory `ConfigStore`: settings and per-workspace settings in Maps, no workspaces or
+ * sources. For running the identity engine without a database (tests, benchmarks).
+ */
+import type { ConfigStore } from '../ports.js';
 
 export function memoryConfigStore(): ConfigStore {
   const settings = new Map<string, string>();
