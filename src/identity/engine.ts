@@ -32,6 +32,8 @@ import type { IdentityResolver, Resolution } from './resolver.js';
 export interface Claim {
   type: string;
   hash: string;
+  /** identityKey(workspace, type, hash), built once. */
+  key: string;
   /** The normalised clear value; null when the event only carried its pseudonym (a replay). */
   value: string | null;
   from: string;
@@ -98,7 +100,7 @@ export class IdentityEngine implements IdentityResolver {
       const key = `${type}\u0000${hash}`;
       if (!rule || seen.has(key)) continue;
       seen.add(key);
-      out.push({ type, hash, value, from: raw.from, rank: rule.rank, personal: rule.config.personal });
+      out.push({ type, hash, key: identityKey(ws, type, hash), value, from: raw.from, rank: rule.rank, personal: rule.config.personal });
     }
     out.sort((a, b) => a.rank - b.rank);
     return { claims: out, rejected };
@@ -108,6 +110,8 @@ export class IdentityEngine implements IdentityResolver {
     const ws = e.workspaceId;
     const rules = this.deps.rules(ws);
     const { claims: all, rejected } = this.claims(e, tx);
+    const known = this.knownProfile(all, tx);
+    if (known) return { profileId: known.id, claims: all, rejected };
     // Refused identifiers are logged against the profile the event goes to, with who kept them.
     const refused: Array<{ c: Claim; keptBy: string | null; rule: string }> = [];
     const claims = this.withinEventLimits(all, rules, (c, rule) => refused.push({ c, keptBy: null, rule }));
@@ -125,14 +129,14 @@ export class IdentityEngine implements IdentityResolver {
       if (!conflict || claims.length <= 1) break;
       const victim = [...claims].reverse().find((c) => conflict.takesPart(c)) ?? (claims[claims.length - 1] as Claim);
       claims.splice(claims.indexOf(victim), 1);
-      const owner = tx.record(ws, victim.type, victim.hash);
+      const owner = tx.recordByKey(victim.key);
       refused.push({ c: victim, keptBy: owner ? (tx.live(owner.profileId)?.id ?? null) : null, rule: conflict.rule });
     }
 
     const owners = new Map<string, ProfileState>();
     const via: Record<string, string> = {};
     for (const c of claims) {
-      const rec = tx.record(ws, c.type, c.hash);
+      const rec = tx.recordByKey(c.key);
       const p = rec && tx.live(rec.profileId);
       if (p) {
         owners.set(p.id, p);
@@ -150,7 +154,7 @@ export class IdentityEngine implements IdentityResolver {
       tx.merge({ workspaceId: ws, fromProfile: other.id, intoProfile: survivor.id, at, seq, messageId: e.messageId, rule: 'shared-identifier', via });
     }
     for (const c of claims) {
-      if (tx.record(ws, c.type, c.hash)) continue;
+      if (tx.recordByKey(c.key)) continue;
       tx.setIdentity(this.record(ws, c, survivor.id, at));
       tx.note({ workspaceId: ws, seq, messageId: e.messageId, at, action: 'link', type: c.type, hash: c.hash, profileId: survivor.id, rule: owners.size === 0 ? 'new-profile' : 'event', detail: c.from });
     }
@@ -159,6 +163,23 @@ export class IdentityEngine implements IdentityResolver {
       tx.note({ workspaceId: ws, seq, messageId: e.messageId, at, action: 'drop', type: c.type, hash: c.hash, profileId: survivor.id, rule, detail });
     }
     return { profileId: survivor.id, claims, rejected };
+  }
+
+  /**
+   * A returning visitor's event (most events): every identifier already known and on one live
+   * profile, so there is nothing to link, merge or check. Not during a rebuild, where identifiers
+   * of other profiles are out of reach.
+   */
+  private knownProfile(claims: readonly Claim[], tx: ProfileTx): ProfileState | undefined {
+    if (claims.length === 0 || tx.rebuilding) return undefined;
+    let only: ProfileState | undefined;
+    for (const c of claims) {
+      const rec = tx.recordByKey(c.key);
+      const p = rec && tx.live(rec.profileId);
+      if (!p || (only !== undefined && p.id !== only.id)) return undefined;
+      only = p;
+    }
+    return only;
   }
 
   /** An event carrying more values of a type than its limit keeps the most trusted ones (first in the event). */
@@ -181,7 +202,7 @@ export class IdentityEngine implements IdentityResolver {
     const profiles = new Set<string>();
     const owned = new Set<Claim>();
     for (const c of claims) {
-      const rec = tx.record(ws, c.type, c.hash);
+      const rec = tx.recordByKey(c.key);
       const p = rec && tx.live(rec.profileId);
       if (p) {
         profiles.add(p.id);
@@ -193,7 +214,7 @@ export class IdentityEngine implements IdentityResolver {
     if (profiles.size === 0 && !this.deps.barriers.any) return undefined;
     if (profiles.size === 1 && owned.size === claims.length) return undefined;
     const keys = new Set<string>();
-    for (const c of claims) keys.add(identityKey(ws, c.type, c.hash));
+    for (const c of claims) keys.add(c.key);
     for (const id of profiles) for (const k of tx.identifierKeys(id)) keys.add(k);
     const counts = new Map<string, number>();
     for (const k of keys) {
@@ -209,7 +230,7 @@ export class IdentityEngine implements IdentityResolver {
     const pair = this.deps.barriers.violation(keys);
     if (pair) {
       const ends = new Set(pair);
-      return { rule: 'split-barrier', takesPart: (c) => owned.has(c) || ends.has(identityKey(ws, c.type, c.hash)) };
+      return { rule: 'split-barrier', takesPart: (c) => owned.has(c) || ends.has(c.key) };
     }
     return undefined;
   }

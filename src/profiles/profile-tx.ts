@@ -56,7 +56,11 @@ export class ProfileTx {
 
   /** The record of an identifier as of this tx (undefined when unknown or hidden). */
   record(workspaceId: string, type: string, hash: string): IdentityRecord | undefined {
-    const key = identityKey(workspaceId, type, hash);
+    return this.recordByKey(identityKey(workspaceId, type, hash));
+  }
+
+  /** The same, by identity key (callers that already built it save a string per lookup). */
+  recordByKey(key: string): IdentityRecord | undefined {
     const mine = this.identities.get(key);
     if (mine) return mine;
     const base = this.memory.identities.get(key);
