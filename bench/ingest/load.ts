@@ -30,6 +30,7 @@
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { paceClient, type AcClient } from '../common/paced-client.js';
 import { PayloadFactory } from './payload.js';
 import type { LatencySummary, LoadConfig, LoadReply, LoadRequest, PhaseResult } from './protocol.js';
 
@@ -48,16 +49,6 @@ interface AcOptions {
 }
 
 /** autocannon's per-connection client (lib/httpClient.js). */
-interface AcClient extends EventEmitter {
-  /** Requests per second for this connection; its share of `overallRate`. 0 = unlimited. */
-  rate: number;
-  destroyed: boolean;
-  destroy(): void;
-  _doRequest: (...args: unknown[]) => void;
-  /** The bytes written for the next request. */
-  getRequestBuffer: () => Buffer;
-}
-
 interface AcHistogram {
   p50: number;
   p99: number;
@@ -129,58 +120,10 @@ function runPhase(cfg: LoadConfig, requests: PayloadFactory, label: PhaseResult[
   loopDelay.enable();
 
   function setupClient(client: AcClient): void {
-    const original = client._doRequest;
-    if (
-      typeof original !== 'function' || typeof client.destroy !== 'function' ||
-      typeof client.getRequestBuffer !== 'function' || typeof client.rate !== 'number'
-    ) {
-      throw new Error('autocannon internals changed (Client._doRequest/getRequestBuffer/destroy/rate); this bench needs autocannon 9');
-    }
+    const intended = paceClient(client, { start, deadline, paced: smooth });
     // Every request is a fresh copy of a pre-built one with new messageIds: measured ~30 % less
     // generator CPU than autocannon's setupRequest, which rebuilds headers and body each time.
     client.getRequestBuffer = () => requests.next();
-    const perConnectionRate = client.rate;
-    // Disables autocannon's per-second quota (read after setupClient returns) and its
-    // coordinated-omission correction, which assumes that quota; we pace here instead.
-    if (smooth) client.rate = 0;
-    const interval = smooth && perConnectionRate > 0 ? 1000 / perConnectionRate : 0;
-    let nextSlot = start + Math.random() * interval;
-    let scheduled: NodeJS.Timeout | null = null;
-    let intended = 0;
-
-    client._doRequest = function doRequest(this: AcClient, ...args: unknown[]): void {
-      if (this.destroyed || scheduled !== null) return;
-      const now = performance.now();
-      if (now >= deadline) {
-        // Stop sending; the response to the last request has arrived (pipelining is 1).
-        this.destroy();
-        return;
-      }
-      if (interval === 0) {
-        intended = -1;
-        original.apply(this, args);
-        return;
-      }
-      const slot = nextSlot;
-      nextSlot += interval;
-      if (slot >= deadline) {
-        this.destroy();
-        return;
-      }
-      if (slot <= now) {
-        // Behind schedule: send now; the latency still counts from the slot.
-        intended = slot;
-        original.apply(this, args);
-        return;
-      }
-      scheduled = setTimeout(() => {
-        scheduled = null;
-        if (this.destroyed) return;
-        // libuv timers can fire up to ~1 ms early; never count from a time in the future.
-        intended = Math.min(slot, performance.now());
-        original.apply(this, args);
-      }, slot - now);
-    };
 
     client.on('request', () => {
       const written = performance.now();
@@ -196,13 +139,8 @@ function runPhase(cfg: LoadConfig, requests: PayloadFactory, label: PhaseResult[
       if (statusCode >= 200 && statusCode < 300) {
         c.ok2xx++;
         c.latency.add(responseTime);
-        if (intended >= 0) c.scheduled.add(now - intended);
+        if (intended() >= 0) c.scheduled.add(now - intended());
       }
-    });
-    // A scheduled send must not outlive the connection.
-    client.on('done', () => {
-      if (scheduled !== null) clearTimeout(scheduled);
-      scheduled = null;
     });
   }
 

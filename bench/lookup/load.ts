@@ -15,19 +15,12 @@
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { paceClient, type AcClient } from '../common/paced-client.js';
 import { random } from '../profiles/population.js';
 import {
   LOOKUP_TYPES, identifierOf, lookupPath, lookupPerson,
   type LatencySummary, type LookupLoadConfig, type LookupPhase, type LookupReply, type LookupRequest,
 } from './protocol.js';
-
-interface AcClient extends EventEmitter {
-  rate: number;
-  destroyed: boolean;
-  destroy(): void;
-  _doRequest: (...args: unknown[]) => void;
-  getRequestBuffer: () => Buffer;
-}
 
 interface AcResult {
   errors: number;
@@ -95,45 +88,11 @@ function runPhase(cfg: LookupLoadConfig, requests: Buffer[], label: LookupPhase[
   loopDelay.enable();
 
   function setupClient(client: AcClient): void {
-    const original = client._doRequest;
-    if (typeof original !== 'function' || typeof client.destroy !== 'function' || typeof client.getRequestBuffer !== 'function' || typeof client.rate !== 'number') {
-      throw new Error('autocannon internals changed (Client._doRequest/getRequestBuffer/destroy/rate); this bench needs autocannon 9');
-    }
+    const intended = paceClient(client, { start, deadline, paced: true });
     client.getRequestBuffer = () => {
       const buf = requests[next] as Buffer;
       next = (next + 1) % requests.length;
       return buf;
-    };
-    const perConnection = client.rate;
-    client.rate = 0; // autocannon's per-second quota off: paced below
-    const interval = perConnection > 0 ? 1000 / perConnection : 0;
-    let slotAt = start + Math.random() * interval;
-    let timer: NodeJS.Timeout | null = null;
-    let intended = 0;
-    client._doRequest = function doRequest(this: AcClient, ...args: unknown[]): void {
-      if (this.destroyed || timer !== null) return;
-      const now = performance.now();
-      if (now >= deadline) {
-        this.destroy();
-        return;
-      }
-      const slot = slotAt;
-      slotAt += interval;
-      if (slot >= deadline) {
-        this.destroy();
-        return;
-      }
-      if (slot <= now) {
-        intended = slot;
-        original.apply(this, args);
-        return;
-      }
-      timer = setTimeout(() => {
-        timer = null;
-        if (this.destroyed) return;
-        intended = Math.min(slot, performance.now());
-        original.apply(this, args);
-      }, slot - now);
     };
     client.on('request', () => {
       const t = performance.now();
@@ -148,12 +107,8 @@ function runPhase(cfg: LookupLoadConfig, requests: Buffer[], label: LookupPhase[
       if (status >= 200 && status < 300) {
         ok2xx++;
         latency.add(responseTime);
-        scheduledLatency.add(now - intended);
+        if (intended() >= 0) scheduledLatency.add(now - intended());
       }
-    });
-    client.on('done', () => {
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
     });
   }
 
