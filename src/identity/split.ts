@@ -56,13 +56,11 @@ export class ProfileRebuilder {
     const lineage = memory.lineage(live.id);
     const history = await store.identityHistory(workspaceId, lineage);
     const barrier = this.edgeToRemove(workspaceId, live, { type, hash }, history.log.find((l) => l.action === 'link' && l.type === type && l.hash === hash)?.profileId ?? live.id, history.merges, records);
-    const result = await this.rebuild(workspaceId, lineage, barrier ? [barrier] : []);
+    const { profiles: result, replayedEvents } = await this.rebuild(workspaceId, lineage, barrier ? [barrier] : []);
     const owner = memory.identities.get(key);
     const first = owner ? memory.live(owner.profileId)?.id : undefined;
-    return { profiles: first ? [first, ...result.filter((p) => p !== first)] : result, barrier, replayedEvents: this.lastReplayed };
+    return { profiles: first ? [first, ...result.filter((p) => p !== first)] : result, barrier, replayedEvents };
   }
-
-  private lastReplayed = 0;
 
   private edgeToRemove(ws: string, live: ProfileState, x: { type: string; hash: string }, original: string, merges: readonly MergeRecord[], records: readonly IdentityRecord[]): Barrier {
     const rank = (type: string) => this.deps.identity.rules(ws).rule(type)?.rank ?? Number.MAX_SAFE_INTEGER;
@@ -100,9 +98,9 @@ export class ProfileRebuilder {
 
   /**
    * Replays the events of `lineage` (profile ids) as if those profiles had never existed, with
-   * `barriers` added, and replaces them with the result. Returns the live profile ids produced.
+   * `barriers` added, and replaces them with the result: the live profile ids it produced.
    */
-  async rebuild(workspaceId: string, lineage: readonly string[], barriers: readonly Barrier[]): Promise<string[]> {
+  async rebuild(workspaceId: string, lineage: readonly string[], barriers: readonly Barrier[]): Promise<{ profiles: string[]; replayedEvents: number }> {
     const { memory, store, identity } = this.deps;
     const events = await store.replayEvents(workspaceId, lineage);
     const oldRecords = new Map<string, IdentityRecord>();
@@ -163,8 +161,7 @@ export class ProfileRebuilder {
     for (const rec of identities) memory.setIdentity(rec);
     identity.keys.loadPending();
     for (const o of this.observers) o.rebuilt(workspaceId, lineage, committed.map((c) => ({ ...c, profileId: memory.live(c.profileId)?.id ?? c.profileId })));
-    this.lastReplayed = events.length;
-    return [...new Set(changes.profiles.filter((p) => p.mergedInto === null).map((p) => p.id))];
+    return { profiles: [...new Set(changes.profiles.filter((p) => p.mergedInto === null).map((p) => p.id))], replayedEvents: events.length };
   }
 
   /** A stored event back in the shape resolution takes, personal values restored from their seals. */
