@@ -31,6 +31,7 @@ export class IdentityService implements ProcessingPolicy {
   private readonly rulesByWs = new Map<string, IdentityRules>();
   private readonly defaults = new IdentityRules(DEFAULT_IDENTITY_CONFIG);
   private readonly observers: ProfileObserver[] = [];
+  private readonly opened = new WeakMap<IdentityRecord, string>();
 
   constructor(private readonly store: ConfigStore, readonly keys: KeyRing, private readonly memory: ProfileMemory) {
     this.engine = new IdentityEngine({ rules: (ws) => this.rules(ws), keys, barriers: this.barriers });
@@ -108,10 +109,18 @@ export class IdentityService implements ProcessingPolicy {
     return this.memory.lookup(workspaceId, type, this.hashOf(workspaceId, type, value));
   }
 
-  /** The clear value of an identifier (null once its profile's key was destroyed). */
+  /**
+   * The clear value of an identifier (null once its profile's key was destroyed). Opened values
+   * are remembered per record object (records are replaced, never edited), so a profile read
+   * often (personalisation, lookups) costs one AES-GCM open, not one per read.
+   */
   clearValue(rec: IdentityRecord): string | null {
     if (rec.value !== null) return rec.value;
     if (rec.sealed === null || rec.keyOwner === null) return null;
-    return this.keys.decrypt(rec.workspaceId, rec.keyOwner, rec.sealed, sealAad(rec.type, rec.hash));
+    const known = this.opened.get(rec);
+    if (known !== undefined) return known;
+    const clear = this.keys.decrypt(rec.workspaceId, rec.keyOwner, rec.sealed, sealAad(rec.type, rec.hash));
+    if (clear !== null) this.opened.set(rec, clear);
+    return clear;
   }
 }
