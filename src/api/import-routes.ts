@@ -67,7 +67,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: ImportRouteDeps
     let matched = 0;
     for (const ids of parsed.identifiers) {
       const hit = [...ids].sort((a, b) => (rules.rule(a.type)?.rank ?? 0) - (rules.rule(b.type)?.rank ?? 0)).find((id) => {
-        const p = deps.memory.lookup(ws, id.type, deps.identity.keys.lookupHash(ws, id.type, id.value));
+        const p = deps.identity.lookup(ws, id.type, id.value);
         return p !== undefined && deps.memory.recordsOf(p.id).some((r) => DIGITAL_TYPES.has(r.type));
       });
       if (hit) {

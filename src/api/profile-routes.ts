@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { EnsembleError } from '../protocol/errors.js';
 import { ProfileView, type ProfileState } from '../protocol/profile.js';
-import type { ProfileMemory } from '../profiles/profile-memory.js';
+import { identityKey, type ProfileMemory } from '../profiles/profile-memory.js';
 import { traitValues } from '../profiles/traits.js';
 import type { IdentityService } from '../identity/identity-service.js';
 import { parsePseudonym } from '../identity/pseudonym.js';
@@ -55,7 +55,7 @@ export function profileView(deps: ProfileRouteDeps, p: ProfileState, reveal: boo
 function revealPseudonyms(value: unknown, ws: string, deps: ProfileRouteDeps): unknown {
   if (typeof value === 'string') {
     const p = parsePseudonym(value);
-    const rec = p && deps.memory.identities.get(`${ws}\u0000${p.type}\u0000${p.hash}`);
+    const rec = p && deps.memory.identities.get(identityKey(ws, p.type, p.hash));
     return rec ? (deps.identity.clearValue(rec) ?? value) : value;
   }
   if (Array.isArray(value)) return value.map((v) => revealPseudonyms(v, ws, deps));

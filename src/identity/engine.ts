@@ -24,6 +24,7 @@ import type { ProfileTx } from '../profiles/profile-tx.js';
 import { mergeTraits } from '../profiles/traits.js';
 import type { KeyRing } from '../privacy/key-ring.js';
 import type { Barriers } from './barriers.js';
+import { identifierRef } from './merge-log.js';
 import { PREVIOUS_ID, rawClaims } from './claims.js';
 import type { IdentityRules } from './normalise.js';
 import { parsePseudonym } from './pseudonym.js';
@@ -97,10 +98,10 @@ export class IdentityEngine implements IdentityResolver {
         hash = this.hash(ws, type, value);
       }
       const rule = rules.rule(type);
-      const key = `${type}\u0000${hash}`;
+      const key = identityKey(ws, type, hash);
       if (!rule || seen.has(key)) continue;
       seen.add(key);
-      out.push({ type, hash, key: identityKey(ws, type, hash), value, from: raw.from, rank: rule.rank, personal: rule.config.personal });
+      out.push({ type, hash, key, value, from: raw.from, rank: rule.rank, personal: rule.config.personal });
     }
     out.sort((a, b) => a.rank - b.rank);
     return { claims: out, rejected };
@@ -118,7 +119,7 @@ export class IdentityEngine implements IdentityResolver {
 
     // Claims owned by profiles outside a rebuild are out of its reach: leave them where they are.
     for (const c of [...claims]) {
-      if (tx.ownedOutside(ws, c.type, c.hash)) {
+      if (tx.ownedOutside(c.key)) {
         claims.splice(claims.indexOf(c), 1);
         refused.push({ c, keptBy: null, rule: 'outside-rebuild' });
       }
@@ -140,7 +141,7 @@ export class IdentityEngine implements IdentityResolver {
       const p = rec && tx.live(rec.profileId);
       if (p) {
         owners.set(p.id, p);
-        via[`${c.type}:${c.hash}`] = p.id;
+        via[identifierRef(c.type, c.hash)] = p.id;
       }
     }
     let survivor = [...owners.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : 1))[0];
@@ -242,8 +243,7 @@ export class IdentityEngine implements IdentityResolver {
     into.eventCount += from.eventCount;
     from.mergedInto = into.id;
     for (const key of tx.identifierKeys(from.id)) {
-      const [, type = '', hash = ''] = key.split('\u0000');
-      const rec = tx.record(from.workspaceId, type, hash);
+      const rec = tx.recordByKey(key);
       if (rec) tx.setIdentity({ ...rec, profileId: into.id });
     }
   }
@@ -253,7 +253,6 @@ export class IdentityEngine implements IdentityResolver {
     const sealed = this.deps.keys.encrypt(ws, profileId, c.value, sealAad(c.type, c.hash));
     return { workspaceId: ws, type: c.type, hash: c.hash, value: null, sealed, keyOwner: profileId, profileId, firstSeen: at };
   }
-
 }
 
 /** Binds a sealed value to its identifier, so a ciphertext copied onto another row does not open. */

@@ -8,6 +8,7 @@ import type { IdentityRecord, MergeRecord, ProfileState } from '../protocol/prof
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import type { ProcessingStore } from '../storage/ports.js';
 import type { IdentityService } from './identity-service.js';
+import { identifierRef, mergeChain, parseIdentifierRef } from './merge-log.js';
 
 const Step = Type.Object({
   seq: Type.String(), messageId: Type.String(), at: Type.String({ format: 'date-time' }), rule: Type.String(),
@@ -36,9 +37,9 @@ export async function explainProfile(p: ProfileState, deps: { memory: ProfileMem
   const { memory, store, identity } = deps;
   const lineage = memory.lineage(p.id);
   const { log, merges } = await store.identityHistory(p.workspaceId, lineage);
-  const records = new Map<string, IdentityRecord>(memory.recordsOf(p.id).map((r) => [`${r.type}:${r.hash}`, r]));
+  const records = new Map<string, IdentityRecord>(memory.recordsOf(p.id).map((r) => [identifierRef(r.type, r.hash), r]));
   const shown = (type: string, hash: string): string | null => {
-    const rec = records.get(`${type}:${hash}`);
+    const rec = records.get(identifierRef(type, hash));
     if (!rec || (!reveal && identity.rules(p.workspaceId).isPersonal(type))) return null;
     return identity.clearValue(rec);
   };
@@ -46,21 +47,10 @@ export async function explainProfile(p: ProfileState, deps: { memory: ProfileMem
   const mergeStep = (m: MergeRecord) => ({
     seq: m.seq.toString(), messageId: m.messageId, at: iso(m.at), rule: m.rule, fromProfile: m.fromProfile, intoProfile: m.intoProfile,
     through: Object.entries(m.via).map(([k, profileId]) => {
-      const type = k.slice(0, k.indexOf(':'));
-      const hash = k.slice(k.indexOf(':') + 1);
+      const { type, hash } = parseIdentifierRef(k);
       return { type, hash, value: shown(type, hash), profileId };
     }),
   });
-  const chain = (from: string): MergeRecord[] => {
-    const out: MergeRecord[] = [];
-    for (let current = from, hops = 0; current !== p.id && hops < 64; hops++) {
-      const m = merges.find((mm) => mm.fromProfile === current);
-      if (!m) break;
-      out.push(m);
-      current = m.intoProfile;
-    }
-    return out;
-  };
   return {
     profileId: p.id,
     mergedFrom: lineage.slice(1),
@@ -69,7 +59,7 @@ export async function explainProfile(p: ProfileState, deps: { memory: ProfileMem
       return {
         type: r.type, hash: r.hash, value: shown(r.type, r.hash),
         linked: link ? { seq: link.seq.toString(), messageId: link.messageId, at: iso(link.at), rule: link.rule, from: link.detail, profileId: link.profileId ?? p.id } : null,
-        merges: link?.profileId ? chain(link.profileId).map(mergeStep) : [],
+        merges: link?.profileId ? mergeChain(merges, link.profileId, p.id).map(mergeStep) : [],
       };
     }),
     refused: log.filter((l) => l.action === 'drop').map((l) => ({

@@ -22,6 +22,7 @@ import { ProfileTx } from '../profiles/profile-tx.js';
 import type { ProcessingStore, ReplayEvent } from '../storage/ports.js';
 import type { Barrier } from './barriers.js';
 import type { IdentityService } from './identity-service.js';
+import { identifierRef, mergeChain, parseIdentifierRef } from './merge-log.js';
 import { parsePseudonym } from './pseudonym.js';
 
 export interface RebuildObserver {
@@ -31,7 +32,7 @@ export interface RebuildObserver {
 export interface SplitResult {
   /** The live profiles the rebuilt lineage became, the one holding the identifier first. */
   profiles: string[];
-  barrier: Barrier | null;
+  barrier: Barrier;
   replayedEvents: number;
 }
 
@@ -56,7 +57,7 @@ export class ProfileRebuilder {
     const lineage = memory.lineage(live.id);
     const history = await store.identityHistory(workspaceId, lineage);
     const barrier = this.edgeToRemove(workspaceId, live, { type, hash }, history.log.find((l) => l.action === 'link' && l.type === type && l.hash === hash)?.profileId ?? live.id, history.merges, records);
-    const { profiles: result, replayedEvents } = await this.rebuild(workspaceId, lineage, barrier ? [barrier] : []);
+    const { profiles: result, replayedEvents } = await this.rebuild(workspaceId, lineage, [barrier]);
     const owner = memory.identities.get(key);
     const first = owner ? memory.live(owner.profileId)?.id : undefined;
     return { profiles: first ? [first, ...result.filter((p) => p !== first)] : result, barrier, replayedEvents };
@@ -65,31 +66,24 @@ export class ProfileRebuilder {
   private edgeToRemove(ws: string, live: ProfileState, x: { type: string; hash: string }, original: string, merges: readonly MergeRecord[], records: readonly IdentityRecord[]): Barrier {
     const rank = (type: string) => this.deps.identity.rules(ws).rule(type)?.rank ?? Number.MAX_SAFE_INTEGER;
     const best = (claims: Array<{ type: string; hash: string }>) => [...claims].sort((a, b) => rank(a.type) - rank(b.type))[0];
-    const parse = (k: string) => ({ type: k.slice(0, k.indexOf(':')), hash: k.slice(k.indexOf(':') + 1) });
     const at = this.deps.now();
     if (original !== live.id) {
       // Follow the identifier's profile through its merges up to the live one; undo the last.
-      let current = original;
-      let last: MergeRecord | undefined;
-      for (let hops = 0; hops < 64 && current !== live.id; hops++) {
-        const m = merges.find((mm) => mm.fromProfile === current);
-        if (!m) break;
-        last = m;
-        current = m.intoProfile;
-      }
+      const last = mergeChain(merges, original, live.id).at(-1);
       if (last) {
-        const mine = Object.entries(last.via).filter(([, p]) => p === last.fromProfile).map(([k]) => parse(k));
-        const theirs = Object.entries(last.via).filter(([, p]) => p !== last.fromProfile).map(([k]) => parse(k));
+        const mine = Object.entries(last.via).filter(([, p]) => p === last.fromProfile).map(([k]) => parseIdentifierRef(k));
+        const theirs = Object.entries(last.via).filter(([, p]) => p !== last.fromProfile).map(([k]) => parseIdentifierRef(k));
         const a = best(mine);
         const b = best(theirs);
         if (a && b) return { workspaceId: ws, a, b, at };
       }
     }
     // The most recent merge the identifier caused: the join a person asking for a split means.
-    const caused = [...merges].reverse().find((m) => m.via[`${x.type}:${x.hash}`] !== undefined);
+    const ref = identifierRef(x.type, x.hash);
+    const caused = [...merges].reverse().find((m) => m.via[ref] !== undefined);
     if (caused) {
-      const xSide = caused.via[`${x.type}:${x.hash}`];
-      const other = best(Object.entries(caused.via).filter(([, p]) => p !== xSide).map(([k]) => parse(k)));
+      const xSide = caused.via[ref];
+      const other = best(Object.entries(caused.via).filter(([, p]) => p !== xSide).map(([k]) => parseIdentifierRef(k)));
       if (other) return { workspaceId: ws, a: x, b: other, at };
     }
     const anchor = best(records.filter((r) => !(r.type === x.type && r.hash === x.hash)).map((r) => ({ type: r.type, hash: r.hash })));
@@ -104,14 +98,14 @@ export class ProfileRebuilder {
     const { memory, store, identity } = this.deps;
     const events = await store.replayEvents(workspaceId, lineage);
     const oldRecords = new Map<string, IdentityRecord>();
-    for (const id of lineage) for (const r of memory.recordsOf(id)) oldRecords.set(`${r.type}:${r.hash}`, r);
+    for (const id of lineage) for (const r of memory.recordsOf(id)) oldRecords.set(identifierRef(r.type, r.hash), r);
     // The first event stored under a profile id is the one that created it: that event creates
     // it again in the replay, with the same id.
     const foundedBy = new Map<string, string>();
-    const seen = new Set<string>();
+    const founderOf = new Map<string, string>();
     for (const r of events) {
-      if (seen.has(r.profileId)) continue;
-      seen.add(r.profileId);
+      if (founderOf.has(r.profileId)) continue;
+      founderOf.set(r.profileId, r.messageId);
       foundedBy.set(r.messageId, r.profileId);
     }
     for (const b of barriers) identity.barriers.add(b);
@@ -135,7 +129,7 @@ export class ProfileRebuilder {
     // Identifiers the replay knew only by pseudonym keep their sealed value from before.
     const changes = tx.changes();
     const identities = changes.identities.map((rec) => {
-      const old = oldRecords.get(`${rec.type}:${rec.hash}`);
+      const old = oldRecords.get(identifierRef(rec.type, rec.hash));
       return rec.value === null && rec.sealed === null && old ? { ...rec, value: old.value, sealed: old.sealed, keyOwner: old.keyOwner } : rec;
     });
     // Old ids the replay did not recreate still redirect, to where their founding event went.
@@ -144,7 +138,7 @@ export class ProfileRebuilder {
     const orphans: ProfileState[] = lineage.filter((id) => !recreated.has(id)).flatMap((id) => {
       const old = memory.profiles.get(id);
       if (!old) return [];
-      const founder = [...foundedBy].find(([, pid]) => pid === id)?.[0];
+      const founder = founderOf.get(id);
       const target = (founder && eventProfile.get(founder)) ?? fallback;
       return target ? [{ ...old, traits: {}, eventCount: 0, mergedInto: target }] : [];
     });
@@ -168,7 +162,7 @@ export class ProfileRebuilder {
   private toCollected(ws: string, r: ReplayEvent, old: ReadonlyMap<string, IdentityRecord>): CollectedEvent {
     const clear = (v: unknown): unknown => {
       const p = typeof v === 'string' ? parsePseudonym(v) : undefined;
-      const rec = p && old.get(`${p.type}:${p.hash}`);
+      const rec = p && old.get(identifierRef(p.type, p.hash));
       return rec ? (this.deps.identity.clearValue(rec) ?? v) : v;
     };
     const unseal = (t: unknown): Record<string, unknown> => {

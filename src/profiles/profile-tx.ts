@@ -68,9 +68,8 @@ export class ProfileTx {
   }
 
   /** During a rebuild: whether the identifier belongs to a profile outside it (out of its reach). */
-  ownedOutside(workspaceId: string, type: string, hash: string): boolean {
+  ownedOutside(key: string): boolean {
     if (!this.rebuilding) return false;
-    const key = identityKey(workspaceId, type, hash);
     if (this.identities.has(key)) return false;
     const base = this.memory.identities.get(key);
     return base !== undefined && !this.hidden.has(base.profileId);
