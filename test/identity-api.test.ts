@@ -217,3 +217,14 @@ test('profiles are derived data: rebuilt from the stored events and identities w
   assert.equal(after.traits.email, `${user}@up.example`);
   assert.equal(after.eventCount, before.eventCount);
 });
+
+test('a split whose commit fails leaves no barrier behind', async () => {
+  const { ProfileRebuilder } = await import('../src/identity/split.js');
+  const { identityKey } = await import('../src/profiles/profile-memory.js');
+  const store = { replayEvents: async () => [], commitRebuild: async () => { throw new Error('disk full'); } };
+  const rebuilder = new ProfileRebuilder({ memory: s.ensemble.memory, store: store as never, identity: s.ensemble.identity, now: Date.now });
+  const barrier = { workspaceId: 'ws_x', a: { type: 'email', hash: 'h'.repeat(43) }, b: { type: 'user_id', hash: 'u'.repeat(43) }, at: 0 };
+  await assert.rejects(rebuilder.rebuild('ws_x', ['prof_none'], [barrier]), /disk full/);
+  const keys = new Set([identityKey('ws_x', 'email', 'h'.repeat(43)), identityKey('ws_x', 'user_id', 'u'.repeat(43))]);
+  assert.equal(s.ensemble.identity.barriers.violation(keys), undefined);
+});

@@ -32,6 +32,16 @@ export class Barriers {
     this.link(kb, ka);
   }
 
+  /** Takes back a barrier added for a rebuild whose commit failed. */
+  remove(b: Barrier): void {
+    const ka = identityKey(b.workspaceId, b.a.type, b.a.hash);
+    const kb = identityKey(b.workspaceId, b.b.type, b.b.hash);
+    this.pairs.get(ka)?.delete(kb);
+    this.pairs.get(kb)?.delete(ka);
+    if (this.pairs.get(ka)?.size === 0) this.pairs.delete(ka);
+    if (this.pairs.get(kb)?.size === 0) this.pairs.delete(kb);
+  }
+
   /** A pair of keys of `keys` that a barrier separates, if any. */
   violation(keys: ReadonlySet<string>): [string, string] | undefined {
     if (this.pairs.size === 0) return undefined;

@@ -147,6 +147,8 @@ export class ProfileRebuilder {
       const encoded = profiles.map((p) => identity.encode(p));
       await store.commitRebuild({ workspaceId, replacedProfiles: lineage, events: updates, barriers, ...changes, identities, profiles: encoded, keys: identity.newKeys() });
     } catch (err) {
+      // Nothing of the rebuild was stored: neither may its barriers stay in force.
+      for (const b of barriers) identity.barriers.remove(b);
       identity.aborted();
       throw err;
     }
