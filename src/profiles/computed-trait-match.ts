@@ -1,17 +1,11 @@
 /**
- * Which events a computed trait reads, and the value it reads from each, in JavaScript. The
- * backfill SQL (storage/duckdb/computed-trait-sql.ts) states the same rules for stored events;
- * the property test checks the two agree, so a change here needs its twin there.
- *
- * Rules: a path walks plain objects only (never array indices or inherited keys); a property
- * that is missing or JSON null is absent; `eq`/`in` compare type and value (the string "5" is
- * not the number 5); `neq` also matches events without the property; `gt`..`lte` compare
- * numbers with numbers and strings with strings by code point (DuckDB's byte order of UTF-8);
- * `contains` finds a substring of a string or a string element of an array.
+ * Which events a computed trait or a segment condition reads, and the filter language
+ * (protocol/filter.ts) in JavaScript. The SQL compilers (storage/duckdb/computed-trait-sql.ts,
+ * segments/sql/) state the same rules for stored events; property tests check they agree, so a
+ * change here needs its twin there. Strings order by code point (DuckDB's byte order of UTF-8).
  */
-import {
-  ANY_EVENT, PAGE_EVENT, pathSegments, type ComputedTraitDefinition, type FilterScalar, type PropertyFilter,
-} from '../protocol/computed-trait.js';
+import { ANY_EVENT, PAGE_EVENT, type ComputedTraitDefinition } from '../protocol/computed-trait.js';
+import { pathSegments, type Comparison, type FilterScalar, type PropertyFilter } from '../protocol/filter.js';
 
 export interface MatchableEvent {
   type: string;
@@ -63,12 +57,13 @@ export function compileMatcher(def: Pick<ComputedTraitDefinition, 'event' | 'fil
 
 function compileFilter(f: PropertyFilter): (props: Record<string, unknown>) => boolean {
   const segments = segmentsOf(f.property);
-  const value = f.value;
-  const test = filterTest(f.op, value);
+  const test = compileComparison(f);
   return (props) => test(readPath(props, segments));
 }
 
-function filterTest(op: PropertyFilter['op'], value: unknown): (v: unknown) => boolean {
+/** A test of one value (undefined: absent) against a validated comparison. */
+export function compileComparison(c: Comparison): (v: unknown) => boolean {
+  const { op, value } = c;
   switch (op) {
     case 'exists': return (v) => v !== undefined;
     case 'eq': return (v) => v === value;
@@ -81,9 +76,19 @@ function filterTest(op: PropertyFilter['op'], value: unknown): (v: unknown) => b
     case 'gte': return ordered(value, (c) => c >= 0);
     case 'lt': return ordered(value, (c) => c < 0);
     case 'lte': return ordered(value, (c) => c <= 0);
+    case 'between': {
+      const [low, high] = value as [number, number] | [string, string];
+      const above = ordered(low, (c) => c >= 0);
+      const below = ordered(high, (c) => c <= 0);
+      return (v) => above(v) && below(v);
+    }
     case 'contains': {
       const needle = value as string;
       return (v) => (typeof v === 'string' && v.includes(needle)) || (Array.isArray(v) && v.includes(needle));
+    }
+    case 'starts_with': {
+      const prefix = value as string;
+      return (v) => typeof v === 'string' && v.startsWith(prefix);
     }
     default: {
       const unreachable: never = op;

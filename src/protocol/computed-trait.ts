@@ -11,35 +11,17 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { PropertyFilter, filterProblems, pathMessage, pathSegments, type DefinitionProblem } from './filter.js';
+
+export { PropertyFilter, type DefinitionProblem } from './filter.js';
 
 export const COMPUTED_TRAIT_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'most_frequent', 'distinct_count'] as const;
 export type ComputedTraitOp = (typeof COMPUTED_TRAIT_OPS)[number];
 export const NUMERIC_OPS: readonly ComputedTraitOp[] = ['sum', 'avg', 'min', 'max'];
 
-export const FILTER_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'] as const;
-export type FilterOp = (typeof FILTER_OPS)[number];
-
 /** `event` values that are not track event names. */
 export const PAGE_EVENT = '$page';
 export const ANY_EVENT = '$any';
-
-/** A scalar a filter compares with; objects and arrays are compared by nothing. */
-export type FilterScalar = string | number | boolean;
-
-/**
- * One segment of a dotted property path. Quotes, backslashes, dots, brackets and wildcards are
- * excluded so a path means the same in JavaScript and in the SQL JSONPath it becomes.
- */
-const SEGMENT = /^[\p{L}\p{N}_\-$@: ]{1,100}$/u;
-const MAX_PATH_SEGMENTS = 8;
-export const MAX_IN_VALUES = 100;
-
-export const PropertyFilter = Type.Object({
-  property: Type.String({ minLength: 1, maxLength: 300, description: 'Dotted path into the event properties, e.g. `product.category`.' }),
-  op: Type.Union(FILTER_OPS.map((o) => Type.Literal(o))),
-  value: Type.Optional(Type.Unknown({ description: 'A string, number or boolean; an array of them for `in`; absent for `exists`.' })),
-}, { additionalProperties: false });
-export type PropertyFilter = Static<typeof PropertyFilter>;
 
 const inputFields = {
   name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'The trait key on the profile.' }),
@@ -86,24 +68,6 @@ export interface ComputedTraitDefinition extends ComputedTraitInput {
   backfill: BackfillStats;
 }
 
-export interface DefinitionProblem {
-  /** JSON pointer into the input, e.g. `/filters/0/value`. */
-  path: string;
-  code: string;
-  message: string;
-}
-
-/** The segments of a dotted path, or null when the path is not one Ensemble can follow. */
-export function pathSegments(dotted: string): string[] | null {
-  const segments = dotted.split('.');
-  if (segments.length > MAX_PATH_SEGMENTS || !segments.every((s) => SEGMENT.test(s))) return null;
-  return segments;
-}
-
-export function isFilterScalar(v: unknown): v is FilterScalar {
-  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-}
-
 /**
  * Every problem of a definition: schema errors first (code `schema`); when the shape is right,
  * the rules between fields. An empty list means valid.
@@ -124,47 +88,6 @@ export function validateComputedTrait(input: unknown): DefinitionProblem[] {
   } else if (pathSegments(def.property) === null) {
     add('/property', 'invalid_path', pathMessage());
   }
-  (def.filters ?? []).forEach((f, i) => {
-    const at = `/filters/${i}`;
-    if (pathSegments(f.property) === null) add(`${at}/property`, 'invalid_path', pathMessage());
-    filterValueProblem(f, `${at}/value`, add);
-  });
+  filterProblems(def.filters, '/filters', add);
   return problems;
-}
-
-function pathMessage(): string {
-  return `A property path is up to ${MAX_PATH_SEGMENTS} dot-separated names of letters, digits, spaces and _ - $ @ : (no quotes, backslashes or brackets).`;
-}
-
-function filterValueProblem(f: PropertyFilter, path: string, add: (path: string, code: string, message: string) => void): void {
-  const v = f.value;
-  if (f.op === 'exists') {
-    if (v !== undefined) add(path, 'not_allowed_for_filter', '`exists` takes no value.');
-    return;
-  }
-  if (v === undefined) return add(path, 'required_for_filter', `The filter op "${f.op}" needs a value.`);
-  switch (f.op) {
-    case 'eq':
-    case 'neq':
-      if (!isFilterScalar(v)) add(path, 'expected_scalar', `"${f.op}" compares with a string, number or boolean.`);
-      return;
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte':
-      if (typeof v !== 'number' && typeof v !== 'string') add(path, 'expected_number_or_string', `"${f.op}" compares with a number (numeric properties) or a string (text order, e.g. ISO dates).`);
-      return;
-    case 'contains':
-      if (typeof v !== 'string') add(path, 'expected_string', '`contains` looks for a string inside a text or an array.');
-      return;
-    case 'in':
-      if (!Array.isArray(v)) add(path, 'expected_array', '`in` takes an array of values.');
-      else if (v.length === 0 || v.length > MAX_IN_VALUES) add(path, 'array_size', `\`in\` takes 1 to ${MAX_IN_VALUES} values.`);
-      else v.forEach((x, i) => { if (!isFilterScalar(x)) add(`${path}/${i}`, 'expected_scalar', '`in` values are strings, numbers or booleans.'); });
-      return;
-    default: {
-      const unreachable: never = f.op;
-      throw new Error(`unknown filter op ${String(unreachable)}`);
-    }
-  }
 }

@@ -10,8 +10,9 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import {
-  ANY_EVENT, NUMERIC_OPS, PAGE_EVENT, type ComputedTraitDefinition, type FilterScalar, type PropertyFilter,
+  ANY_EVENT, NUMERIC_OPS, PAGE_EVENT, type ComputedTraitDefinition,
 } from '../../protocol/computed-trait.js';
+import type { FilterScalar, PropertyFilter } from '../../protocol/filter.js';
 import { DAY_MS } from '../../profiles/computed-trait-buckets.js';
 
 /**
@@ -57,6 +58,14 @@ function filterSql(f: PropertyFilter, p: Params): string {
         ? `coalesce(json_type(${x}) IN ${NUMERIC_TYPES} AND TRY_CAST(${x} AS DOUBLE) ${cmp} CAST(${p.bind(f.value)} AS DOUBLE), false)`
         : `coalesce(json_type(${x}) = 'VARCHAR' AND json_extract_string(${x}, '$') ${cmp} ${p.bind(f.value as string)}, false)`;
     }
+    case 'between': {
+      const [low, high] = f.value as [number, number] | [string, string];
+      return typeof low === 'number'
+        ? `coalesce(json_type(${x}) IN ${NUMERIC_TYPES} AND TRY_CAST(${x} AS DOUBLE) BETWEEN CAST(${p.bind(low)} AS DOUBLE) AND CAST(${p.bind(high)} AS DOUBLE), false)`
+        : `coalesce(json_type(${x}) = 'VARCHAR' AND json_extract_string(${x}, '$') BETWEEN ${p.bind(low)} AND ${p.bind(high as string)}, false)`;
+    }
+    case 'starts_with':
+      return `coalesce(json_type(${x}) = 'VARCHAR' AND starts_with(json_extract_string(${x}, '$'), ${p.bind(f.value as string)}), false)`;
     case 'contains': {
       const needle = p.bind(f.value as string);
       return `coalesce((json_type(${x}) = 'VARCHAR' AND contains(json_extract_string(${x}, '$'), ${needle}))
