@@ -61,11 +61,21 @@ export const ConfigSchema = Type.Object({
      */
     logRetentionSeconds: Type.Integer({ minimum: 0, default: 3600 }),
   }, { default: {} }),
+  segments: Type.Object({
+    /**
+     * Every this many seconds each segment's in-memory members are compared with its SQL result
+     * at the same instant (the processor waits meanwhile); the difference is a metric. 0: never.
+     */
+    reconcileSeconds: Type.Integer({ minimum: 0, default: 900 }),
+    /** Membership changes are written to the store (and announced) in groups gathered this long. */
+    flushMs: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+  }, { default: {} }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
 export type CollectConfig = Config['collect'];
 export type ProcessorConfig = Config['processor'];
+export type SegmentsConfig = Config['segments'];
 
 /** Fills defaults and validates; throws a readable error listing every problem. */
 export function parseConfig(input: unknown): Config {

@@ -165,6 +165,14 @@ export class ComputedTraitEngine {
     return undefined;
   }
 
+  /** Whether a windowed trait holds buckets for the profile: its value may then change as days pass. */
+  hasState(workspaceId: string, profileId: string, name: string): boolean {
+    for (const entry of this.workspaces.get(workspaceId)?.values() ?? []) {
+      if (entry.def.name === name && entry.def.windowDays !== undefined) return (entry.state.get(profileId)?.length ?? 0) > 0;
+    }
+    return false;
+  }
+
   /** Drops lapsed buckets of every profile; reads prune as they go, this reclaims memory of profiles nobody reads. */
   prune(now: number): void {
     for (const defs of this.workspaces.values()) {

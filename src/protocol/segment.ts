@@ -145,6 +145,8 @@ export interface ValidationContext {
   segment(id: string): SegmentCondition | undefined;
   /** Whether the workspace has a computed trait of this name. */
   computedTrait(name: string): boolean;
+  /** Whether a trait holds a personal identifier (sealed in the store: only `exists` can test it). */
+  personalTrait(key: string): boolean;
   /** The segment being edited (a reference to it, directly or not, is a cycle). */
   self?: string;
 }
@@ -201,6 +203,9 @@ function check(c: SegmentCondition, at: string, depth: number, ctx: ValidationCo
       return check(c.of, `${at}/of`, depth + 1, ctx, add);
     case 'trait':
       if (pathSegments(c.trait) === null) add(`${at}/trait`, 'invalid_path', pathMessage());
+      else if (c.op !== 'exists' && ctx.personalTrait(c.trait.split('.')[0] as string)) {
+        add(`${at}/op`, 'personal_trait', `"${c.trait}" is a personal identifier, stored sealed: a segment can only test that it exists.`);
+      }
       return comparisonValueProblem(c, `${at}/value`, add);
     case 'computed':
       if (!ctx.computedTrait(c.name)) add(`${at}/name`, 'unknown_computed_trait', `The workspace has no computed trait "${c.name}".`);
@@ -281,6 +286,17 @@ export function leaves(c: SegmentCondition): LeafCondition[] {
 /** The count comparison of an event condition (default: at least one). */
 export function countOf(c: EventCondition): { op: CountOp; value: number } {
   return c.count ?? { op: 'gte', value: 1 };
+}
+
+/** A segment as stored and as the engines run it. Times in ms. */
+export interface StoredSegment {
+  id: string;
+  workspaceId: string;
+  name: string;
+  description?: string;
+  definition: SegmentCondition;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export const SegmentView = Type.Object({

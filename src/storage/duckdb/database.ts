@@ -84,3 +84,11 @@ export async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise
     throw err;
   }
 }
+
+/**
+ * Rows passed as one newline-joined JSON text in `$1` and parsed by DuckDB on its own thread,
+ * typed by `spec` (a JSON object of column → DuckDB type): one statement per batch, never per row.
+ */
+export function jsonRows(spec: string): string {
+  return `(SELECT unnest(from_json(j, '${spec}')) FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j))`;
+}

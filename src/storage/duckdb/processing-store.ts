@@ -11,7 +11,7 @@ import type { ProcessedEvent } from '../../protocol/event.js';
 import type { IdentityLogEntry, IdentityRecord, MergeRecord } from '../../protocol/profile.js';
 import type { Barrier } from '../../identity/barriers.js';
 import type { LogRecord, ProcessedBatch, ProcessingStore, RebuildBatch, ReplayEvent, StoredProfile } from '../ports.js';
-import { all, inTransaction, type Database } from './database.js';
+import { all, inTransaction, jsonRows, type Database } from './database.js';
 
 const CURSOR_NAME = 'main';
 
@@ -194,9 +194,6 @@ export class DuckDbProcessingStore implements ProcessingStore {
  * Rows travel to DuckDB as ONE newline-joined JSON text parameter, parsed by DuckDB on its own
  * thread: binding list parameters instead cost ~4 µs per value of main-thread time.
  */
-function jsonRows(spec: string): string {
-  return `(SELECT unnest(from_json(j, '${spec}')) FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j))`;
-}
 
 const PROFILE_SPEC = JSON.stringify({ i: 'VARCHAR', w: 'VARCHAR', t: 'JSON', f: 'BIGINT', l: 'BIGINT', c: 'BIGINT', m: 'VARCHAR' });
 const MERGE_SPEC = JSON.stringify({ w: 'VARCHAR', f: 'VARCHAR', i: 'VARCHAR', a: 'BIGINT', m: 'VARCHAR', r: 'VARCHAR', s: 'BIGINT', v: 'JSON' });

@@ -69,4 +69,23 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, name VARCHAR NOT NULL, definition JSON NOT NULL,
        created_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, id))`,
   ],
+  // 3: segments. Memberships are derived (rebuilt in memory at start-up); `segment_members` is
+  // what was last announced, so a restart announces only the differences. `segment_changes` is
+  // the outbox of Segment Entered / Exited, read by journeys and destinations by id.
+  [
+    `CREATE TABLE segments (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR, definition JSON NOT NULL,
+       created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE segment_members (
+       workspace_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, entered_at BIGINT NOT NULL,
+       PRIMARY KEY (workspace_id, segment_id, profile_id))`,
+    `CREATE TABLE segment_changes (
+       id BIGINT NOT NULL, workspace_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL,
+       entered BOOLEAN NOT NULL, changed_at BIGINT NOT NULL, cause VARCHAR NOT NULL)`,
+    `CREATE TABLE segment_sizes (
+       workspace_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, day DATE NOT NULL, size BIGINT NOT NULL,
+       entered BIGINT NOT NULL, exited BIGINT NOT NULL, PRIMARY KEY (workspace_id, segment_id, day))`,
+    `CREATE TABLE segment_list_items (
+       workspace_id VARCHAR NOT NULL, list_id VARCHAR NOT NULL, type VARCHAR NOT NULL, hash VARCHAR NOT NULL)`,
+  ],
 ];

@@ -1,0 +1,93 @@
+/**
+ * Wires segmentation: the incremental engine reads profiles from memory and computed traits,
+ * follows committed batches and splits (after computed traits, whose values it reads), and its
+ * membership changes go to the store through the writer; the reconciliation job runs on a timer.
+ */
+import type { Clock } from '../platform/clock.js';
+import type { SegmentsConfig } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { IdentityService } from '../identity/identity-service.js';
+import type { ProfileRebuilder } from '../identity/split.js';
+import type { CommittedEvent } from '../processor/processor.js';
+import type { ComputedTraitEngine } from '../profiles/computed-traits.js';
+import type { ProfileMemory } from '../profiles/profile-memory.js';
+import { SegmentEngine, type SegmentEvent } from '../segments/engine.js';
+import { MembershipWriter } from '../segments/membership-writer.js';
+import { SegmentService } from '../segments/segment-service.js';
+import type { Database } from '../storage/duckdb/database.js';
+import { DuckDbSegmentStore } from '../storage/duckdb/segment-store.js';
+
+export interface SegmentsWiring {
+  engine: SegmentEngine;
+  service: SegmentService;
+  store: DuckDbSegmentStore;
+  writer: MembershipWriter;
+  /** Fills every stored segment (after the processor started) and starts the reconciliation job. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function segmentEvent(c: CommittedEvent): SegmentEvent {
+  const e = c.event;
+  return { type: e.type, event: e.event ?? null, properties: e.properties, consent: e.context.consent ?? null, at: c.at, seq: c.seq };
+}
+
+export async function wireSegments(deps: {
+  db: Database; memory: ProfileMemory; computed: ComputedTraitEngine; identity: IdentityService; rebuilder: ProfileRebuilder;
+  clock: Clock; logger: Logger; metrics: Metrics; config: SegmentsConfig;
+  cursor: () => bigint; exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+}): Promise<SegmentsWiring> {
+  const { memory, computed, clock } = deps;
+  const now = (): number => clock.now();
+  const computedDef = (ws: string, name: string) => computed.definitions(ws).find((d) => d.name === name);
+  const engine = new SegmentEngine({
+    live: (id) => memory.live(id)?.id,
+    traits: (id) => memory.profiles.get(id)?.traits,
+    computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
+    computedWindowed: (ws, id, name) => computed.hasState(ws, id, name),
+    identifierKeys: (id) => memory.identifiersOf.get(id) ?? [],
+    *liveProfiles(ws) {
+      for (const p of memory.profiles.values()) if (p.workspaceId === ws && !p.mergedInto) yield p.id;
+    },
+    eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
+  }, now, (ws, name) => computedDef(ws, name)?.event);
+  const store = await DuckDbSegmentStore.open(deps.db);
+  const writer = new MembershipWriter(store, engine, { flushMs: deps.config.flushMs, logger: deps.logger, metrics: deps.metrics, now });
+  await writer.start();
+  const service = new SegmentService({
+    store, engine, clock, logger: deps.logger, metrics: deps.metrics, cursor: deps.cursor, exclusive: deps.exclusive,
+    live: (id) => memory.live(id)?.id ?? id,
+    computedTrait: computedDef,
+    personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
+  });
+  deps.identity.observe({
+    committed(merges, events) {
+      engine.committed(merges, events.map((c) => ({ workspaceId: c.event.workspaceId, profileId: c.profileId, event: segmentEvent(c) })));
+    },
+  });
+  deps.rebuilder.observe({
+    rebuilt(workspaceId, replaced, events) {
+      engine.rebuilt(workspaceId, replaced, events.map((c) => ({ profileId: c.profileId, event: segmentEvent(c) })));
+    },
+  });
+  let job: NodeJS.Timeout | null = null;
+  return {
+    engine, service, store, writer,
+    async start() {
+      await service.start();
+      const every = deps.config.reconcileSeconds * 1000;
+      if (every > 0) {
+        job = setInterval(() => {
+          service.reconcileAll().catch((err: unknown) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment reconciliation failed'));
+        }, every);
+        job.unref();
+      }
+    },
+    async stop() {
+      if (job) clearInterval(job);
+      engine.stop();
+      await writer.drain();
+    },
+  };
+}

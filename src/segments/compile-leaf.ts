@@ -1,0 +1,109 @@
+/**
+ * A segment definition prepared for the incremental engine: each leaf gets its event matchers,
+ * its comparison test and, for the leaves that read events (event counts, sequences, consent),
+ * its own per-profile state map. Pure: no I/O, no clock.
+ */
+import { compileComparison, compileMatcher, readPath, segmentsOf, type EventMatcher } from '../profiles/computed-trait-match.js';
+import {
+  countOf, durationMs, instantMs, leaves, type CountOp, type LeafCondition, type SegmentCondition,
+} from '../protocol/segment.js';
+import type { ConsentState, CountState, SequenceShape, SequenceState } from './leaf-state.js';
+
+interface Base<K extends LeafCondition['kind']> {
+  kind: K;
+  cond: Extract<LeafCondition, { kind: K }>;
+}
+
+export interface TraitLeaf extends Base<'trait'> { key: string; rest: string[]; test: (v: unknown) => boolean }
+export interface EventLeaf extends Base<'event'> {
+  matches: EventMatcher;
+  op: CountOp;
+  k: number;
+  /** k + 1: more events than that decide every comparison with k. */
+  cap: number;
+  windowMs: number | null;
+  /** `between`: [from, to) in ms. */
+  range: [number, number] | null;
+  state: Map<string, CountState>;
+}
+export interface SequenceLeaf extends Base<'sequence'> {
+  steps: EventMatcher[];
+  shape: SequenceShape;
+  /** No absent step: chains are never undone, so a satisfied state can be kept as a flag. */
+  monotone: boolean;
+  state: Map<string, SequenceState>;
+}
+export interface ComputedLeaf extends Base<'computed'> { test: (v: unknown) => boolean }
+export interface SegmentLeaf extends Base<'segment'> { id: string }
+export interface ConsentLeaf extends Base<'consent'> { purpose: string; state: Map<string, ConsentState> }
+export interface ListLeaf extends Base<'list'> { id: string }
+
+export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf;
+export type StatefulLeaf = EventLeaf | SequenceLeaf | ConsentLeaf;
+
+export interface CompiledDefinition {
+  root: SegmentCondition;
+  leaves: Leaf[];
+  /** The leaf prepared for each leaf node of `root` (by object identity). */
+  leafOf: Map<LeafCondition, Leaf>;
+}
+
+export function compileDefinition(root: SegmentCondition): CompiledDefinition {
+  const leafOf = new Map<LeafCondition, Leaf>();
+  for (const c of leaves(root)) leafOf.set(c, compileLeaf(c));
+  return { root, leaves: [...leafOf.values()], leafOf };
+}
+
+function compileLeaf(c: LeafCondition): Leaf {
+  switch (c.kind) {
+    case 'trait': {
+      const [key, ...rest] = segmentsOf(c.trait) as [string, ...string[]];
+      return { kind: 'trait', cond: c, key, rest, test: compileComparison(c) };
+    }
+    case 'event': {
+      const { op, value } = countOf(c);
+      const range: [number, number] | null = c.between ? [instantMs(c.between.from) as number, instantMs(c.between.to) as number] : null;
+      return {
+        kind: 'event', cond: c, matches: compileMatcher(c), op, k: value, cap: value + 1,
+        windowMs: c.within === undefined ? null : (durationMs(c.within) as number), range, state: new Map(),
+      };
+    }
+    case 'sequence': {
+      const positive: number[] = [];
+      const absentAfter: number[] = [];
+      c.steps.forEach((s, i) => {
+        if (s.absent) absentAfter[positive.length - 1] = (absentAfter[positive.length - 1] ?? 0) | (1 << i);
+        else { positive.push(1 << i); absentAfter.push(0); }
+      });
+      return {
+        kind: 'sequence', cond: c, steps: c.steps.map((s) => compileMatcher(s)),
+        shape: { positive, absentAfter, withinMs: durationMs(c.within) as number },
+        monotone: c.steps.every((s) => !s.absent), state: new Map(),
+      };
+    }
+    case 'computed': return { kind: 'computed', cond: c, test: compileComparison(c) };
+    case 'segment': return { kind: 'segment', cond: c, id: c.id };
+    case 'consent': return { kind: 'consent', cond: c, purpose: c.purpose, state: new Map() };
+    case 'list': return { kind: 'list', cond: c, id: c.id };
+    default: {
+      const unreachable: never = c;
+      throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** A trait's value on a profile (undefined: absent), by the filter language's path rules. */
+export function traitValue(traits: Record<string, { value: unknown }> | undefined, leaf: TraitLeaf): unknown {
+  if (traits === undefined || !Object.hasOwn(traits, leaf.key)) return undefined;
+  const v = (traits[leaf.key] as { value: unknown }).value;
+  if (v === null || v === undefined) return undefined;
+  return leaf.rest.length === 0 ? v : readPath(v as Record<string, unknown>, leaf.rest);
+}
+
+/** The boolean an event says about a consent purpose, if any. */
+export function consentOf(consent: unknown, purpose: string): boolean | undefined {
+  const prefs = readPath({ c: consent }, ['c', 'categoryPreferences']);
+  if (typeof prefs !== 'object' || prefs === null || Array.isArray(prefs) || !Object.hasOwn(prefs, purpose)) return undefined;
+  const v = (prefs as Record<string, unknown>)[purpose];
+  return typeof v === 'boolean' ? v : undefined;
+}

@@ -1,0 +1,630 @@
+/**
+ * The incremental segment engine: memberships of every segment, kept in memory and exact at
+ * every instant. Each committed event folds into the state of the conditions it matches (only
+ * those) and re-evaluates only the segments that read it, for that profile; windows lapse by
+ * timers (timers.ts), never by scanning. Batch (segments/sql/) and this engine implement the
+ * same semantics (protocol/segment.ts); a property test and the reconciliation job compare them.
+ *
+ * A new or edited segment is filled from the stored events while live events keep arriving: it
+ * is registered with the log position `fromSeq` before its backfill reads events with
+ * seq <= fromSeq, and live events are folded only when seq > fromSeq, so each event counts once
+ * (as computed traits do). A split during a backfill makes it stale: `finish` answers false and
+ * the caller starts over.
+ *
+ * @example
+ *   engine.add(segment, cursor);
+ *   for (const e of storedEventsUpTo(cursor)) engine.backfill(segment.workspaceId, segment.id, e);
+ *   engine.finish(segment.workspaceId, segment.id, 'created');  // memberships + changes
+ *   engine.committed(merges, events);                          // after each processed batch
+ */
+import type { TraitValue } from '../protocol/profile.js';
+import { ANY_EVENT, PAGE_EVENT, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
+import { DAY_MS } from '../profiles/computed-trait-buckets.js';
+import {
+  compileDefinition, consentOf, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf,
+} from './compile-leaf.js';
+import {
+  addToCount, addToSequence, compareCount, countAt, laterConsent, mergeCounts, mergeSequences, newCount, newSequence,
+  nextLapse, sequenceHolds,
+} from './leaf-state.js';
+import { DueTimers, type Due } from './timers.js';
+
+/** A committed event as the engine reads it. */
+export interface SegmentEvent {
+  type: string;
+  event: string | null;
+  properties: Record<string, unknown>;
+  /** `context.consent` of the event. */
+  consent: unknown;
+  /** Event time, ms. */
+  at: number;
+  seq: bigint;
+}
+
+/** What the engine reads about profiles (from the in-memory profile store and computed traits). */
+export interface ProfileFacts {
+  /** The live profile behind a stored profile id, or undefined when there is none. */
+  live(profileId: string): string | undefined;
+  traits(profileId: string): Record<string, TraitValue> | undefined;
+  computed(workspaceId: string, profileId: string, name: string, now: number): unknown;
+  /** Whether the computed trait holds anything for the profile that time could change (a windowed trait). */
+  computedWindowed(workspaceId: string, profileId: string, name: string): boolean;
+  /** Identity keys (profiles/profile-memory.ts identityKey) of the profile's identifiers. */
+  identifierKeys(profileId: string): readonly string[];
+  /** Every live profile of the workspace (a segment's universe). */
+  liveProfiles(workspaceId: string): Iterable<string>;
+  /** Events processed for the profile so far (tells a profile first seen in a batch). */
+  eventCount(profileId: string): number;
+}
+
+export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'list';
+
+export interface MembershipChange {
+  workspaceId: string;
+  segmentId: string;
+  profileId: string;
+  entered: boolean;
+  /** ms. */
+  at: number;
+  cause: ChangeCause;
+}
+
+interface Entry {
+  segment: StoredSegment;
+  compiled: CompiledDefinition;
+  stateful: StatefulLeaf[];
+  members: Set<string>;
+  fromSeq: bigint;
+  loading: boolean;
+  stale: boolean;
+  /** Has a windowed computed leaf: values change at UTC midnight. */
+  computedWindowed: string[];
+  lists: string[];
+}
+
+interface Workspace {
+  id: string;
+  entries: Map<string, Entry>;
+  /** Segment ids in dependency order: a segment comes after those it refers to. */
+  order: string[];
+  /** segment id → segments referring to it. */
+  dependents: Map<string, string[]>;
+  /** Track event name → segments with a leaf on it; and the catch-all groups. */
+  byEvent: Map<string, Set<string>>;
+  onPage: Set<string>;
+  onAny: Set<string>;
+  onTraits: Set<string>;
+  onConsent: Set<string>;
+  onIdentifiers: Set<string>;
+  /** Computed trait name → segments reading it. */
+  onComputed: Map<string, Set<string>>;
+}
+
+/** A node's outcome for `explain`. */
+export interface Explanation {
+  condition: SegmentCondition;
+  matched: boolean;
+  /** What the profile has for this condition: a trait value, an event count, a membership... */
+  actual?: unknown;
+  children?: Explanation[];
+}
+
+export class SegmentEngine {
+  private readonly workspaces = new Map<string, Workspace>();
+  private readonly listeners: Array<(changes: MembershipChange[]) => void> = [];
+  /** static list id → identity keys in it. */
+  private readonly lists = new Map<string, Set<string>>();
+  readonly timers: DueTimers;
+
+  /**
+   * @param computedEventName the event a computed trait reads (to know which events may change it)
+   * @param armTimers false when a test drives time with `timers.runDue`
+   */
+  constructor(
+    private readonly facts: ProfileFacts,
+    private readonly now: () => number,
+    private readonly computedEventName: (workspaceId: string, name: string) => string | undefined,
+    armTimers = true,
+  ) {
+    this.timers = new DueTimers((due) => this.lapse(due), now, armTimers);
+  }
+
+  onChanges(listener: (changes: MembershipChange[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Registers (or replaces, keeping its members for the diff) a segment; events with seq <= fromSeq
+   * are left to `backfill`. `announced`: the members last announced, when starting up.
+   */
+  add(segment: StoredSegment, fromSeq: bigint, announced?: Set<string>): void {
+    const ws = this.workspace(segment.workspaceId);
+    const compiled = compileDefinition(segment.definition);
+    const previous = ws.entries.get(segment.id);
+    const stateful = compiled.leaves.filter((l): l is StatefulLeaf => l.kind === 'event' || l.kind === 'sequence' || l.kind === 'consent');
+    ws.entries.set(segment.id, {
+      segment, compiled, stateful, members: announced ?? previous?.members ?? new Set(), fromSeq, loading: true, stale: false,
+      computedWindowed: compiled.leaves.flatMap((l) => (l.kind === 'computed' ? [l.cond.name] : [])),
+      lists: compiled.leaves.flatMap((l) => (l.kind === 'list' ? [l.id] : [])),
+    });
+    this.index(segment.workspaceId);
+  }
+
+  /** The identifiers (identity keys) of a static list. */
+  setList(listId: string, keys: Set<string>): void {
+    this.lists.set(listId, keys);
+  }
+
+  workspaceIds(): string[] {
+    return [...this.workspaces.keys()];
+  }
+
+  /** Folds one stored event (seq <= fromSeq) into a loading segment; `profileId` is its live profile. */
+  backfill(workspaceId: string, segmentId: string, profileId: string, e: SegmentEvent): void {
+    const entry = this.workspaces.get(workspaceId)?.entries.get(segmentId);
+    if (!entry || entry.stale) return;
+    for (const leaf of entry.stateful) fold(leaf, profileId, e, this.now());
+  }
+
+  /**
+   * Ends a load: evaluates every live profile of the workspace and reports the differences from
+   * the members it had (none for a new segment) as changes. False when the load went stale.
+   */
+  finish(workspaceId: string, segmentId: string, cause: ChangeCause): boolean {
+    const entry = this.workspaces.get(workspaceId)?.entries.get(segmentId);
+    if (!entry) return true;
+    if (entry.stale) return false;
+    entry.loading = false;
+    const now = this.now();
+    const before = entry.members;
+    entry.members = new Set();
+    const changes: MembershipChange[] = [];
+    for (const pid of this.facts.liveProfiles(workspaceId)) {
+      const member = this.evaluate(entry, pid, now);
+      if (member) entry.members.add(pid);
+      if (member !== before.has(pid)) changes.push(change(entry, pid, member, now, cause));
+    }
+    for (const pid of before) if (!entry.members.has(pid) && this.facts.live(pid) !== pid) changes.push(change(entry, pid, false, now, cause));
+    this.emit(changes);
+    return true;
+  }
+
+  /** Removes a segment; its members exit. */
+  remove(workspaceId: string, segmentId: string): boolean {
+    const ws = this.workspaces.get(workspaceId);
+    const entry = ws?.entries.get(segmentId);
+    if (!ws || !entry) return false;
+    ws.entries.delete(segmentId);
+    this.index(workspaceId);
+    this.timers.cancel((d) => d.segmentId === segmentId);
+    const now = this.now();
+    this.emit([...entry.members].map((pid) => change(entry, pid, false, now, 'deleted')));
+    return true;
+  }
+
+  /** After a processed batch committed: merges first, then its events, then the affected evaluations. */
+  committed(merges: ReadonlyArray<{ workspaceId: string; fromProfile: string; intoProfile: string }>, events: ReadonlyArray<{ workspaceId: string; profileId: string; event: SegmentEvent }>): void {
+    const now = this.now();
+    const todo = new Map<string, Map<string, Set<string> | 'all'>>();
+    const mark = (workspaceId: string, pid: string, segs: Iterable<string> | 'all'): void => {
+      let byProfile = todo.get(workspaceId);
+      if (!byProfile) { byProfile = new Map(); todo.set(workspaceId, byProfile); }
+      const cur = byProfile.get(pid);
+      if (cur === 'all') return;
+      if (segs === 'all') { byProfile.set(pid, 'all'); return; }
+      const set = cur ?? new Set<string>();
+      for (const s of segs) set.add(s);
+      byProfile.set(pid, set);
+    };
+    const changes: MembershipChange[] = [];
+    const survivors = new Set<string>();
+    for (const m of merges) {
+      survivors.add(m.intoProfile);
+      const ws = this.workspaces.get(m.workspaceId);
+      if (!ws) continue;
+      for (const entry of ws.entries.values()) {
+        for (const leaf of entry.stateful) mergeState(leaf, m.fromProfile, m.intoProfile);
+        if (entry.members.delete(m.fromProfile)) changes.push(change(entry, m.fromProfile, false, now, 'merge'));
+      }
+      this.timers.cancel((d) => d.profileId === m.fromProfile);
+      mark(m.workspaceId, m.intoProfile, 'all');
+    }
+    const seen = new Map<string, number>();
+    for (const c of events) {
+      const ws = this.workspaces.get(c.workspaceId);
+      if (!ws) continue;
+      const pid = this.facts.live(c.profileId) ?? c.profileId;
+      seen.set(pid, (seen.get(pid) ?? 0) + 1);
+      const affected = new Set<string>();
+      for (const segId of this.candidates(ws, c.event)) {
+        const entry = ws.entries.get(segId) as Entry;
+        if (c.event.seq <= entry.fromSeq) continue;
+        for (const leaf of entry.stateful) fold(leaf, pid, c.event, now);
+        affected.add(segId);
+      }
+      mark(c.workspaceId, pid, affected);
+    }
+    // A profile first seen in this batch may belong to segments none of its events names (e.g. `never`).
+    for (const [workspaceId, byProfile] of todo) {
+      for (const [pid, segs] of byProfile) {
+        const events = seen.get(pid);
+        const all = segs === 'all' || (events !== undefined && this.facts.eventCount(pid) === events);
+        this.reevaluate(workspaceId, pid, all ? 'all' : segs, now, survivors.has(pid) ? 'merge' : 'event', changes);
+      }
+    }
+    this.emit(changes);
+  }
+
+  /**
+   * After a split rebuilt profiles from their events: their state is dropped, the events are
+   * folded again under the profiles they now belong to, and every segment is re-evaluated for them.
+   */
+  rebuilt(workspaceId: string, replaced: readonly string[], events: ReadonlyArray<{ profileId: string; event: SegmentEvent }>): void {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return;
+    const now = this.now();
+    const changes: MembershipChange[] = [];
+    const gone = new Set(replaced);
+    for (const entry of ws.entries.values()) {
+      if (entry.loading) entry.stale = true;
+      for (const leaf of entry.stateful) for (const id of replaced) leaf.state.delete(id);
+    }
+    this.timers.cancel((d) => gone.has(d.profileId));
+    const touched = new Set<string>();
+    for (const c of events) {
+      const pid = this.facts.live(c.profileId) ?? c.profileId;
+      touched.add(pid);
+      for (const entry of ws.entries.values()) if (!entry.loading) for (const leaf of entry.stateful) fold(leaf, pid, c.event, now);
+    }
+    for (const id of replaced) if (this.facts.live(id) === id) touched.add(id);
+    for (const entry of ws.entries.values()) {
+      if (entry.loading) continue;
+      for (const id of replaced) {
+        if (!touched.has(id) && entry.members.delete(id)) changes.push(change(entry, id, false, now, 'split'));
+      }
+    }
+    for (const pid of touched) this.reevaluate(workspaceId, pid, 'all', now, 'split', changes);
+    this.emit(changes);
+  }
+
+  /** Re-evaluates the segments reading a static list for every live profile (after an upload). */
+  reevaluateAll(workspaceId: string, segmentIds: readonly string[], cause: ChangeCause): void {
+    const now = this.now();
+    const changes: MembershipChange[] = [];
+    for (const pid of this.facts.liveProfiles(workspaceId)) this.reevaluate(workspaceId, pid, new Set(segmentIds), now, cause, changes);
+    this.emit(changes);
+  }
+
+  isMember(workspaceId: string, segmentId: string, profileId: string): boolean {
+    return this.workspaces.get(workspaceId)?.entries.get(segmentId)?.members.has(profileId) ?? false;
+  }
+
+  /** The members now (a live set: copy it before awaiting). */
+  members(workspaceId: string, segmentId: string): ReadonlySet<string> | undefined {
+    return this.workspaces.get(workspaceId)?.entries.get(segmentId)?.members;
+  }
+
+  /** The ids of the (loaded) segments the profile is in. */
+  segmentsOf(workspaceId: string, profileId: string): string[] {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return [];
+    return ws.order.filter((id) => (ws.entries.get(id) as Entry).members.has(profileId));
+  }
+
+  segment(workspaceId: string, segmentId: string): StoredSegment | undefined {
+    return this.workspaces.get(workspaceId)?.entries.get(segmentId)?.segment;
+  }
+
+  segments(workspaceId: string): StoredSegment[] {
+    const ws = this.workspaces.get(workspaceId);
+    return ws ? ws.order.map((id) => (ws.entries.get(id) as Entry).segment) : [];
+  }
+
+  loading(workspaceId: string, segmentId: string): boolean {
+    return this.workspaces.get(workspaceId)?.entries.get(segmentId)?.loading ?? false;
+  }
+
+  /** Each condition of the segment with the profile's actual value and whether it matched. */
+  explain(workspaceId: string, segmentId: string, profileId: string): Explanation | undefined {
+    const entry = this.workspaces.get(workspaceId)?.entries.get(segmentId);
+    if (!entry) return undefined;
+    return this.explainNode(entry, entry.compiled.root, profileId, this.now());
+  }
+
+  /** Memory held by segment state: entries per kind (for the benchmark and metrics). */
+  stateSize(): { profiles: number; timestamps: number; sequenceEvents: number; timers: number } {
+    let profiles = 0;
+    let timestamps = 0;
+    let sequenceEvents = 0;
+    for (const ws of this.workspaces.values()) {
+      for (const entry of ws.entries.values()) {
+        for (const leaf of entry.stateful) {
+          profiles += leaf.state.size;
+          if (leaf.kind === 'event') for (const s of leaf.state.values()) timestamps += typeof s === 'number' ? 0 : s.length;
+          if (leaf.kind === 'sequence') for (const s of leaf.state.values()) sequenceEvents += s.events.length;
+        }
+      }
+    }
+    return { profiles, timestamps, sequenceEvents, timers: this.timers.size };
+  }
+
+  stop(): void {
+    this.timers.stop();
+  }
+
+  private lapse(due: Due[]): void {
+    const now = this.now();
+    const changes: MembershipChange[] = [];
+    for (const d of due) {
+      for (const [workspaceId, ws] of this.workspaces) {
+        if (!ws.entries.has(d.segmentId)) continue;
+        this.reevaluate(workspaceId, d.profileId, new Set([d.segmentId]), now, 'time', changes);
+      }
+    }
+    this.emit(changes);
+  }
+
+  /**
+   * Evaluates `segs` (and, when a membership changes, the segments referring to it) for one
+   * profile, in dependency order; records the changes and reschedules the profile's timers.
+   */
+  private reevaluate(workspaceId: string, pid: string, segs: ReadonlySet<string> | 'all', now: number, cause: ChangeCause, changes: MembershipChange[]): void {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return;
+    const pending = segs === 'all' ? null : new Set(segs);
+    const alive = this.facts.live(pid) === pid;
+    for (const segId of ws.order) {
+      if (pending !== null && !pending.has(segId)) continue;
+      const entry = ws.entries.get(segId) as Entry;
+      if (entry.loading) continue;
+      const member = alive && this.evaluate(entry, pid, now);
+      if (member === entry.members.has(pid)) continue;
+      if (member) entry.members.add(pid);
+      else entry.members.delete(pid);
+      changes.push(change(entry, pid, member, now, cause));
+      for (const dep of ws.dependents.get(segId) ?? []) pending?.add(dep);
+    }
+  }
+
+  /** Whether the profile is a member at `now`; schedules when it should be looked at again. */
+  private evaluate(entry: Entry, pid: string, now: number): boolean {
+    const member = this.holds(entry, entry.compiled.root, pid, now);
+    this.timers.schedule(entry.segment.id, pid, this.nextDue(entry, pid, now));
+    return member;
+  }
+
+  private holds(entry: Entry, c: SegmentCondition, pid: string, now: number): boolean {
+    switch (c.kind) {
+      case 'and': return c.of.every((x) => this.holds(entry, x, pid, now));
+      case 'or': return c.of.some((x) => this.holds(entry, x, pid, now));
+      case 'not': return !this.holds(entry, c.of, pid, now);
+      default: return this.leafHolds(entry, entry.compiled.leafOf.get(c) as Leaf, pid, now).matched;
+    }
+  }
+
+  private leafHolds(entry: Entry, leaf: Leaf, pid: string, now: number): { matched: boolean; actual: unknown } {
+    const ws = entry.segment.workspaceId;
+    switch (leaf.kind) {
+      case 'trait': {
+        const v = traitValue(this.facts.traits(pid), leaf);
+        return { matched: leaf.test(v), actual: v ?? null };
+      }
+      case 'event': {
+        const s = leaf.state.get(pid);
+        const n = s === undefined ? 0 : countAt(s, now, leaf.windowMs ?? 0);
+        return { matched: compareCount(n, leaf.op, leaf.k), actual: n >= leaf.cap ? { atLeast: n } : n };
+      }
+      case 'sequence': {
+        const s = leaf.state.get(pid);
+        const matched = s !== undefined && sequenceHolds(s, leaf.shape);
+        if (matched && leaf.monotone && s && !s.done) { s.done = true; s.events = []; }
+        return { matched, actual: s === undefined ? 0 : s.done ? 'completed' : s.events.length };
+      }
+      case 'computed': {
+        const v = this.facts.computed(ws, pid, leaf.cond.name, now);
+        const value = v === null ? undefined : v;
+        return { matched: leaf.test(value), actual: v ?? null };
+      }
+      case 'segment': {
+        const member = this.isMember(ws, leaf.id, pid);
+        return { matched: member, actual: member };
+      }
+      case 'consent': {
+        const s = leaf.state.get(pid);
+        return { matched: s?.granted === true, actual: s === undefined ? null : { granted: s.granted, at: new Date(s.at).toISOString() } };
+      }
+      case 'list': {
+        const items = this.lists.get(leaf.id);
+        const member = items !== undefined && this.facts.identifierKeys(pid).some((k) => items.has(k));
+        return { matched: member, actual: member };
+      }
+      default: {
+        const unreachable: never = leaf;
+        throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private explainNode(entry: Entry, c: SegmentCondition, pid: string, now: number): Explanation {
+    switch (c.kind) {
+      case 'and':
+      case 'or': {
+        const children = c.of.map((x) => this.explainNode(entry, x, pid, now));
+        const matched = c.kind === 'and' ? children.every((x) => x.matched) : children.some((x) => x.matched);
+        return { condition: { kind: c.kind, of: [] }, matched, children };
+      }
+      case 'not': {
+        const child = this.explainNode(entry, c.of, pid, now);
+        return { condition: { kind: 'not', of: child.condition }, matched: !child.matched, children: [child] };
+      }
+      default: {
+        const { matched, actual } = this.leafHolds(entry, entry.compiled.leafOf.get(c) as Leaf, pid, now);
+        return { condition: c, matched, actual };
+      }
+    }
+  }
+
+  /** The earliest instant time alone may change one of the segment's conditions for the profile. */
+  private nextDue(entry: Entry, pid: string, now: number): number | null {
+    let due: number | null = null;
+    const sooner = (t: number | null): void => { if (t !== null && (due === null || t < due)) due = t; };
+    for (const leaf of entry.stateful) {
+      if (leaf.kind !== 'event' || leaf.windowMs === null) continue;
+      const s = leaf.state.get(pid);
+      if (s !== undefined) sooner(nextLapse(s, leaf.windowMs));
+    }
+    for (const name of entry.computedWindowed) {
+      if (this.facts.computedWindowed(entry.segment.workspaceId, pid, name)) sooner((Math.floor(now / DAY_MS) + 1) * DAY_MS);
+    }
+    return due;
+  }
+
+  private candidates(ws: Workspace, e: SegmentEvent): Set<string> {
+    const out = new Set<string>(ws.onAny);
+    if (e.type === 'track' && e.event !== null) for (const s of ws.byEvent.get(e.event) ?? []) out.add(s);
+    if (e.type === 'page') for (const s of ws.onPage) out.add(s);
+    if (e.type === 'identify') for (const s of ws.onTraits) out.add(s);
+    if (e.consent !== undefined && e.consent !== null) for (const s of ws.onConsent) out.add(s);
+    for (const s of ws.onIdentifiers) out.add(s);
+    for (const [name, segs] of ws.onComputed) {
+      const on = this.computedEventName(ws.id, name);
+      if (on === ANY_EVENT || (on === PAGE_EVENT && e.type === 'page') || (e.type === 'track' && on === e.event)) for (const s of segs) out.add(s);
+    }
+    return out;
+  }
+
+  private workspace(id: string): Workspace {
+    let ws = this.workspaces.get(id);
+    if (!ws) {
+      ws = {
+        id, entries: new Map(), order: [], dependents: new Map(), byEvent: new Map(), onPage: new Set(), onAny: new Set(),
+        onTraits: new Set(), onConsent: new Set(), onIdentifiers: new Set(), onComputed: new Map(),
+      };
+      this.workspaces.set(id, ws);
+    }
+    return ws;
+  }
+
+  /** Rebuilds the workspace's indexes after a segment was added or removed. */
+  private index(workspaceId: string): void {
+    const ws = this.workspace(workspaceId);
+    ws.byEvent.clear(); ws.onPage.clear(); ws.onAny.clear(); ws.onTraits.clear(); ws.onConsent.clear();
+    ws.onIdentifiers.clear(); ws.onComputed.clear(); ws.dependents.clear();
+    const onName = (name: string, id: string): void => {
+      if (name === ANY_EVENT) ws.onAny.add(id);
+      else if (name === PAGE_EVENT) ws.onPage.add(id);
+      else {
+        let set = ws.byEvent.get(name);
+        if (!set) { set = new Set(); ws.byEvent.set(name, set); }
+        set.add(id);
+      }
+    };
+    for (const [id, entry] of ws.entries) {
+      for (const leaf of entry.compiled.leaves) {
+        switch (leaf.kind) {
+          case 'trait': ws.onTraits.add(id); break;
+          case 'event': onName(leaf.cond.event, id); break;
+          case 'sequence': for (const s of leaf.cond.steps) onName(s.event, id); break;
+          case 'consent': ws.onConsent.add(id); break;
+          case 'list': ws.onIdentifiers.add(id); break;
+          case 'computed': {
+            let set = ws.onComputed.get(leaf.cond.name);
+            if (!set) { set = new Set(); ws.onComputed.set(leaf.cond.name, set); }
+            set.add(id);
+            break;
+          }
+          case 'segment': {
+            const list = ws.dependents.get(leaf.id) ?? [];
+            list.push(id);
+            ws.dependents.set(leaf.id, list);
+            break;
+          }
+          default: {
+            const unreachable: never = leaf;
+            throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
+          }
+        }
+      }
+    }
+    ws.order = dependencyOrder(ws.entries);
+  }
+
+  private emit(changes: MembershipChange[]): void {
+    if (changes.length === 0) return;
+    for (const l of this.listeners) l(changes);
+  }
+}
+
+function change(entry: Entry, profileId: string, entered: boolean, at: number, cause: ChangeCause): MembershipChange {
+  return { workspaceId: entry.segment.workspaceId, segmentId: entry.segment.id, profileId, entered, at, cause };
+}
+
+/** Folds one event into a leaf's state for a profile, if it matches. */
+function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: number): void {
+  switch (leaf.kind) {
+    case 'event': {
+      if (!leaf.matches(e)) return;
+      if (leaf.range && (e.at < leaf.range[0] || e.at >= leaf.range[1])) return;
+      if (leaf.windowMs !== null && e.at <= now - leaf.windowMs) return; // lapsed already: never counts again
+      const s = leaf.state.get(pid) ?? newCount(leaf.windowMs !== null);
+      leaf.state.set(pid, addToCount(s, e.at, leaf.cap));
+      return;
+    }
+    case 'sequence': {
+      let mask = 0;
+      leaf.steps.forEach((m, i) => { if (m(e)) mask |= 1 << i; });
+      if (mask === 0) return;
+      let s = leaf.state.get(pid);
+      if (!s) { s = newSequence(); leaf.state.set(pid, s); }
+      addToSequence(s, { at: e.at, seq: e.seq, mask });
+      return;
+    }
+    case 'consent': {
+      const granted = consentOf(e.consent, leaf.purpose);
+      if (granted === undefined) return;
+      leaf.state.set(pid, laterConsent(leaf.state.get(pid), { at: e.at, seq: e.seq, granted }));
+      return;
+    }
+    default: {
+      const unreachable: never = leaf;
+      throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+function mergeState(leaf: StatefulLeaf, from: string, into: string): void {
+  switch (leaf.kind) {
+    case 'event': return moveState(leaf.state, from, into, (a, b) => mergeCounts(a, b, leaf.cap));
+    case 'sequence': return moveState(leaf.state, from, into, mergeSequences);
+    case 'consent': return moveState(leaf.state, from, into, (a, b) => laterConsent(a, b));
+    default: {
+      const unreachable: never = leaf;
+      throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Moves `from`'s state to `into`, combining with what `into` has. */
+function moveState<S>(state: Map<string, S>, from: string, into: string, combine: (into: S, from: S) => S): void {
+  const a = state.get(from);
+  if (a === undefined) return;
+  state.delete(from);
+  const b = state.get(into);
+  state.set(into, b === undefined ? a : combine(b, a));
+}
+
+/** Segments ordered so that each comes after the segments it refers to (definitions have no cycles). */
+function dependencyOrder(entries: ReadonlyMap<string, Entry>): string[] {
+  const out: string[] = [];
+  const done = new Set<string>();
+  const visit = (id: string, depth: number): void => {
+    if (done.has(id) || depth > 64) return;
+    done.add(id);
+    const entry = entries.get(id);
+    if (!entry) return;
+    for (const ref of segmentRefs(entry.segment.definition)) visit(ref, depth + 1);
+    out.push(id);
+  };
+  for (const id of entries.keys()) visit(id, 0);
+  return out.filter((id) => entries.has(id));
+}

@@ -1,0 +1,212 @@
+/**
+ * Segments as a service: definitions in the store, memberships in the incremental engine, the
+ * batch SQL for previews and reconciliation. Creating or editing a segment fills it from the
+ * stored events (one scan, folded by the same code as live events), then it follows live events.
+ * Start-up fills every segment in one scan and announces only what changed while it was down.
+ */
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { ComputedTraitDefinition } from '../protocol/computed-trait.js';
+import { EnsembleError } from '../protocol/errors.js';
+import {
+  durationMs, leaves, segmentRefs, validateSegmentDefinition, type SegmentCondition, type StoredSegment,
+} from '../protocol/segment.js';
+import type { DuckDbSegmentStore, BackfillFilter } from '../storage/duckdb/segment-store.js';
+import type { ChangeCause, SegmentEngine } from './engine.js';
+import { compileSegment } from './sql/compile.js';
+
+/** A split racing a backfill makes it start over; more than this many in a row is not a race. */
+const MAX_FILL_ATTEMPTS = 5;
+
+export interface SegmentServiceDeps {
+  store: DuckDbSegmentStore;
+  engine: SegmentEngine;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** The processor's cursor (see computed-trait-routes.ts: events up to it are stored, later ones observed). */
+  cursor: () => bigint;
+  live: (profileId: string) => string;
+  computedTrait: (workspaceId: string, name: string) => ComputedTraitDefinition | undefined;
+  personalTrait: (workspaceId: string, key: string) => boolean;
+  /** Runs `fn` while the processor holds still (the reconciliation compares at one instant). */
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface Reconciliation {
+  segmentId: string;
+  at: string;
+  sql: number;
+  incremental: number;
+  /** In the SQL result, not in memory / in memory, not in the SQL result. */
+  missing: string[];
+  extra: string[];
+}
+
+export class SegmentService {
+  constructor(private readonly deps: SegmentServiceDeps) {}
+
+  async start(): Promise<void> {
+    const { store, engine } = this.deps;
+    const lists = new Map<string, Set<string>>();
+    for (const i of await store.listItems()) {
+      const set = lists.get(i.listId) ?? new Set<string>();
+      set.add(`${i.workspaceId}\u0000${i.type}\u0000${i.hash}`);
+      lists.set(i.listId, set);
+    }
+    for (const [id, keys] of lists) engine.setList(id, keys);
+    const byWs = new Map<string, StoredSegment[]>();
+    for (const s of await store.list()) byWs.set(s.workspaceId, [...(byWs.get(s.workspaceId) ?? []), s]);
+    for (const [ws, segments] of byWs) {
+      const announced = new Map<string, Set<string>>();
+      for (const s of segments) announced.set(s.id, await store.announced(ws, s.id));
+      await this.fill(segments, 'reconciled', announced);
+    }
+  }
+
+  validate(workspaceId: string, definition: unknown, self?: string): SegmentCondition {
+    const problems = validateSegmentDefinition(definition, {
+      segment: (id) => this.deps.engine.segment(workspaceId, id)?.definition,
+      computedTrait: (name) => this.deps.computedTrait(workspaceId, name) !== undefined,
+      personalTrait: (key) => this.deps.personalTrait(workspaceId, key),
+      ...(self === undefined ? {} : { self }),
+    });
+    if (problems.length > 0) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_INVALID', undefined, problems);
+    return definition as SegmentCondition;
+  }
+
+  /** Saves the segment, fills it from history, and announces its first members. */
+  async save(segment: StoredSegment, cause: ChangeCause): Promise<void> {
+    await this.deps.store.save(segment);
+    await this.fill([segment], cause);
+  }
+
+  async remove(workspaceId: string, id: string): Promise<void> {
+    const users = this.deps.engine.segments(workspaceId).filter((s) => s.id !== id && segmentRefs(s.definition).includes(id));
+    if (users.length > 0) {
+      throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_IN_USE', undefined, { usedBy: users.map((s) => ({ id: s.id, name: s.name })) });
+    }
+    await this.deps.store.delete(workspaceId, id);
+    await this.deps.store.deleteList(workspaceId, id);
+    this.deps.engine.remove(workspaceId, id);
+  }
+
+  /** A static list: the identity keys of its identifiers, then the segment reading it. */
+  async saveList(segment: StoredSegment, items: ReadonlyArray<{ type: string; hash: string }>): Promise<void> {
+    await this.deps.store.saveList(segment.workspaceId, segment.id, items);
+    this.deps.engine.setList(segment.id, new Set(items.map((i) => `${segment.workspaceId}\u0000${i.type}\u0000${i.hash}`)));
+    await this.save(segment, 'created');
+  }
+
+  /** The SQL result of a definition now: how many, and the first profile ids. */
+  async preview(workspaceId: string, definition: SegmentCondition, sample: number): Promise<{ count: number; sample: string[] }> {
+    const { sql, params } = this.compile(workspaceId, definition, this.deps.clock.now());
+    return this.deps.store.count(sql, params, sample);
+  }
+
+  /**
+   * Compares the incremental members with the SQL result at one instant, with the processor
+   * holding still and the timers due by then fired; records the difference as a metric.
+   */
+  async reconcile(workspaceId: string, id: string): Promise<Reconciliation> {
+    const { engine, exclusive, store, metrics } = this.deps;
+    const segment = engine.segment(workspaceId, id);
+    if (!segment) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_NOT_FOUND');
+    return exclusive(async () => {
+      const now = this.deps.clock.now();
+      engine.timers.runDue(now);
+      const members = new Set(engine.members(workspaceId, id) ?? []);
+      const { sql, params } = this.compile(workspaceId, segment.definition, now);
+      const expected = new Set(await store.query(sql, params));
+      const missing = [...expected].filter((p) => !members.has(p));
+      const extra = [...members].filter((p) => !expected.has(p));
+      metrics.segmentMismatch.set({ segment: id }, missing.length + extra.length);
+      return { segmentId: id, at: new Date(now).toISOString(), sql: expected.size, incremental: members.size, missing, extra };
+    });
+  }
+
+  /** Reconciles every segment of every workspace (the periodic job). */
+  async reconcileAll(): Promise<number> {
+    let mismatches = 0;
+    for (const ws of this.deps.engine.workspaceIds()) {
+      for (const s of this.deps.engine.segments(ws)) {
+        if (this.deps.engine.loading(ws, s.id)) continue;
+        const r = await this.reconcile(ws, s.id);
+        const n = r.missing.length + r.extra.length;
+        if (n > 0) this.deps.logger.warn({ workspaceId: ws, segmentId: s.id, missing: r.missing.length, extra: r.extra.length }, 'segment members differ from the SQL result');
+        mismatches += n;
+      }
+    }
+    return mismatches;
+  }
+
+  compile(workspaceId: string, definition: SegmentCondition, now: number): { sql: string; params: ReturnType<typeof compileSegment>['params'] } {
+    return compileSegment(definition, {
+      workspaceId, now,
+      segment: (id) => this.deps.engine.segment(workspaceId, id)?.definition,
+      computedTrait: (name) => this.deps.computedTrait(workspaceId, name),
+    });
+  }
+
+  /**
+   * Registers the segments and fills them from the stored events in one scan; the ones a split
+   * made stale start over. `announced`: the members last written for each (start-up).
+   */
+  private async fill(segments: readonly StoredSegment[], cause: ChangeCause, announced?: ReadonlyMap<string, Set<string>>): Promise<void> {
+    const { engine, store, live, cursor, clock } = this.deps;
+    let todo = [...segments];
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      if (attempt > MAX_FILL_ATTEMPTS) {
+        for (const s of todo) engine.remove(s.workspaceId, s.id);
+        throw new Error(`segment backfill went stale ${attempt - 1} times in a row`);
+      }
+      const workspaceId = (todo[0] as StoredSegment).workspaceId;
+      // No await between reading the cursor and `add`: an event observed in between would be in neither half.
+      const upTo = cursor();
+      for (const s of todo) engine.add(s, upTo, announced?.get(s.id));
+      const filter = backfillFilter(workspaceId, todo.map((s) => s.definition), upTo, clock.now());
+      const liveOf = new Map<string, string>();
+      for await (const rows of store.backfill(filter)) {
+        for (const r of rows) {
+          let pid = liveOf.get(r.profileId);
+          if (pid === undefined) { pid = live(r.profileId); liveOf.set(r.profileId, pid); }
+          for (const s of todo) engine.backfill(workspaceId, s.id, pid, r);
+        }
+      }
+      const order = engine.segments(workspaceId).map((s) => s.id);
+      todo.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+      todo = todo.filter((s) => !engine.finish(workspaceId, s.id, cause));
+    }
+  }
+}
+
+/** The stored events a set of definitions needs: by event name, page, consent; no older than every window needs. */
+export function backfillFilter(workspaceId: string, definitions: readonly SegmentCondition[], upToSeq: bigint, now: number): BackfillFilter {
+  const f: BackfillFilter = { workspaceId, upToSeq, all: false, pages: false, withConsent: false, names: [], after: null };
+  const names = new Set<string>();
+  let oldest: number | null = now;
+  const onEvent = (name: string): void => {
+    if (name === '$any') f.all = true;
+    else if (name === '$page') f.pages = true;
+    else names.add(name);
+  };
+  for (const def of definitions) {
+    for (const leaf of leaves(def)) {
+      if (leaf.kind === 'event') {
+        onEvent(leaf.event);
+        const ms = leaf.within === undefined ? null : durationMs(leaf.within);
+        oldest = ms === null || oldest === null ? null : Math.min(oldest, now - ms);
+      } else if (leaf.kind === 'sequence') {
+        for (const s of leaf.steps) onEvent(s.event);
+        oldest = null;
+      } else if (leaf.kind === 'consent') {
+        f.withConsent = true;
+        oldest = null;
+      }
+    }
+  }
+  f.names = [...names];
+  f.after = oldest;
+  return f;
+}

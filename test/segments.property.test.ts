@@ -1,0 +1,219 @@
+/**
+ * The invariant of segmentation (fast-check): for any events and any definition, the incremental
+ * engine's members equal what the definition's SQL returns on a real DuckDB over the same events
+ * at the same instant. Random streams of batches (events dated in the past and the future, ties,
+ * identify traits, consent), a profile merge, and time moving on between random checks — so
+ * windows lapse through the engine's timers, never through a new event.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ProfileState } from '../src/protocol/profile.js';
+import type { ComputedTraitDefinition } from '../src/protocol/computed-trait.js';
+import type { PropertyFilter } from '../src/protocol/filter.js';
+import { validateSegmentDefinition, type SegmentCondition, type StoredSegment } from '../src/protocol/segment.js';
+import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
+import { applyTraits, mergeTraits } from '../src/profiles/traits.js';
+import { SegmentEngine, type SegmentEvent } from '../src/segments/engine.js';
+import { compileSegment } from '../src/segments/sql/compile.js';
+import { Database } from '../src/storage/duckdb/database.js';
+import { all } from '../src/storage/duckdb/database.js';
+
+const WS = 'ws_seg';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2024, 0, 10);
+const PROFILES = ['p0', 'p1', 'p2', 'p3', 'p4'];
+const NAMES = ['Order', 'View', 'Cart'];
+
+const COMPUTED: ComputedTraitDefinition[] = [
+  { id: 'ct_spend', workspaceId: WS, name: 'spend', op: 'sum', event: 'Order', property: 'price', windowDays: 3, createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } },
+  { id: 'ct_orders', workspaceId: WS, name: 'orders', op: 'count', event: 'Order', createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } },
+];
+
+const text = fc.constantFrom('Shoes', 'Bags', 'é', 'sh', 'S', '2024-01-05', '2024-01-12T08:00:00Z', '');
+const num = fc.constantFrom(0, 1, 2, 2.5, 5, 10, -1);
+const scalar = fc.oneof(text, num, fc.boolean());
+
+const comparison = fc.oneof(
+  fc.record({ op: fc.constantFrom('eq', 'neq'), value: scalar }),
+  fc.record({ op: fc.constant('in'), value: fc.array(scalar, { minLength: 1, maxLength: 3 }) }),
+  fc.record({ op: fc.constantFrom('gt', 'gte', 'lt', 'lte'), value: fc.oneof(num, text) }),
+  fc.record({ op: fc.constant('between'), value: fc.oneof(fc.tuple(num, num), fc.tuple(text, text)) }),
+  fc.record({ op: fc.constantFrom('contains', 'starts_with'), value: text }),
+  fc.record({ op: fc.constant('exists') }),
+) as fc.Arbitrary<{ op: PropertyFilter['op']; value?: unknown }>;
+
+const filter = fc.tuple(fc.constantFrom('price', 'cat', 'product.cat'), comparison)
+  .map(([property, c]) => ({ property, ...c }) as PropertyFilter);
+const eventName = fc.constantFrom(...NAMES, '$page', '$any');
+
+const leaf = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.oneof(
+  fc.tuple(fc.constantFrom('plan', 'age', 'address.city', 'missing'), comparison).map(([trait, c]) => ({ kind: 'trait', trait, ...c }) as SegmentCondition),
+  fc.record({
+    event: eventName,
+    filters: fc.array(filter, { maxLength: 1 }),
+    count: fc.record({ op: fc.constantFrom('eq', 'neq', 'gt', 'gte', 'lt', 'lte'), value: fc.integer({ min: 0, max: 3 }) }),
+    window: fc.constantFrom('none', '1h', '1d', '3d', '7d', 'between'),
+  }).map(({ window, ...e }) => ({
+    kind: 'event', ...e,
+    ...(window === 'none' ? {} : window === 'between' ? { between: { from: '2024-01-09', to: '2024-01-12T12:00:00Z' } } : { within: window }),
+  }) as SegmentCondition),
+  fc.record({
+    steps: fc.array(fc.record({ event: eventName, filters: fc.array(filter, { maxLength: 1 }), absent: fc.boolean() }), { minLength: 2, maxLength: 3 }),
+    within: fc.constantFrom('1h', '1d', '3d'),
+  }).map(({ steps, within }) => ({
+    kind: 'sequence', within,
+    steps: steps.map((s, i) => ({ event: s.event, ...(s.filters.length ? { filters: s.filters } : {}), ...(s.absent && i > 0 ? { absent: true } : {}) })),
+  }) as SegmentCondition),
+  fc.tuple(fc.constantFrom('spend', 'orders'), comparison).map(([name, c]) => ({ kind: 'computed', name, ...c }) as SegmentCondition),
+  fc.constantFrom('ads', 'analytics').map((purpose) => ({ kind: 'consent', purpose }) as SegmentCondition),
+  ...(withRef ? [fc.constant({ kind: 'segment', id: 'seg_a' } as SegmentCondition)] : []),
+);
+
+const condition = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.letrec((tie) => ({
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+    leaf(withRef),
+    fc.record({ kind: fc.constantFrom('and', 'or'), of: fc.array(tie('node'), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('not'), of: tie('node') }),
+  ),
+})).node as fc.Arbitrary<SegmentCondition>;
+
+const eventSpec = fc.record({
+  kind: fc.constantFrom(...NAMES, ...NAMES, '$page', '$identify'),
+  profile: fc.constantFrom(...PROFILES),
+  // Hours around "now": past and future; whole hours meet window edges exactly.
+  offset: fc.oneof(fc.integer({ min: -96, max: 6 }).map((h) => h * HOUR), fc.constant(0)),
+  price: fc.option(num, { nil: undefined }),
+  cat: fc.option(fc.oneof(text, num), { nil: undefined }),
+  traits: fc.record({ plan: fc.oneof(text, num), age: num, address: fc.record({ city: text }) }, { requiredKeys: [] }),
+  consent: fc.option(fc.record({ ads: fc.boolean(), analytics: fc.oneof(fc.boolean(), fc.constant('yes')) }, { requiredKeys: [] }), { nil: undefined }),
+});
+
+const action = fc.oneof(
+  { weight: 6, arbitrary: fc.array(eventSpec, { minLength: 1, maxLength: 4 }).map((events) => ({ do: 'batch' as const, events })) },
+  // Often exactly a window's length: events then sit on the edge of their window at a check.
+  { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1, 24, 72, 168), fc.integer({ min: 1, max: 60 })).map((hours) => ({ do: 'advance' as const, ms: hours * HOUR })) },
+  { weight: 2, arbitrary: fc.constant({ do: 'check' as const }) },
+  { weight: 1, arbitrary: fc.constant({ do: 'merge' as const }) },
+);
+
+interface Stored { seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string }
+
+let db: Database;
+let conn: DuckDBConnection;
+before(async () => {
+  db = await Database.open(':memory:');
+  conn = await db.connect();
+});
+after(async () => { await db.close(); });
+
+async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>): Promise<void> {
+  await conn.run('DELETE FROM events');
+  await conn.run('DELETE FROM profiles');
+  const p = [...profiles.values()].map((x) => JSON.stringify({ i: x.id, t: x.traits, f: x.firstSeen, l: x.lastSeen, c: x.eventCount, m: x.mergedInto }));
+  if (p.length > 0) {
+    await conn.run(`INSERT INTO profiles SELECT j->>'i', '${WS}', json_extract(j, '$.t'), CAST(j->>'f' AS BIGINT), CAST(j->>'l' AS BIGINT), CAST(j->>'c' AS BIGINT), j->>'m'
+      FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [p.join('\n')]);
+  }
+  if (events.length === 0) return;
+  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, c: e.consent ?? null }));
+  await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, properties, consent)
+    SELECT '${WS}', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'p', 'src', make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
+           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c')
+      FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
+}
+
+test('incremental membership equals the SQL result at every checked instant', async () => {
+  const scenario = fc.record({
+    a: condition(false),
+    b: condition(true),
+    actions: fc.array(action, { minLength: 3, maxLength: 25 }),
+  });
+  await fc.assert(fc.asyncProperty(scenario, async ({ a, b, actions }) => {
+    const segments: StoredSegment[] = [
+      { id: 'seg_a', workspaceId: WS, name: 'a', definition: a, createdAt: T0, updatedAt: T0 },
+      { id: 'seg_b', workspaceId: WS, name: 'b', definition: b, createdAt: T0, updatedAt: T0 },
+    ];
+    const ctx = {
+      segment: (id: string) => segments.find((s) => s.id === id)?.definition,
+      computedTrait: (name: string) => COMPUTED.some((c) => c.name === name),
+      personalTrait: () => false,
+    };
+    assert.deepEqual(validateSegmentDefinition(a, { ...ctx, self: 'seg_a' }), [], 'generated definitions are valid');
+    assert.deepEqual(validateSegmentDefinition(b, { ...ctx, self: 'seg_b' }), [], 'generated definitions are valid');
+
+    let now = T0;
+    let seq = 0n;
+    const profiles = new Map<string, ProfileState>();
+    const stored: Stored[] = [];
+    const live = (id: string): string => {
+      let p = profiles.get(id);
+      while (p?.mergedInto) p = profiles.get(p.mergedInto);
+      return p?.id ?? id;
+    };
+    const computed = new ComputedTraitEngine();
+    for (const c of COMPUTED) { computed.add(c, 0n); computed.load(c, [], (x) => x); }
+    const engine = new SegmentEngine({
+      live: (id) => (profiles.has(id) ? live(id) : undefined),
+      traits: (id) => profiles.get(id)?.traits,
+      computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
+      computedWindowed: (ws, id, name) => computed.hasState(ws, id, name),
+      identifierKeys: () => [],
+      liveProfiles: () => [...profiles.values()].filter((p) => !p.mergedInto).map((p) => p.id),
+      eventCount: (id) => profiles.get(id)?.eventCount ?? 0,
+    }, () => now, (_ws, name) => COMPUTED.find((c) => c.name === name)?.event, false);
+    for (const s of segments) { engine.add(s, 0n); assert.equal(engine.finish(WS, s.id, 'created'), true); }
+
+    const check = async (): Promise<void> => {
+      engine.timers.runDue(now);
+      await writeTables(stored, profiles);
+      for (const s of segments) {
+        const { sql, params } = compileSegment(s.definition, {
+          workspaceId: WS, now, segment: ctx.segment, computedTrait: (name) => COMPUTED.find((c) => c.name === name),
+        });
+        const rows = await all(conn, sql, params);
+        const expected = rows.map((r) => r.profile_id as string).sort();
+        const actual = [...(engine.members(WS, s.id) ?? [])].sort();
+        assert.deepEqual(actual, expected, `${s.id} at +${(now - T0) / HOUR}h: ${JSON.stringify(s.definition)}`);
+      }
+    };
+
+    for (const act of actions) {
+      if (act.do === 'advance') now += act.ms;
+      else if (act.do === 'check') await check();
+      else if (act.do === 'merge') {
+        const from = profiles.get('p4');
+        const into = profiles.get('p0');
+        if (!from || !into || from.mergedInto || into.mergedInto) continue;
+        from.mergedInto = into.id;
+        mergeTraits(into, from, () => 'most_recent');
+        into.eventCount += from.eventCount;
+        computed.merge(WS, from.id, into.id);
+        engine.committed([{ workspaceId: WS, fromProfile: from.id, intoProfile: into.id }], []);
+      } else {
+        const batch: Array<{ workspaceId: string; profileId: string; event: SegmentEvent }> = [];
+        for (const spec of act.events) {
+          seq += 1n;
+          const pid = live(spec.profile);
+          const at = now + spec.offset;
+          let p = profiles.get(pid);
+          if (!p) { p = { id: pid, workspaceId: WS, traits: {}, firstSeen: at, lastSeen: at, eventCount: 0, mergedInto: null }; profiles.set(pid, p); }
+          p.eventCount++;
+          const type = spec.kind === '$page' ? 'page' : spec.kind === '$identify' ? 'identify' : 'track';
+          const properties: Record<string, unknown> = JSON.parse(JSON.stringify({ price: spec.price, cat: spec.cat, product: spec.cat === undefined ? undefined : { cat: spec.cat } })) as Record<string, unknown>;
+          const consent = spec.consent === undefined ? undefined : { categoryPreferences: JSON.parse(JSON.stringify(spec.consent)) as unknown };
+          const messageId = `m${seq}`;
+          if (type === 'identify') applyTraits(p, JSON.parse(JSON.stringify(spec.traits)) as Record<string, unknown>, at, 'src', messageId, () => 'most_recent');
+          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, consent, at, seq };
+          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, consent, messageId });
+          computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq });
+          batch.push({ workspaceId: WS, profileId: pid, event });
+        }
+        engine.committed([], batch);
+      }
+    }
+    await check();
+  }), { numRuns: 300 });
+});
