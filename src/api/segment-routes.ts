@@ -38,6 +38,8 @@ export interface SegmentRouteDeps {
   memory: ProfileMemory;
   identity: IdentityService;
   clock: Clock;
+  /** Resolves once the membership changes made so far are in the store (members, changes, sizes read it). */
+  written: () => Promise<void>;
 }
 
 const Change = Type.Object({
@@ -245,6 +247,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   }, async (req) => {
     const s = find(req.params.ws, req.params.id);
     const limit = req.query.limit ?? 100;
+    await deps.written();
     const rows = await store.members(s.workspaceId, s.id, req.query.cursor ?? null, limit);
     const last = rows[rows.length - 1];
     return {
@@ -275,24 +278,43 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     },
   }, async (req) => {
     const s = find(req.params.ws, req.params.id);
+    await deps.written();
     return { sizes: await store.sizes(s.workspaceId, s.id, req.query.days ?? 90) };
   });
 
-  app.get<{ Params: Static<typeof SegParams>; Querystring: { after?: string; limit?: number } }>('/api/workspaces/:ws/segments/:id/changes', {
-    schema: {
-      tags: ['segments'], summary: 'Segment Entered / Exited events of the segment, in order (what journeys and destinations consume)',
-      params: SegParams, querystring: Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }),
-      response: { 200: Type.Object({ changes: Type.Array(Change) }), ...errors },
-    },
-  }, async (req) => {
-    const s = find(req.params.ws, req.params.id);
-    const rows = await store.changes(s.workspaceId, s.id, BigInt(req.query.after ?? '0'), req.query.limit ?? 100);
+  const ChangesQuery = Type.Object({
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'The id of the last change already read.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  });
+  const changesOf = async (ws: string, segmentId: string | null, q: { after?: string; limit?: number }) => {
+    await deps.written();
+    const rows = await store.changes(ws, segmentId, BigInt(q.after ?? '0'), q.limit ?? 100);
     return {
       changes: rows.map((c) => ({
         id: c.id.toString(), type: c.entered ? 'Segment Entered' as const : 'Segment Exited' as const,
         segmentId: c.segmentId, profileId: c.profileId, timestamp: new Date(c.at).toISOString(), cause: c.cause,
       })),
     };
+  };
+
+  app.get<{ Params: Static<typeof WsParams>; Querystring: Static<typeof ChangesQuery> }>('/api/workspaces/:ws/segment-changes', {
+    schema: {
+      tags: ['segments'], summary: 'Segment Entered / Exited events of every segment of the workspace, in order, deleted segments included (what journeys and destinations consume)',
+      params: WsParams, querystring: ChangesQuery, response: { 200: Type.Object({ changes: Type.Array(Change) }), ...errors },
+    },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return changesOf(req.params.ws, null, req.query);
+  });
+
+  app.get<{ Params: Static<typeof SegParams>; Querystring: Static<typeof ChangesQuery> }>('/api/workspaces/:ws/segments/:id/changes', {
+    schema: {
+      tags: ['segments'], summary: 'Segment Entered / Exited events of one segment, in order',
+      params: SegParams, querystring: ChangesQuery, response: { 200: Type.Object({ changes: Type.Array(Change) }), ...errors },
+    },
+  }, async (req) => {
+    const s = find(req.params.ws, req.params.id);
+    return changesOf(s.workspaceId, s.id, req.query);
   });
 
   app.post<{ Params: Static<typeof SegParams> }>('/api/workspaces/:ws/segments/:id/reconcile', {

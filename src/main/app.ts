@@ -186,7 +186,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     registerIdentityRoutes(scope, { ...profileDeps, store: processingStore, rebuilder, exclusive: (fn) => processor.exclusive(fn) });
     registerImportRoutes(scope, { catalog, collector, identity, memory, clock, settings: config.collect });
     registerComputedTraitRoutes(scope, computedDeps);
-    registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock });
+    registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain() });
   });
   http.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', logLag: processor.lag, processedSeq: processor.cursor.toString() }));
   http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

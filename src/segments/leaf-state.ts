@@ -118,7 +118,8 @@ export interface SequenceShape {
  * Whether some chain of events satisfies the sequence (semantics in protocol/segment.ts), in one
  * pass. For each positive step, the latest event that completes the steps so far is the best one
  * to continue from: it has the latest start (so the most room within the duration), and it is
- * the one most likely to lie after an absent event of the next gap.
+ * the one most likely to lie after an absent event of the next gap ("strictly between": the
+ * chain's own events do not count as absent events, even when they match an absent step).
  */
 export function sequenceHolds(s: SequenceState, shape: SequenceShape): boolean {
   if (s.done) return true;
@@ -137,7 +138,7 @@ export function sequenceHolds(s: SequenceState, shape: SequenceShape): boolean {
       if ((e.mask & (positive[i] as number)) === 0) continue;
       if (i === 0) { newReach[i] = e.at; continue; }
       const k = reachPos[i - 1] as number;
-      if (k >= 0 && k > (lastAbsent[i - 1] as number) && e.at - (reachStart[i - 1] as number) <= withinMs) newReach[i] = reachStart[i - 1] as number;
+      if (k >= 0 && k >= (lastAbsent[i - 1] as number) && e.at - (reachStart[i - 1] as number) <= withinMs) newReach[i] = reachStart[i - 1] as number;
     }
     for (let i = 0; i < n; i++) {
       const start = newReach[i];

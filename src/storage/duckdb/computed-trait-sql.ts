@@ -1,89 +1,19 @@
 /**
  * The backfill query of a computed trait: one statement over `events` that groups the matching
- * events by (profile, UTC day) into the bucket fields the engine folds (BackfillRow). It states
- * in SQL the matching rules of profiles/computed-trait-match.ts; the property test runs both on
- * the same events.
+ * events by (profile, UTC day) into the bucket fields the engine folds (BackfillRow). Events
+ * match by the filter language's SQL (segments/sql/filter-sql.ts, shared with segments), the twin
+ * of profiles/computed-trait-match.ts; the property test runs both on the same events.
  *
  * Nothing from a definition is ever spliced into the SQL text: the event name, every JSONPath
  * and every filter value travel as bound parameters (`$n`). Only fragments chosen from constant
  * strings (by op and filter op) shape the statement.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import {
-  ANY_EVENT, NUMERIC_OPS, PAGE_EVENT, type ComputedTraitDefinition,
-} from '../../protocol/computed-trait.js';
-import type { FilterScalar, PropertyFilter } from '../../protocol/filter.js';
+import { NUMERIC_OPS, type ComputedTraitDefinition } from '../../protocol/computed-trait.js';
 import { DAY_MS } from '../../profiles/computed-trait-buckets.js';
-
-/**
- * `product.category` → `$."product"."category"`: each name quoted (so `$`, spaces or `*` are
- * plain characters) with `"` and `\` escaped, as DuckDB's JSONPath reads them.
- */
-export function jsonPath(dotted: string): string {
-  return '$' + dotted.split('.').map((s) => `."${s.replace(/["\\]/g, (c) => `\\${c}`)}"`).join('');
-}
-
-class Params {
-  readonly values: DuckDBValue[] = [];
-  bind(v: DuckDBValue): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
-}
-
-const NUMERIC_TYPES = `('BIGINT', 'UBIGINT', 'DOUBLE')`;
-
-/** `x` is a JSON expression, SQL NULL when the path is missing. Always true or false, never NULL. */
-function scalarEq(x: string, v: FilterScalar, p: Params): string {
-  if (typeof v === 'string') return `coalesce(json_type(${x}) = 'VARCHAR' AND json_extract_string(${x}, '$') = ${p.bind(v)}, false)`;
-  if (typeof v === 'number') return `coalesce(json_type(${x}) IN ${NUMERIC_TYPES} AND TRY_CAST(${x} AS DOUBLE) = CAST(${p.bind(v)} AS DOUBLE), false)`;
-  return `coalesce(json_type(${x}) = 'BOOLEAN' AND TRY_CAST(${x} AS BOOLEAN) = ${p.bind(v)}, false)`;
-}
-
-const COMPARATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
-
-function filterSql(f: PropertyFilter, p: Params): string {
-  const x = `json_extract(properties, ${p.bind(jsonPath(f.property))})`;
-  switch (f.op) {
-    case 'exists': return `coalesce(json_type(${x}) <> 'NULL', false)`;
-    case 'eq': return scalarEq(x, f.value as FilterScalar, p);
-    case 'neq': return `NOT ${scalarEq(x, f.value as FilterScalar, p)}`;
-    case 'in': return `(${(f.value as FilterScalar[]).map((v) => scalarEq(x, v, p)).join(' OR ')})`;
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte': {
-      const cmp = COMPARATORS[f.op];
-      return typeof f.value === 'number'
-        ? `coalesce(json_type(${x}) IN ${NUMERIC_TYPES} AND TRY_CAST(${x} AS DOUBLE) ${cmp} CAST(${p.bind(f.value)} AS DOUBLE), false)`
-        : `coalesce(json_type(${x}) = 'VARCHAR' AND json_extract_string(${x}, '$') ${cmp} ${p.bind(f.value as string)}, false)`;
-    }
-    case 'between': {
-      const [low, high] = f.value as [number, number] | [string, string];
-      return typeof low === 'number'
-        ? `coalesce(json_type(${x}) IN ${NUMERIC_TYPES} AND TRY_CAST(${x} AS DOUBLE) BETWEEN CAST(${p.bind(low)} AS DOUBLE) AND CAST(${p.bind(high)} AS DOUBLE), false)`
-        : `coalesce(json_type(${x}) = 'VARCHAR' AND json_extract_string(${x}, '$') BETWEEN ${p.bind(low)} AND ${p.bind(high as string)}, false)`;
-    }
-    case 'starts_with':
-      return `coalesce(json_type(${x}) = 'VARCHAR' AND starts_with(json_extract_string(${x}, '$'), ${p.bind(f.value as string)}), false)`;
-    case 'contains': {
-      const needle = p.bind(f.value as string);
-      return `coalesce((json_type(${x}) = 'VARCHAR' AND contains(json_extract_string(${x}, '$'), ${needle}))
-        OR (json_type(${x}) = 'ARRAY' AND list_contains(list_transform(json_extract(${x}, '$[*]'),
-              lambda e: CASE WHEN json_type(e) = 'VARCHAR' THEN json_extract_string(e, '$') END), ${needle})), false)`;
-    }
-    default: {
-      const unreachable: never = f.op;
-      throw new Error(`unknown filter op ${String(unreachable)}`);
-    }
-  }
-}
-
-function eventSql(event: string, p: Params): string {
-  if (event === ANY_EVENT) return 'true';
-  if (event === PAGE_EVENT) return `type = 'page'`;
-  return `type = 'track' AND event = ${p.bind(event)}`;
-}
+import { SqlParams } from '../../segments/sql/dialect.js';
+import { duckdb } from '../../segments/sql/duckdb-dialect.js';
+import { eventMatchSql, pathOf } from '../../segments/sql/filter-sql.js';
 
 /** The aggregate columns each op needs (the others come back NULL). */
 function aggregates(op: ComputedTraitDefinition['op']): string {
@@ -115,21 +45,21 @@ function aggregates(op: ComputedTraitDefinition['op']): string {
  * and, for a windowed trait, on or after `sinceDay` (older days would be pruned at once).
  */
 export function backfillQuery(def: ComputedTraitDefinition, upToSeq: bigint, sinceDay: number | null): { sql: string; params: DuckDBValue[] } {
-  const p = new Params();
-  const where = [`workspace_id = ${p.bind(def.workspaceId)}`, `seq <= ${p.bind(upToSeq)}`, eventSql(def.event, p)];
+  const p = new SqlParams(duckdb);
+  const where = [`workspace_id = ${p.bind(def.workspaceId)}`, `seq <= ${p.bind(upToSeq)}`];
   if (def.windowDays !== undefined && sinceDay !== null) where.push(`epoch_ms(timestamp) >= ${p.bind(BigInt(sinceDay) * BigInt(DAY_MS))}`);
-  for (const f of def.filters ?? []) where.push(filterSql(f, p));
+  where.push(...eventMatchSql(def.event, def.filters, p));
 
   // The op's value: numeric ops take JSON numbers only, the others any value but null.
   const numeric = NUMERIC_OPS.includes(def.op);
   const textual = def.op !== 'count' && !numeric;
-  const v = def.property === undefined ? 'NULL::JSON' : `json_extract(properties, ${p.bind(jsonPath(def.property))})`;
+  const v = def.property === undefined ? duckdb.nullJson : duckdb.jsonExtract('properties', pathOf(def.property), p);
   if (def.property !== undefined) {
-    where.push(numeric ? `coalesce(json_type(${v}) IN ${NUMERIC_TYPES}, false)` : `coalesce(json_type(${v}) <> 'NULL', false)`);
+    where.push(`coalesce(${numeric ? duckdb.jsonIsNumber(v) : duckdb.jsonIsPresent(v)}, false)`);
   }
   const day = def.windowDays === undefined ? '0::BIGINT' : `CAST(floor(epoch_ms(timestamp) / ${DAY_MS}) AS BIGINT)`;
   const matched = `SELECT profile_id, ${day} AS day, epoch_ms(timestamp) AS t_ms, message_id,
-      ${numeric ? `TRY_CAST(${v} AS DOUBLE)` : 'NULL::DOUBLE'} AS num, ${textual ? `CAST(${v} AS VARCHAR)` : 'NULL::VARCHAR'} AS txt
+      ${numeric ? duckdb.jsonNumber(v) : 'NULL::DOUBLE'} AS num, ${textual ? duckdb.jsonText(v) : 'NULL::VARCHAR'} AS txt
     FROM events WHERE ${where.map((w) => `(${w})`).join(' AND ')}`;
   const source = def.op === 'most_frequent' || def.op === 'distinct_count'
     ? `(SELECT profile_id, day, txt, count(*) AS n FROM m GROUP BY profile_id, day, txt)`

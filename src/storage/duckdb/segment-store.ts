@@ -188,7 +188,7 @@ export class DuckDbSegmentStore {
     let window = '';
     if (f.after !== null) {
       params.push(BigInt(f.after) * 1000n);
-      window = ` AND timestamp > make_timestamp($${params.length})`;
+      window = ` AND timestamp > make_timestamp(CAST($${params.length} AS BIGINT))`;
     }
     const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp) AS at, properties::VARCHAR AS properties, consent::VARCHAR AS consent
       FROM events WHERE workspace_id = $1 AND seq <= $2${window}${f.all ? '' : ` AND (${kinds.join(' OR ')})`}`, params);
