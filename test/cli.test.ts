@@ -16,8 +16,8 @@ test('start --demo, SIGTERM, start again', { timeout: 240_000 }, async () => {
   const dir = tempDir();
   const data = join(dir, 'ensemble.duckdb');
   try {
-    // The banner's last line is the lookup example: wait for it, not just for the write key.
-    const first = await startProcess(['--data', data, '--demo'], { ENSEMBLE_ADMIN_TOKEN: '' }, /value=cust-\d+'/);
+    // The banner's last line is the segments example: wait for it, not just for the write key.
+    const first = await startProcess(['--data', data, '--demo'], { ENSEMBLE_ADMIN_TOKEN: '' }, /segments'/);
     const err = first.stderr();
     const token = /ENSEMBLE_ADMIN_TOKEN=(ens_[A-Za-z0-9_-]+)/.exec(err)?.[1];
     assert.ok(token, 'a generated admin token is printed');
@@ -32,11 +32,18 @@ test('start --demo, SIGTERM, start again', { timeout: 240_000 }, async () => {
     const user = /value=(cust-\d+)/.exec(err)?.[1];
     const profile = (await (await fetch(`${first.url}/api/workspaces/${ws}/profiles/lookup?type=user_id&value=${user}`, { headers: auth })).json()) as any;
     assert.ok(profile.eventCount > 0 && profile.traits?.email, `the printed example profile exists: ${user} → ${JSON.stringify(profile).slice(0, 300)}`);
+    const segments = ((await (await fetch(`${first.url}/api/workspaces/${ws}/segments`, { headers: auth })).json()) as any).segments;
+    assert.equal(segments.length, 4, 'the demo segments are there');
+    for (const seg of segments) {
+      assert.ok(seg.size > 0, `${seg.name} has members`);
+      const check = (await (await fetch(`${first.url}/api/workspaces/${ws}/segments/${seg.id}/reconcile`, { method: 'POST', headers: auth })).json()) as any;
+      assert.deepEqual([check.missing.length, check.extra.length, check.sql], [0, 0, seg.size], `${seg.name}: real time equals batch`);
+    }
 
     first.child.kill('SIGTERM');
     assert.deepEqual(await first.exited, { code: 0, signal: null });
 
-    const second = await startProcess(['--data', data, '--demo'], { ENSEMBLE_ADMIN_TOKEN: '' }, /value=cust-\d+'/);
+    const second = await startProcess(['--data', data, '--demo'], { ENSEMBLE_ADMIN_TOKEN: '' }, /segments'/);
     assert.doesNotMatch(second.stderr(), /ENSEMBLE_ADMIN_TOKEN=/, 'the token is printed only once');
     assert.match(second.stderr(), /Demo data already loaded/);
     const again = (await (await fetch(`${second.url}/api/workspaces/${ws}/profiles/lookup?type=user_id&value=${user}`, { headers: auth })).json()) as any;

@@ -111,6 +111,20 @@ test('segments of segments, overlaps, and cycles refused', async () => {
     'the workspace feed tells consumers that the deleted segment\'s members left it');
 });
 
+test('a segment on a computed trait follows its value; the trait cannot be deleted under it', async () => {
+  const ct = await s.api('POST', `${ws()}/computed-traits`, { name: 'spend_30d', op: 'sum', event: 'Order Completed', property: 'total', windowDays: 30 });
+  assert.equal(ct.status, 201);
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Spenders', definition: { kind: 'computed', name: 'spend_30d', op: 'gte', value: 100 } })).body;
+  await send([track('sc-1', 'Order Completed', 0, { total: 60 })]);
+  const p = await profileId('sc-1');
+  assert.equal(s.ensemble.segments.engine.isMember(s.workspaceId, seg.id, p), false);
+  await send([track('sc-1', 'Order Completed', 0, { total: 50 })]);
+  assert.equal(s.ensemble.segments.engine.isMember(s.workspaceId, seg.id, p), true, '60 + 50 ≥ 100');
+  const del = await s.api('DELETE', `${ws()}/computed-traits/${ct.body.id}`);
+  assert.equal(del.status, 409);
+  assert.deepEqual(del.body.error.details.usedBy, [{ id: seg.id, name: 'Spenders' }]);
+});
+
 test('bad definitions get every problem with its JSON pointer; hostile values are data', async () => {
   const bad = await s.api('POST', `${ws()}/segments`, {
     name: 'Bad', definition: { kind: 'and', of: [

@@ -38,6 +38,8 @@ export interface ComputedTraitRouteDeps {
    * backfill query, and every event already handed to `engine.observe` has seq <= cursor().
    */
   cursor: () => bigint;
+  /** The segments whose definitions read the computed trait of this name (it cannot be deleted under them). */
+  usedBy: (workspaceId: string, name: string) => Array<{ id: string; name: string }>;
 }
 
 export function computedTraitView(def: ComputedTraitDefinition): ComputedTraitView {
@@ -135,10 +137,12 @@ export function registerComputedTraitRoutes(app: FastifyInstance, deps: Computed
   app.delete<{ Params: Static<typeof TraitParams> }>('/api/workspaces/:ws/computed-traits/:id', {
     schema: {
       tags: ['computed-traits'], summary: 'Delete a computed trait (profiles stop showing it at once)',
-      params: TraitParams, response: { 204: Type.Null(), ...errors },
+      params: TraitParams, response: { 204: Type.Null(), ...errors, 409: ErrorResponse },
     },
   }, async (req, reply) => {
     const def = find(req.params.ws, req.params.id);
+    const users = deps.usedBy(def.workspaceId, def.name);
+    if (users.length > 0) throw new EnsembleError('ENSEMBLE_ERR_COMPUTED_TRAIT_IN_USE', undefined, { usedBy: users });
     await store.delete(def.workspaceId, def.id);
     engine.remove(def.workspaceId, def.id);
     return reply.code(204).send();

@@ -53,6 +53,7 @@ import { registerWorkspaceRoutes } from '../api/workspace-routes.js';
 import { registerProfileRoutes } from '../api/profile-routes.js';
 import { registerSegmentRoutes } from '../api/segment-routes.js';
 import { wireSegments, type SegmentsWiring } from './segments.js';
+import { leaves } from '../protocol/segment.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
 import type { EventLog, EventStore } from '../storage/ports.js';
 
@@ -142,13 +143,17 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const pool = config.collect.prepareThreads > 0 ? new PreparePool(config.collect.prepareThreads) : null;
   const computedStore = await DuckDbComputedTraitStore.open(db);
   const computed = new ComputedTraitEngine();
-  const computedDeps = { catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor };
   followComputedTraits(computed, identity, rebuilder, memory);
   // Segments read computed traits: they follow committed batches after them.
   const segments = await wireSegments({
     db, memory, computed, identity, rebuilder, clock, logger, metrics, config: config.segments,
     cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn),
   });
+  const computedDeps = {
+    catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor,
+    usedBy: (ws: string, name: string) => segments.engine.segments(ws)
+      .filter((s) => leaves(s.definition).some((l) => l.kind === 'computed' && l.name === name)).map((s) => ({ id: s.id, name: s.name })),
+  };
   await processor.start();
   // After start: the cursor is the stored one, and events processed meanwhile are observed live.
   for (const def of await computedStore.list()) await backfillDefinition(computedDeps, def);

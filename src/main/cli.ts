@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
     say(`    -d '{"userId":"${user}","event":"Product Viewed","properties":{"price":19.9}}' ${address}/v1/track`);
     say('Look at a profile:');
     say(`  curl -H "authorization: Bearer $ENSEMBLE_ADMIN_TOKEN" '${address}/api/workspaces/${demo.workspace.id}/profiles/lookup?type=user_id&value=${user}'`);
+    say('List the demo segments and their sizes:');
+    say(`  curl -H "authorization: Bearer $ENSEMBLE_ADMIN_TOKEN" '${address}/api/workspaces/${demo.workspace.id}/segments'`);
   }
   return -1; // keep running until a signal
 }

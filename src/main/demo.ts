@@ -7,6 +7,31 @@
 import type { Ensemble } from './app.js';
 import { generateDemoHits } from './demo-data.js';
 import type { Source, Workspace } from '../protocol/workspace.js';
+import type { SegmentCondition } from '../protocol/segment.js';
+import { newId } from '../platform/ids.js';
+
+/** Segments a marketer would build first on a shop like the demo's; created once. */
+export const DEMO_SEGMENTS: ReadonlyArray<{ name: string; description: string; definition: SegmentCondition }> = [
+  {
+    name: 'Cart abandoners (30 days)', description: 'Added to cart in the last 30 days and did not order in that time.',
+    definition: { kind: 'and', of: [
+      { kind: 'event', event: 'Product Added', within: '30d' },
+      { kind: 'event', event: 'Order Completed', within: '30d', count: { op: 'eq', value: 0 } },
+    ] },
+  },
+  {
+    name: 'Repeat buyers', description: 'Two orders or more, ever.',
+    definition: { kind: 'event', event: 'Order Completed', count: { op: 'gte', value: 2 } },
+  },
+  {
+    name: 'Viewed, added, no order within a day', description: 'The abandoned-cart sequence: product viewed, then added to cart, then no order within 24 hours.',
+    definition: { kind: 'sequence', within: '1d', steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Order Completed', absent: true }] },
+  },
+  {
+    name: 'Retargetable', description: 'Cart abandoners who consented to advertising.',
+    definition: { kind: 'and', of: [{ kind: 'consent', purpose: 'advertising' }, { kind: 'event', event: 'Product Added', within: '30d' }] },
+  },
+];
 
 export const DEMO_WORKSPACE = 'Demo shop';
 
@@ -43,6 +68,10 @@ export async function setupDemo(ensemble: Ensemble, opts: { people?: number; day
   }
   if (batch.length > 0) await flush();
   await ensemble.processor.idle();
+  const now = Date.now();
+  for (const seg of DEMO_SEGMENTS) {
+    await ensemble.segments.service.save({ id: newId('seg'), workspaceId: workspace.id, ...seg, createdAt: now, updatedAt: now }, 'created');
+  }
   return { workspace, source, loaded, sampleUserId };
 }
 

@@ -37,6 +37,7 @@ export const ERRORS = {
   ENSEMBLE_ERR_COMPUTED_TRAIT_INVALID: { status: 400, message: 'The computed trait definition is not valid; see details.' },
   ENSEMBLE_ERR_COMPUTED_TRAIT_EXISTS: { status: 409, message: 'A computed trait with this name already exists in the workspace.' },
   ENSEMBLE_ERR_COMPUTED_TRAIT_NOT_FOUND: { status: 404, message: 'No such computed trait in this workspace.' },
+  ENSEMBLE_ERR_COMPUTED_TRAIT_IN_USE: { status: 409, message: 'Segments read this computed trait; change them first (see details.usedBy).' },
   ENSEMBLE_ERR_SEGMENT_INVALID: { status: 400, message: 'The segment definition is not valid; see details.' },
   ENSEMBLE_ERR_SEGMENT_NOT_FOUND: { status: 404, message: 'No such segment in this workspace.' },
   ENSEMBLE_ERR_SEGMENT_IN_USE: { status: 409, message: 'Other segments include this one; change them first (see details.usedBy).' },
