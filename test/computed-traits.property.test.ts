@@ -56,6 +56,8 @@ function filter(): fc.Arbitrary<PropertyFilter> {
     fc.record({ property, op: fc.constant('in'), value: fc.array(scalar, { minLength: 1, maxLength: 3 }) }),
     fc.record({ property, op: fc.constantFrom('gt', 'gte', 'lt', 'lte'), value: fc.oneof(num, text) }),
     fc.record({ property, op: fc.constant('contains'), value: fc.oneof(fc.constantFrom('sale', 'a'), text) }),
+    fc.record({ property, op: fc.constant('starts_with'), value: fc.oneof(fc.constantFrom('Sh', 'B'), text) }),
+    fc.record({ property, op: fc.constant('between'), value: fc.oneof(fc.tuple(num, num), fc.tuple(text, text)) }),
     fc.record({ property, op: fc.constant('exists') }),
   ) as fc.Arbitrary<PropertyFilter>;
 }

@@ -3,7 +3,9 @@
  * engine's members equal what the definition's SQL returns on a real DuckDB over the same events
  * at the same instant. Random streams of batches (events dated in the past and the future, ties,
  * identify traits, consent), a profile merge, and time moving on between random checks — so
- * windows lapse through the engine's timers, never through a new event.
+ * windows lapse through the engine's timers, never through a new event. A third segment is
+ * created mid-stream the way the server does it: filled from the stored events up to the
+ * current sequence, then following live batches.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +19,10 @@ import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
 import { applyTraits, mergeTraits } from '../src/profiles/traits.js';
 import { SegmentEngine, type SegmentEvent } from '../src/segments/engine.js';
 import { compileSegment } from '../src/segments/sql/compile.js';
+import { SegmentService } from '../src/segments/segment-service.js';
+import { DuckDbSegmentStore } from '../src/storage/duckdb/segment-store.js';
+import { createMetrics } from '../src/platform/metrics.js';
+import { createLogger } from '../src/platform/logger.js';
 import { Database } from '../src/storage/duckdb/database.js';
 import { all } from '../src/storage/duckdb/database.js';
 
@@ -97,15 +103,18 @@ const action = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1, 24, 72, 168), fc.integer({ min: 1, max: 60 })).map((hours) => ({ do: 'advance' as const, ms: hours * HOUR })) },
   { weight: 2, arbitrary: fc.constant({ do: 'check' as const }) },
   { weight: 1, arbitrary: fc.constant({ do: 'merge' as const }) },
+  { weight: 1, arbitrary: fc.constant({ do: 'create' as const }) },
 );
 
 interface Stored { seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string }
 
 let db: Database;
 let conn: DuckDBConnection;
+let segmentStore: DuckDbSegmentStore;
 before(async () => {
   db = await Database.open(':memory:');
   conn = await db.connect();
+  segmentStore = await DuckDbSegmentStore.open(db);
 });
 after(async () => { await db.close(); });
 
@@ -129,9 +138,10 @@ test('incremental membership equals the SQL result at every checked instant', as
   const scenario = fc.record({
     a: condition(false),
     b: condition(true),
+    c: condition(true),
     actions: fc.array(action, { minLength: 3, maxLength: 25 }),
   });
-  await fc.assert(fc.asyncProperty(scenario, async ({ a, b, actions }) => {
+  await fc.assert(fc.asyncProperty(scenario, async ({ a, b, c, actions }) => {
     const segments: StoredSegment[] = [
       { id: 'seg_a', workspaceId: WS, name: 'a', definition: a, createdAt: T0, updatedAt: T0 },
       { id: 'seg_b', workspaceId: WS, name: 'b', definition: b, createdAt: T0, updatedAt: T0 },
@@ -165,6 +175,13 @@ test('incremental membership equals the SQL result at every checked instant', as
       eventCount: (id) => profiles.get(id)?.eventCount ?? 0,
     }, () => now, (_ws, name) => COMPUTED.find((c) => c.name === name)?.event, false);
     for (const s of segments) { engine.add(s, 0n); assert.equal(engine.finish(WS, s.id, 'created'), true); }
+    const service = new SegmentService({
+      store: segmentStore, engine, clock: { now: () => now }, logger: createLogger('silent'), metrics: createMetrics(),
+      cursor: () => seq, live, exclusive: (fn) => fn(),
+      computedTrait: (_ws, name) => COMPUTED.find((x) => x.name === name),
+      personalTrait: () => false,
+    });
+    await conn.run('DELETE FROM segments');
 
     const check = async (): Promise<void> => {
       engine.timers.runDue(now);
@@ -183,6 +200,14 @@ test('incremental membership equals the SQL result at every checked instant', as
     for (const act of actions) {
       if (act.do === 'advance') now += act.ms;
       else if (act.do === 'check') await check();
+      else if (act.do === 'create') {
+        if (segments.length > 2) continue;
+        const seg: StoredSegment = { id: 'seg_c', workspaceId: WS, name: 'c', definition: c, createdAt: now, updatedAt: now };
+        assert.deepEqual(validateSegmentDefinition(c, { ...ctx, self: 'seg_c' }), []);
+        await writeTables(stored, profiles);
+        segments.push(seg);
+        await service.save(seg, 'created');
+      }
       else if (act.do === 'merge') {
         const from = profiles.get('p4');
         const into = profiles.get('p0');

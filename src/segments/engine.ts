@@ -407,7 +407,8 @@ export class SegmentEngine {
     switch (leaf.kind) {
       case 'trait': {
         const v = traitValue(this.facts.traits(pid), leaf);
-        return { matched: leaf.test(v), actual: v ?? null };
+        // `exists` is all a segment may ask of a personal trait: its explanation shows presence, never the value.
+        return { matched: leaf.test(v), actual: leaf.cond.op === 'exists' ? v !== undefined : v ?? null };
       }
       case 'event': {
         const s = leaf.state.get(pid);
