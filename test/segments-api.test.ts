@@ -166,6 +166,26 @@ test('a static list from a CSV of emails: members are the profiles with those em
   assert.equal((await s.api('POST', `${ws()}/segments/${body.segment.id}/reconcile`)).body.missing.length, 0);
 });
 
+test('merges and splits move memberships with the events, and real time still equals batch', async () => {
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Two visits', definition: { kind: 'event', event: 'Visited', count: { op: 'gte', value: 2 } } })).body;
+  const email = 'split-seg@example.com';
+  await send([track('ms-a', 'Visited', 0), { type: 'identify', anonymousId: 'ms-b', traits: { email } }, track('ms-b', 'Visited', 0)]);
+  const [a, b] = [await profileId('ms-a'), await profileId('ms-b')];
+  assert.equal((await s.api('GET', `${ws()}/segments/${seg.id}`)).body.size, 0);
+  await send([{ type: 'identify', anonymousId: 'ms-a', traits: { email } }]);
+  const merged = await profileId('ms-a');
+  assert.equal(merged, await profileId('ms-b'));
+  assert.deepEqual([...(s.ensemble.segments.engine.members(s.workspaceId, seg.id) ?? [])], [merged], 'one person with two visits');
+  const split = await s.api('POST', `${ws()}/profiles/${merged}/split`, { type: 'anonymous_id', value: 'ms-a' });
+  assert.equal(split.status, 200, JSON.stringify(split.body));
+  assert.equal((await s.api('GET', `${ws()}/segments/${seg.id}`)).body.size, 0, 'apart again: one visit each');
+  assert.deepEqual([await profileId('ms-a'), await profileId('ms-b')].sort(), [a, b].sort());
+  const check = (await s.api('POST', `${ws()}/segments/${seg.id}/reconcile`)).body;
+  assert.deepEqual([check.missing, check.extra], [[], []]);
+  const causes = (await changes(seg.id)).map((c) => [c.type, c.cause]);
+  assert.deepEqual(causes, [['Segment Entered', 'merge'], ['Segment Exited', 'split']]);
+});
+
 test('a restart rebuilds memberships and announces only what changed meanwhile', async () => {
   const id = (await s.api('GET', `${ws()}/segments`)).body.segments.find((x: any) => x.name === 'Cart abandoners').id as string;
   const before = await changes(id);

@@ -226,7 +226,8 @@ export class SegmentEngine {
         for (const leaf of entry.stateful) mergeState(leaf, m.fromProfile, m.intoProfile);
         if (entry.members.delete(m.fromProfile)) changes.push(change(entry, m.fromProfile, false, now, 'merge'));
       }
-      this.timers.cancel((d) => d.profileId === m.fromProfile);
+      // The merged-away profile's timers are left to fire: it is no longer live, so they change nothing
+      // (cancelling would walk every timer, per merge).
       mark(m.workspaceId, m.intoProfile, 'all');
     }
     const seen = new Map<string, number>();
