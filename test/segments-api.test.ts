@@ -54,7 +54,9 @@ test('a segment is filled from history, follows live events, and explains itself
   const a4 = await profileId('sa-4');
   assert.equal((await s.api('GET', `${ws()}/segments/${id}`)).body.size, 2);
   await send([track('sa-1', 'Order Completed', 0)]);
-  assert.deepEqual((await s.api('GET', `${ws()}/profiles/${a1}/segments`)).body.segments, []);
+  const mine = (await s.api('GET', `${ws()}/profiles/${a1}/segments`)).body;
+  assert.deepEqual(mine.segments, []);
+  assert.deepEqual(mine.history.map((c: any) => [c.type, c.segmentId]), [['Segment Exited', id], ['Segment Entered', id]], 'the membership history, newest first');
   const log = await changes(id);
   assert.deepEqual(log.map((c) => [c.type, c.profileId, c.cause]), [
     ['Segment Entered', a1, 'created'], ['Segment Entered', a4, 'event'], ['Segment Exited', a1, 'event'],

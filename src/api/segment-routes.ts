@@ -19,7 +19,7 @@ import type { IdentityService } from '../identity/identity-service.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import type { SegmentEngine } from '../segments/engine.js';
 import type { SegmentService } from '../segments/segment-service.js';
-import type { DuckDbSegmentStore } from '../storage/duckdb/segment-store.js';
+import type { DuckDbSegmentStore, StoredChange } from '../storage/duckdb/segment-store.js';
 import type { Catalog } from './catalog.js';
 import { ErrorResponse } from './error-handler.js';
 import { liveProfileOf } from './profile-routes.js';
@@ -289,12 +289,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   const changesOf = async (ws: string, segmentId: string | null, q: { after?: string; limit?: number }) => {
     await deps.written();
     const rows = await store.changes(ws, segmentId, BigInt(q.after ?? '0'), q.limit ?? 100);
-    return {
-      changes: rows.map((c) => ({
-        id: c.id.toString(), type: c.entered ? 'Segment Entered' as const : 'Segment Exited' as const,
-        segmentId: c.segmentId, profileId: c.profileId, timestamp: new Date(c.at).toISOString(), cause: c.cause,
-      })),
-    };
+    return { changes: rows.map(changeView) };
   };
 
   app.get<{ Params: Static<typeof WsParams>; Querystring: Static<typeof ChangesQuery> }>('/api/workspaces/:ws/segment-changes', {
@@ -336,11 +331,30 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
 
   app.get<{ Params: Static<typeof SegParams> }>('/api/workspaces/:ws/profiles/:id/segments', {
     schema: {
-      tags: ['segments'], summary: 'The segments a profile is in now',
-      params: SegParams, response: { 200: Type.Object({ segments: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }), ...errors },
+      tags: ['segments'], summary: 'The segments a profile is in now, and its latest entries and exits (its own and those of the profiles merged into it)',
+      params: SegParams,
+      response: {
+        200: Type.Object({
+          segments: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
+          history: Type.Array(Change, { description: 'Newest first, at most 200.' }),
+        }),
+        ...errors,
+      },
     },
   }, async (req) => {
     const p = liveProfileOf(deps, req.params.ws, req.params.id);
-    return { segments: engine.segmentsOf(req.params.ws, p.id).map((id) => ({ id, name: engine.segment(req.params.ws, id)?.name ?? id })) };
+    await deps.written();
+    const history = await store.changesOfProfiles(req.params.ws, deps.memory.lineage(p.id), 200);
+    return {
+      segments: engine.segmentsOf(req.params.ws, p.id).map((id) => ({ id, name: engine.segment(req.params.ws, id)?.name ?? id })),
+      history: history.map(changeView),
+    };
   });
+}
+
+function changeView(c: StoredChange): Static<typeof Change> {
+  return {
+    id: c.id.toString(), type: c.entered ? 'Segment Entered' : 'Segment Exited',
+    segmentId: c.segmentId, profileId: c.profileId, timestamp: new Date(c.at).toISOString(), cause: c.cause,
+  };
 }

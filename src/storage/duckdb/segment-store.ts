@@ -6,7 +6,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { SegmentCondition, StoredSegment } from '../../protocol/segment.js';
 import type { MembershipChange } from '../../segments/engine.js';
-import { all, inTransaction, jsonRows, type Database } from './database.js';
+import { all, inTransaction, jsonRows, type Database, type Row } from './database.js';
 
 /** A stored event as the segment backfill reads it. */
 export interface SegmentBackfillRow {
@@ -129,10 +129,15 @@ export class DuckDbSegmentStore {
   async changes(workspaceId: string, segmentId: string | null, after: bigint, limit: number): Promise<StoredChange[]> {
     const rows = await all(this.reader, `SELECT id, workspace_id, segment_id, profile_id, entered, changed_at, cause FROM segment_changes
       WHERE workspace_id = $1 AND ($2::VARCHAR IS NULL OR segment_id = $2) AND id > $3 ORDER BY id LIMIT $4`, [workspaceId, segmentId, after, limit]);
-    return rows.map((r) => ({
-      id: BigInt(r.id as bigint), workspaceId: r.workspace_id as string, segmentId: r.segment_id as string, profileId: r.profile_id as string,
-      entered: r.entered as boolean, at: Number(r.changed_at), cause: r.cause as StoredChange['cause'],
-    }));
+    return rows.map(toChange);
+  }
+
+  /** The latest changes of some profiles (a profile and those merged into it), newest first. */
+  async changesOfProfiles(workspaceId: string, profileIds: readonly string[], limit: number): Promise<StoredChange[]> {
+    const rows = await all(this.reader, `SELECT id, workspace_id, segment_id, profile_id, entered, changed_at, cause FROM segment_changes
+      WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) ORDER BY id DESC LIMIT $3`,
+    [workspaceId, JSON.stringify(profileIds), limit]);
+    return rows.map(toChange);
   }
 
   async sizes(workspaceId: string, segmentId: string, days: number): Promise<SizePoint[]> {
@@ -204,4 +209,11 @@ export class DuckDbSegmentStore {
       }));
     }
   }
+}
+
+function toChange(r: Row): StoredChange {
+  return {
+    id: BigInt(r.id as bigint), workspaceId: r.workspace_id as string, segmentId: r.segment_id as string, profileId: r.profile_id as string,
+    entered: r.entered as boolean, at: Number(r.changed_at), cause: r.cause as StoredChange['cause'],
+  };
 }
