@@ -59,7 +59,7 @@ test('timers fire once, in order, and a reschedule supersedes the old time', () 
   t.schedule('s', 'b', 10);
   t.schedule('s', 'a', 20);
   t.schedule('s', 'c', 15);
-  t.cancel((d) => d.profileId === 'c');
+  t.cancelProfiles(new Set(['c']));
   now = 25;
   t.runDue();
   assert.deepEqual(fired.flat().map((d) => [d.profileId, d.at]), [['b', 10], ['a', 20]]);
@@ -67,6 +67,18 @@ test('timers fire once, in order, and a reschedule supersedes the old time', () 
   t.runDue();
   assert.equal(fired.length, 1, 'the superseded time (30) never fires');
   assert.equal(t.next(), null);
+});
+
+test('timers: superseded entries do not pile up when one pair is rescheduled again and again', () => {
+  const fired: Due[] = [];
+  let now = 0;
+  const t = new DueTimers((d) => fired.push(...d), () => now, false);
+  for (let i = 1; i <= 100_000; i++) t.schedule('s', 'a', 1_000_000 + i);
+  t.schedule('s', 'b', 500);
+  assert.ok((t as unknown as { heap: unknown[] }).heap.length < 2000, 'the heap was compacted');
+  now = 2_000_000;
+  t.runDue();
+  assert.deepEqual(fired.map((d) => [d.profileId, d.at]), [['b', 500], ['a', 1_100_000]]);
 });
 
 function harness() {

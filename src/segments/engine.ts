@@ -196,7 +196,7 @@ export class SegmentEngine {
     if (!ws || !entry) return false;
     ws.entries.delete(segmentId);
     this.index(workspaceId);
-    this.timers.cancel((d) => d.segmentId === segmentId);
+    this.timers.cancelSegment(segmentId);
     const now = this.now();
     this.emit([...entry.members].map((pid) => change(entry, pid, false, now, 'deleted')));
     return true;
@@ -270,7 +270,7 @@ export class SegmentEngine {
       if (entry.loading) entry.stale = true;
       for (const leaf of entry.stateful) for (const id of replaced) leaf.state.delete(id);
     }
-    this.timers.cancel((d) => gone.has(d.profileId));
+    this.timers.cancelProfiles(gone);
     const touched = new Set<string>();
     for (const c of events) {
       const pid = this.facts.live(c.profileId) ?? c.profileId;

@@ -17,13 +17,11 @@ export interface Due {
 /** setTimeout's limit: a later due time re-arms when this one fires. */
 const MAX_DELAY = 2 ** 31 - 1;
 
-function key(segmentId: string, profileId: string): string {
-  return `${segmentId}\u0000${profileId}`;
-}
-
 export class DueTimers {
   private readonly heap: Due[] = [];
-  private readonly current = new Map<string, number>();
+  /** segment id → profile id → the current due time (nested: no key string built per pair). */
+  private readonly current = new Map<string, Map<string, number>>();
+  private count = 0;
   private timer: NodeJS.Timeout | null = null;
   private armedAt = Infinity;
   private stopped = false;
@@ -36,24 +34,35 @@ export class DueTimers {
   constructor(private readonly fire: (due: Due[]) => void, private readonly now: () => number, private readonly arm = true) {}
 
   get size(): number {
-    return this.current.size;
+    return this.count;
   }
 
   /** Sets the pair's due time (null: nothing due), replacing the previous one. */
   schedule(segmentId: string, profileId: string, at: number | null): void {
-    const k = key(segmentId, profileId);
-    if (at === null) { this.current.delete(k); return; }
-    if (this.current.get(k) === at) return;
-    this.current.set(k, at);
+    let bySegment = this.current.get(segmentId);
+    if (at === null) {
+      if (bySegment?.delete(profileId)) this.count--;
+      return;
+    }
+    if (!bySegment) { bySegment = new Map(); this.current.set(segmentId, bySegment); }
+    const before = bySegment.get(profileId);
+    if (before === at) return;
+    if (before === undefined) this.count++;
+    bySegment.set(profileId, at);
     this.push({ segmentId, profileId, at });
     if (at < this.armedAt) this.rearm();
   }
 
-  /** Forgets every pair of a segment (deleted) or of a profile (gone). */
-  cancel(match: (d: { segmentId: string; profileId: string }) => boolean): void {
-    for (const k of [...this.current.keys()]) {
-      const [segmentId, profileId] = k.split('\u0000') as [string, string];
-      if (match({ segmentId, profileId })) this.current.delete(k);
+  /** Forgets every pair of a segment (deleted). */
+  cancelSegment(segmentId: string): void {
+    this.count -= this.current.get(segmentId)?.size ?? 0;
+    this.current.delete(segmentId);
+  }
+
+  /** Forgets every pair of these profiles (gone). */
+  cancelProfiles(profileIds: ReadonlySet<string>): void {
+    for (const bySegment of this.current.values()) {
+      for (const id of profileIds) if (bySegment.delete(id)) this.count--;
     }
   }
 
@@ -62,9 +71,10 @@ export class DueTimers {
     const due: Due[] = [];
     while (this.heap.length > 0 && (this.heap[0] as Due).at <= until) {
       const d = this.pop();
-      const k = key(d.segmentId, d.profileId);
-      if (this.current.get(k) !== d.at) continue; // superseded or cancelled
-      this.current.delete(k);
+      const bySegment = this.current.get(d.segmentId);
+      if (bySegment?.get(d.profileId) !== d.at) continue; // superseded or cancelled
+      bySegment.delete(d.profileId);
+      this.count--;
       due.push(d);
     }
     if (due.length > 0) this.fire(due);
@@ -75,7 +85,7 @@ export class DueTimers {
   next(): number | null {
     while (this.heap.length > 0) {
       const d = this.heap[0] as Due;
-      if (this.current.get(key(d.segmentId, d.profileId)) === d.at) return d.at;
+      if (this.current.get(d.segmentId)?.get(d.profileId) === d.at) return d.at;
       this.pop();
     }
     return null;
@@ -101,6 +111,9 @@ export class DueTimers {
   }
 
   private push(d: Due): void {
+    // Superseded entries stay in the heap until their time comes (maybe weeks): when they
+    // outnumber the live ones, rebuild the heap from the current due times.
+    if (this.heap.length > 2 * this.count + 1024) this.compact();
     const h = this.heap;
     h.push(d);
     let i = h.length - 1;
@@ -111,6 +124,14 @@ export class DueTimers {
       i = parent;
     }
     h[i] = d;
+  }
+
+  private compact(): void {
+    this.heap.length = 0;
+    for (const [segmentId, bySegment] of this.current) {
+      for (const [profileId, at] of bySegment) this.heap.push({ segmentId, profileId, at });
+    }
+    this.heap.sort((a, b) => a.at - b.at); // a sorted array is a valid min-heap
   }
 
   private pop(): Due {
