@@ -80,6 +80,17 @@ interface Entry {
   /** Has a windowed computed leaf: values change at UTC midnight. */
   computedWindowed: string[];
   lists: string[];
+  /** Time alone can change it (a windowed count, a computed trait): it needs timers. */
+  timed: boolean;
+}
+
+/**
+ * Where an event goes: the segment to re-evaluate and, for a condition that keeps state, the
+ * leaf to fold it into (none for conditions that only read: traits, computed traits, lists).
+ */
+interface Route {
+  entry: Entry;
+  leaf: StatefulLeaf | null;
 }
 
 interface Workspace {
@@ -87,17 +98,12 @@ interface Workspace {
   entries: Map<string, Entry>;
   /** Segment ids in dependency order: a segment comes after those it refers to. */
   order: string[];
+  /** segment id → its place in `order`. */
+  rank: Map<string, number>;
   /** segment id → segments referring to it. */
   dependents: Map<string, string[]>;
-  /** Track event name → segments with a leaf on it; and the catch-all groups. */
-  byEvent: Map<string, Set<string>>;
-  onPage: Set<string>;
-  onAny: Set<string>;
-  onTraits: Set<string>;
-  onConsent: Set<string>;
-  onIdentifiers: Set<string>;
-  /** Computed trait name → segments reading it. */
-  onComputed: Map<string, Set<string>>;
+  /** Routes by what an event is: `track:<name>`, `page`, `identify`, `consent`, and `any` for every event. */
+  routes: Map<string, Route[]>;
 }
 
 /** A node's outcome for `explain`. */
@@ -146,6 +152,7 @@ export class SegmentEngine {
       segment, compiled, stateful, members: announced ?? previous?.members ?? new Set(), fromSeq, loading: true, stale: false,
       computedWindowed: compiled.leaves.flatMap((l) => (l.kind === 'computed' ? [l.cond.name] : [])),
       lists: compiled.leaves.flatMap((l) => (l.kind === 'list' ? [l.id] : [])),
+      timed: compiled.leaves.some((l) => (l.kind === 'event' && l.windowMs !== null) || l.kind === 'computed'),
     });
     this.index(segment.workspaceId);
   }
@@ -236,14 +243,19 @@ export class SegmentEngine {
       if (!ws) continue;
       const pid = this.facts.live(c.profileId) ?? c.profileId;
       seen.set(pid, (seen.get(pid) ?? 0) + 1);
-      const affected = new Set<string>();
-      for (const segId of this.candidates(ws, c.event)) {
-        const entry = ws.entries.get(segId) as Entry;
-        if (c.event.seq <= entry.fromSeq) continue;
-        for (const leaf of entry.stateful) fold(leaf, pid, c.event, now);
-        affected.add(segId);
-      }
-      mark(c.workspaceId, pid, affected);
+      const affected: string[] = [];
+      const e = c.event;
+      const route = (key: string): void => {
+        for (const r of ws.routes.get(key) ?? []) {
+          if (e.seq <= r.entry.fromSeq) continue;
+          if (r.leaf === null || fold(r.leaf, pid, e, now)) affected.push(r.entry.segment.id);
+        }
+      };
+      route('any');
+      if (e.type === 'track' && e.event !== null) route(`track:${e.event}`);
+      else if (e.type === 'page' || e.type === 'identify') route(e.type);
+      if (e.consent !== undefined && e.consent !== null) route('consent');
+      if (affected.length > 0 || !byProfileHas(todo, c.workspaceId, pid)) mark(c.workspaceId, pid, affected);
     }
     // A profile first seen in this batch may belong to segments none of its events names (e.g. `never`).
     for (const [workspaceId, byProfile] of todo) {
@@ -372,10 +384,12 @@ export class SegmentEngine {
   private reevaluate(workspaceId: string, pid: string, segs: ReadonlySet<string> | 'all', now: number, cause: ChangeCause, changes: MembershipChange[]): void {
     const ws = this.workspaces.get(workspaceId);
     if (!ws) return;
-    const pending = segs === 'all' ? null : new Set(segs);
     const alive = this.facts.live(pid) === pid;
-    for (const segId of ws.order) {
-      if (pending !== null && !pending.has(segId)) continue;
+    // The segments to look at, by rank; a changed membership adds the segments referring to it (ranked after it).
+    const queue = segs === 'all' ? ws.order.map((_, i) => i) : [...segs].map((id) => ws.rank.get(id) ?? -1).filter((r) => r >= 0).sort((a, b) => a - b);
+    for (let q = 0; q < queue.length; q++) {
+      if (q > 0 && queue[q] === queue[q - 1]) continue;
+      const segId = ws.order[queue[q] as number] as string;
       const entry = ws.entries.get(segId) as Entry;
       if (entry.loading) continue;
       const member = alive && this.evaluate(entry, pid, now);
@@ -383,14 +397,15 @@ export class SegmentEngine {
       if (member) entry.members.add(pid);
       else entry.members.delete(pid);
       changes.push(change(entry, pid, member, now, cause));
-      for (const dep of ws.dependents.get(segId) ?? []) pending?.add(dep);
+      if (segs === 'all') continue;
+      for (const dep of ws.dependents.get(segId) ?? []) insertSorted(queue, ws.rank.get(dep) as number, q + 1);
     }
   }
 
   /** Whether the profile is a member at `now`; schedules when it should be looked at again. */
   private evaluate(entry: Entry, pid: string, now: number): boolean {
     const member = this.holds(entry, entry.compiled.root, pid, now);
-    this.timers.schedule(entry.segment.id, pid, this.nextDue(entry, pid, now));
+    if (entry.timed) this.timers.schedule(entry.segment.id, pid, this.nextDue(entry, pid, now));
     return member;
   }
 
@@ -399,7 +414,29 @@ export class SegmentEngine {
       case 'and': return c.of.every((x) => this.holds(entry, x, pid, now));
       case 'or': return c.of.some((x) => this.holds(entry, x, pid, now));
       case 'not': return !this.holds(entry, c.of, pid, now);
-      default: return this.leafHolds(entry, entry.compiled.leafOf.get(c) as Leaf, pid, now).matched;
+      default: return this.leafMatches(entry, entry.compiled.leafOf.get(c) as Leaf, pid, now);
+    }
+  }
+
+  /** The hot path of `leafHolds`: the same answer without building the explanation. */
+  private leafMatches(entry: Entry, leaf: Leaf, pid: string, now: number): boolean {
+    switch (leaf.kind) {
+      case 'trait': return leaf.test(traitValue(this.facts.traits(pid), leaf));
+      case 'event': {
+        const s = leaf.state.get(pid);
+        return compareCount(s === undefined ? 0 : countAt(s, now, leaf.windowMs ?? 0), leaf.op, leaf.k);
+      }
+      case 'consent': return leaf.state.get(pid)?.granted === true;
+      case 'segment': return this.isMember(entry.segment.workspaceId, leaf.id, pid);
+      case 'sequence': {
+        const s = leaf.state.get(pid);
+        if (s === undefined) return false;
+        const matched = sequenceHolds(s, leaf.shape);
+        // Without absent steps a satisfied sequence stays satisfied: keep only that fact.
+        if (matched && leaf.monotone && !s.done) { s.done = true; s.events = []; }
+        return matched;
+      }
+      default: return this.leafHolds(entry, leaf, pid, now).matched;
     }
   }
 
@@ -417,9 +454,8 @@ export class SegmentEngine {
         return { matched: compareCount(n, leaf.op, leaf.k), actual: n >= leaf.cap ? { atLeast: n } : n };
       }
       case 'sequence': {
+        const matched = this.leafMatches(entry, leaf, pid, now);
         const s = leaf.state.get(pid);
-        const matched = s !== undefined && sequenceHolds(s, leaf.shape);
-        if (matched && leaf.monotone && s && !s.done) { s.done = true; s.events = []; }
         return { matched, actual: s === undefined ? 0 : s.done ? 'completed' : s.events.length };
       }
       case 'computed': {
@@ -481,58 +517,38 @@ export class SegmentEngine {
     return due;
   }
 
-  private candidates(ws: Workspace, e: SegmentEvent): Set<string> {
-    const out = new Set<string>(ws.onAny);
-    if (e.type === 'track' && e.event !== null) for (const s of ws.byEvent.get(e.event) ?? []) out.add(s);
-    if (e.type === 'page') for (const s of ws.onPage) out.add(s);
-    if (e.type === 'identify') for (const s of ws.onTraits) out.add(s);
-    if (e.consent !== undefined && e.consent !== null) for (const s of ws.onConsent) out.add(s);
-    for (const s of ws.onIdentifiers) out.add(s);
-    for (const [name, segs] of ws.onComputed) {
-      const on = this.computedEventName(ws.id, name);
-      if (on === ANY_EVENT || (on === PAGE_EVENT && e.type === 'page') || (e.type === 'track' && on === e.event)) for (const s of segs) out.add(s);
-    }
-    return out;
-  }
-
   private workspace(id: string): Workspace {
     let ws = this.workspaces.get(id);
     if (!ws) {
-      ws = {
-        id, entries: new Map(), order: [], dependents: new Map(), byEvent: new Map(), onPage: new Set(), onAny: new Set(),
-        onTraits: new Set(), onConsent: new Set(), onIdentifiers: new Set(), onComputed: new Map(),
-      };
+      ws = { id, entries: new Map(), order: [], rank: new Map(), dependents: new Map(), routes: new Map() };
       this.workspaces.set(id, ws);
     }
     return ws;
   }
 
-  /** Rebuilds the workspace's indexes after a segment was added or removed. */
+  /** Rebuilds the workspace's routes and order after a segment was added or removed. */
   private index(workspaceId: string): void {
     const ws = this.workspace(workspaceId);
-    ws.byEvent.clear(); ws.onPage.clear(); ws.onAny.clear(); ws.onTraits.clear(); ws.onConsent.clear();
-    ws.onIdentifiers.clear(); ws.onComputed.clear(); ws.dependents.clear();
-    const onName = (name: string, id: string): void => {
-      if (name === ANY_EVENT) ws.onAny.add(id);
-      else if (name === PAGE_EVENT) ws.onPage.add(id);
-      else {
-        let set = ws.byEvent.get(name);
-        if (!set) { set = new Set(); ws.byEvent.set(name, set); }
-        set.add(id);
-      }
+    ws.routes.clear();
+    ws.dependents.clear();
+    const add = (key: string, entry: Entry, leaf: StatefulLeaf | null): void => {
+      const list = ws.routes.get(key) ?? [];
+      if (!list.some((r) => r.entry === entry && r.leaf === leaf)) list.push({ entry, leaf });
+      ws.routes.set(key, list);
     };
+    const byName = (name: string): string => (name === ANY_EVENT ? 'any' : name === PAGE_EVENT ? 'page' : `track:${name}`);
     for (const [id, entry] of ws.entries) {
       for (const leaf of entry.compiled.leaves) {
         switch (leaf.kind) {
-          case 'trait': ws.onTraits.add(id); break;
-          case 'event': onName(leaf.cond.event, id); break;
-          case 'sequence': for (const s of leaf.cond.steps) onName(s.event, id); break;
-          case 'consent': ws.onConsent.add(id); break;
-          case 'list': ws.onIdentifiers.add(id); break;
+          case 'trait': add('identify', entry, null); break;
+          case 'event': add(byName(leaf.cond.event), entry, leaf); break;
+          case 'sequence': for (const s of leaf.cond.steps) add(byName(s.event), entry, leaf); break;
+          case 'consent': add('consent', entry, leaf); break;
+          // Any event may bring an identifier of the list.
+          case 'list': add('any', entry, null); break;
           case 'computed': {
-            let set = ws.onComputed.get(leaf.cond.name);
-            if (!set) { set = new Set(); ws.onComputed.set(leaf.cond.name, set); }
-            set.add(id);
+            const on = this.computedEventName(workspaceId, leaf.cond.name);
+            if (on !== undefined) add(byName(on), entry, null);
             break;
           }
           case 'segment': {
@@ -549,6 +565,7 @@ export class SegmentEngine {
       }
     }
     ws.order = dependencyOrder(ws.entries);
+    ws.rank = new Map(ws.order.map((id, i) => [id, i]));
   }
 
   private emit(changes: MembershipChange[]): void {
@@ -561,37 +578,48 @@ function change(entry: Entry, profileId: string, entered: boolean, at: number, c
   return { workspaceId: entry.segment.workspaceId, segmentId: entry.segment.id, profileId, entered, at, cause };
 }
 
-/** Folds one event into a leaf's state for a profile, if it matches. */
-function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: number): void {
+/** Folds one event into a leaf's state for a profile if it matches; true when it did. */
+function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: number): boolean {
   switch (leaf.kind) {
     case 'event': {
-      if (!leaf.matches(e)) return;
-      if (leaf.range && (e.at < leaf.range[0] || e.at >= leaf.range[1])) return;
-      if (leaf.windowMs !== null && e.at <= now - leaf.windowMs) return; // lapsed already: never counts again
+      if (!leaf.matches(e)) return false;
+      if (leaf.range && (e.at < leaf.range[0] || e.at >= leaf.range[1])) return false;
+      if (leaf.windowMs !== null && e.at <= now - leaf.windowMs) return false; // lapsed already: never counts again
       const s = leaf.state.get(pid) ?? newCount(leaf.windowMs !== null);
       leaf.state.set(pid, addToCount(s, e.at, leaf.cap));
-      return;
+      return true;
     }
     case 'sequence': {
       let mask = 0;
-      leaf.steps.forEach((m, i) => { if (m(e)) mask |= 1 << i; });
-      if (mask === 0) return;
+      for (let i = 0; i < leaf.steps.length; i++) if ((leaf.steps[i] as (e: SegmentEvent) => boolean)(e)) mask |= 1 << i;
+      if (mask === 0) return false;
       let s = leaf.state.get(pid);
       if (!s) { s = newSequence(); leaf.state.set(pid, s); }
       addToSequence(s, { at: e.at, seq: e.seq, mask });
-      return;
+      return true;
     }
     case 'consent': {
       const granted = consentOf(e.consent, leaf.purpose);
-      if (granted === undefined) return;
+      if (granted === undefined) return false;
       leaf.state.set(pid, laterConsent(leaf.state.get(pid), { at: e.at, seq: e.seq, granted }));
-      return;
+      return true;
     }
     default: {
       const unreachable: never = leaf;
       throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/** Inserts `value` into the ascending `queue` at or after `from`, unless it is there already. */
+function insertSorted(queue: number[], value: number, from: number): void {
+  let i = from;
+  while (i < queue.length && (queue[i] as number) < value) i++;
+  if (queue[i] !== value) queue.splice(i, 0, value);
+}
+
+function byProfileHas(todo: ReadonlyMap<string, ReadonlyMap<string, unknown>>, workspaceId: string, pid: string): boolean {
+  return todo.get(workspaceId)?.has(pid) ?? false;
 }
 
 function mergeState(leaf: StatefulLeaf, from: string, into: string): void {

@@ -11,7 +11,7 @@
  *
  * Merging two profiles' states gives the state of the union of their events.
  */
-import type { CountOp } from '../protocol/segment.js';
+import { MAX_SEQUENCE_STEPS, type CountOp } from '../protocol/segment.js';
 
 /** The k + 1 most recent event times, descending (windowed) — or a count capped at k + 1. */
 export type CountState = number[] | number;
@@ -126,29 +126,37 @@ export function sequenceHolds(s: SequenceState, shape: SequenceShape): boolean {
   const { positive, absentAfter, withinMs } = shape;
   const n = positive.length;
   const events = s.events;
-  const reachPos = new Array<number>(n).fill(-1);
-  const reachStart = new Array<number>(n).fill(0);
-  const lastAbsent = new Array<number>(n).fill(-1);
+  // Scratch arrays reused across calls (sequences have at most MAX_SEQUENCE_STEPS steps).
+  const { reachPos, reachStart, lastAbsent, newReach } = SCRATCH;
+  reachPos.fill(-1, 0, n);
+  lastAbsent.fill(-1, 0, n);
   const trailing = absentAfter[n - 1] as number;
-  const newReach: Array<number | null> = new Array<number | null>(n).fill(null);
   for (let j = 0; j < events.length; j++) {
     const e = events[j] as SeqEvent;
     for (let i = 0; i < n; i++) {
-      newReach[i] = null;
+      newReach[i] = NaN;
       if ((e.mask & (positive[i] as number)) === 0) continue;
       if (i === 0) { newReach[i] = e.at; continue; }
       const k = reachPos[i - 1] as number;
       if (k >= 0 && k >= (lastAbsent[i - 1] as number) && e.at - (reachStart[i - 1] as number) <= withinMs) newReach[i] = reachStart[i - 1] as number;
     }
     for (let i = 0; i < n; i++) {
-      const start = newReach[i];
-      if (start !== null && start !== undefined) { reachPos[i] = j; reachStart[i] = start; }
+      const start = newReach[i] as number;
+      if (!Number.isNaN(start)) { reachPos[i] = j; reachStart[i] = start; }
       if ((e.mask & (absentAfter[i] as number)) !== 0) lastAbsent[i] = j;
     }
-    if (newReach[n - 1] !== null && newReach[n - 1] !== undefined && !trailingAbsentFollows(events, j, trailing, withinMs)) return true;
+    if (!Number.isNaN(newReach[n - 1] as number) && !trailingAbsentFollows(events, j, trailing, withinMs)) return true;
   }
   return false;
 }
+
+const SCRATCH = {
+  reachPos: new Array<number>(MAX_SEQUENCE_STEPS).fill(-1),
+  reachStart: new Array<number>(MAX_SEQUENCE_STEPS).fill(0),
+  lastAbsent: new Array<number>(MAX_SEQUENCE_STEPS).fill(-1),
+  /** The start of the chain event j completes at each step; NaN: none. */
+  newReach: new Array<number>(MAX_SEQUENCE_STEPS).fill(Number.NaN),
+};
 
 function trailingAbsentFollows(events: readonly SeqEvent[], j: number, trailing: number, withinMs: number): boolean {
   if (trailing === 0) return false;
