@@ -142,3 +142,20 @@ test('a window lapses through the timer, and a merge adds the two profiles\' eve
   assert.equal(h.engine.isMember(WS, 'two_carts', 'a'), false, 'the older cart lapses exactly 7 days after it');
   assert.deepEqual(h.changes.map((c) => [c.profileId, c.entered, c.cause]), [['a', true, 'merge'], ['a', false, 'time']]);
 });
+
+test('a start-up fill announces only the differences from what was announced before', () => {
+  const h = harness();
+  h.send('p1', 'Cart');
+  h.send('p2', 'Page Viewed');
+  h.send('p3', 'Cart');
+  const segment: StoredSegment = { id: 'carts', workspaceId: WS, name: 'carts', definition: { kind: 'event', event: 'Cart' }, createdAt: 0, updatedAt: 0 };
+  // Announced before the restart: p1 (still true), p2 (no longer: say its cart was split away).
+  h.engine.add(segment, 0n, new Set(['p1', 'p2']));
+  for (const [pid, event] of [['p1', 'Cart'], ['p3', 'Cart']] as const) {
+    h.engine.backfill(WS, 'carts', pid, { type: 'track', event, properties: {}, consent: null, at: 0, seq: 1n });
+  }
+  h.changes.length = 0;
+  h.engine.finish(WS, 'carts', 'reconciled');
+  assert.deepEqual(h.changes.map((c) => [c.profileId, c.entered]).sort(), [['p2', false], ['p3', true]]);
+  assert.deepEqual([...(h.engine.members(WS, 'carts') ?? [])].sort(), ['p1', 'p3']);
+});
