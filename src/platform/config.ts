@@ -54,7 +54,13 @@ export const ConfigSchema = Type.Object({
   }, { default: {} }),
   processor: Type.Object({
     batchSize: Type.Integer({ minimum: 1, default: 5_000 }),
-    idleMs: Type.Integer({ minimum: 1, default: 50 }),
+    /**
+     * After a partial batch (caught up), wait this long for events to gather. It bounds how soon an
+     * event reaches profiles and segments (target: visible ≤ 100 ms after its ack); a small batch's
+     * commit already takes tens of ms, during which the next batch gathers, so a short wait costs
+     * few extra transactions (bench/segments: 50 ms gave p99 133 ms from ack to membership).
+     */
+    idleMs: Type.Integer({ minimum: 1, default: 10 }),
     /**
      * Processed log records are kept this long, then deleted (seconds). Short on purpose: the log
      * holds events as received, personal values in clear, and processed events are in the store.
