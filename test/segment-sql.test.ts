@@ -89,12 +89,15 @@ async function count(table: string): Promise<number> {
   return Number((await all(conn, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
 }
 
-/** The same head for every statement that reads events: stored profile ids → live profile ids. */
+/** The same head for every statement that reads events: merged profile ids → live profile ids. */
 const LIVE = `WITH RECURSIVE
-live (id, live_id) AS (
-  SELECT id, id FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL
+chain (id, live_id, depth) AS (
+  SELECT id, merged_into, 1 FROM profiles WHERE workspace_id = $1 AND merged_into IS NOT NULL
   UNION ALL
-  SELECT p.id, l.live_id FROM profiles p JOIN live l ON p.merged_into = l.id WHERE p.workspace_id = $1
+  SELECT c.id, p.merged_into, c.depth + 1 FROM chain c JOIN profiles p ON p.id = c.live_id WHERE p.workspace_id = $1 AND p.merged_into IS NOT NULL
+),
+live (id, live_id) AS (
+  SELECT id, arg_max(live_id, depth) FROM chain GROUP BY id
 )`;
 const UNIVERSE = `SELECT u.id AS profile_id
 FROM profiles u`;
@@ -117,10 +120,10 @@ test('SQL: an event count in a window aggregates per live profile, LEFT JOINed s
   assert.deepEqual(compiled({ kind: 'event', event: 'Order Completed', within: '30d', count: { op: 'gte', value: 3 } }), {
     sql: `${LIVE},
 c1 AS (
-  SELECT l.live_id AS profile_id, count(*) AS n
-  FROM events e JOIN live l ON l.id = e.profile_id
-  WHERE e.workspace_id = $1 AND e.type = 'track' AND e.event = $2 AND epoch_ms(e.timestamp) > $3
-  GROUP BY l.live_id
+  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, count(*) AS n
+  FROM events e LEFT JOIN live l ON l.id = e.profile_id
+  WHERE e.workspace_id = $1 AND e.type = 'track' AND e.event = $2 AND e.timestamp > make_timestamp(CAST($3 AS BIGINT) * 1000)
+  GROUP BY coalesce(l.live_id, e.profile_id)
 )
 ${UNIVERSE}
 LEFT JOIN c1 ON c1.profile_id = u.id
@@ -141,10 +144,10 @@ test('SQL: and of an event count with a property filter and a trait', () => {
   assert.deepEqual(compiled(definition), {
     sql: `${LIVE},
 c1 AS (
-  SELECT l.live_id AS profile_id, count(*) AS n
-  FROM events e JOIN live l ON l.id = e.profile_id
-  WHERE e.workspace_id = $1 AND e.type = 'track' AND e.event = $2 AND epoch_ms(e.timestamp) > $3 AND coalesce(json_type(json_extract(e.properties, $4)) IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST(json_extract(e.properties, $4) AS DOUBLE) > CAST($5 AS DOUBLE), false)
-  GROUP BY l.live_id
+  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, count(*) AS n
+  FROM events e LEFT JOIN live l ON l.id = e.profile_id
+  WHERE e.workspace_id = $1 AND e.type = 'track' AND e.event = $2 AND e.timestamp > make_timestamp(CAST($3 AS BIGINT) * 1000) AND coalesce(json_type(json_extract(e.properties, $4)) IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST(json_extract(e.properties, $4) AS DOUBLE) > CAST($5 AS DOUBLE), false)
+  GROUP BY coalesce(l.live_id, e.profile_id)
 )
 ${UNIVERSE}
 LEFT JOIN c1 ON c1.profile_id = u.id
@@ -158,10 +161,10 @@ test('SQL: not of page views between two dates', () => {
   assert.deepEqual(compiled({ kind: 'not', of: { kind: 'event', event: '$page', between: { from: '2024-01-01', to: '2024-02-01' } } }), {
     sql: `${LIVE},
 c1 AS (
-  SELECT l.live_id AS profile_id, count(*) AS n
-  FROM events e JOIN live l ON l.id = e.profile_id
-  WHERE e.workspace_id = $1 AND e.type = 'page' AND epoch_ms(e.timestamp) >= $2 AND epoch_ms(e.timestamp) < $3
-  GROUP BY l.live_id
+  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, count(*) AS n
+  FROM events e LEFT JOIN live l ON l.id = e.profile_id
+  WHERE e.workspace_id = $1 AND e.type = 'page' AND e.timestamp >= make_timestamp(CAST($2 AS BIGINT) * 1000) AND e.timestamp < make_timestamp(CAST($3 AS BIGINT) * 1000)
+  GROUP BY coalesce(l.live_id, e.profile_id)
 )
 ${UNIVERSE}
 LEFT JOIN c1 ON c1.profile_id = u.id
@@ -180,11 +183,11 @@ test('SQL: a sequence with a trailing absent step, by window functions over the 
     sql: `${LIVE},
 c1_e AS (
   SELECT *, CASE WHEN m0 THEN at_ms END AS l0 FROM (
-    SELECT l.live_id AS profile_id, epoch_ms(e.timestamp) AS at_ms, e.seq,
+    SELECT coalesce(l.live_id, e.profile_id) AS profile_id, epoch_ms(e.timestamp) AS at_ms, e.seq,
       (e.type = 'track' AND e.event = $2) AS m0,
       (e.type = 'track' AND e.event = $3) AS m1,
       (e.type = 'track' AND e.event = $4) AS m2
-    FROM events e JOIN live l ON l.id = e.profile_id
+    FROM events e LEFT JOIN live l ON l.id = e.profile_id
     WHERE e.workspace_id = $1
   ) WHERE m0 OR m1 OR m2
 ),
@@ -227,10 +230,10 @@ test('SQL: consent takes the latest boolean by (time, seq)', () => {
   assert.deepEqual(compiled({ kind: 'consent', purpose: 'marketing' }), {
     sql: `${LIVE},
 c1 AS (
-  SELECT l.live_id AS profile_id, arg_max(TRY_CAST(json_extract(e.consent, $2) AS BOOLEAN), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS granted
-  FROM events e JOIN live l ON l.id = e.profile_id
+  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, arg_max(TRY_CAST(json_extract(e.consent, $2) AS BOOLEAN), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS granted
+  FROM events e LEFT JOIN live l ON l.id = e.profile_id
   WHERE e.workspace_id = $1 AND json_type(json_extract(e.consent, $2)) = 'BOOLEAN'
-  GROUP BY l.live_id
+  GROUP BY coalesce(l.live_id, e.profile_id)
 )
 ${UNIVERSE}
 LEFT JOIN c1 ON c1.profile_id = u.id
@@ -245,10 +248,10 @@ test('SQL: a segment reference compiles the other definition inline', () => {
   assert.deepEqual(compiled({ kind: 'or', of: [{ kind: 'segment', id: 'vip' }, { kind: 'consent', purpose: 'marketing' }] }, { segment: (id) => segments[id] }), {
     sql: `${LIVE},
 c1 AS (
-  SELECT l.live_id AS profile_id, arg_max(TRY_CAST(json_extract(e.consent, $5) AS BOOLEAN), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS granted
-  FROM events e JOIN live l ON l.id = e.profile_id
+  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, arg_max(TRY_CAST(json_extract(e.consent, $5) AS BOOLEAN), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS granted
+  FROM events e LEFT JOIN live l ON l.id = e.profile_id
   WHERE e.workspace_id = $1 AND json_type(json_extract(e.consent, $5)) = 'BOOLEAN'
-  GROUP BY l.live_id
+  GROUP BY coalesce(l.live_id, e.profile_id)
 )
 ${UNIVERSE}
 LEFT JOIN c1 ON c1.profile_id = u.id

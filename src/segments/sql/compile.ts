@@ -60,15 +60,20 @@ ${joins.map((j) => `${j}\n`).join('')}WHERE u.workspace_id = ${ws} AND u.merged_
 }
 
 /**
- * Stored profile id → live profile id, walking down from the live profiles of the workspace: a
- * profile merged into another inherits the live id of the one it was merged into.
+ * Merged profile id → the live profile it was merged into, following chains (A → B → C). Only
+ * merged profiles have a row (about 1 % of them): events LEFT JOIN this small table and keep
+ * their own profile id when it has no row, which costs far less than joining every event to a
+ * row per profile.
  */
 function liveCte(ws: string): string {
-  return cte('live (id, live_id)', [
-    `SELECT id, id FROM profiles WHERE workspace_id = ${ws} AND merged_into IS NULL`,
-    'UNION ALL',
-    `SELECT p.id, l.live_id FROM profiles p JOIN live l ON p.merged_into = l.id WHERE p.workspace_id = ${ws}`,
-  ]);
+  return [
+    cte('chain (id, live_id, depth)', [
+      `SELECT id, merged_into, 1 FROM profiles WHERE workspace_id = ${ws} AND merged_into IS NOT NULL`,
+      'UNION ALL',
+      `SELECT c.id, p.merged_into, c.depth + 1 FROM chain c JOIN profiles p ON p.id = c.live_id WHERE p.workspace_id = ${ws} AND p.merged_into IS NOT NULL`,
+    ]),
+    cte('live (id, live_id)', ['SELECT id, arg_max(live_id, depth) FROM chain GROUP BY id']),
+  ].join(',\n');
 }
 
 const COUNT_SQL: Readonly<Record<CountOp, string>> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };

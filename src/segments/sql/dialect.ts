@@ -81,6 +81,11 @@ export interface SqlDialect {
   contains(s: string, needle: string): string;
   /** Milliseconds since the epoch of a timestamp column. ClickHouse: `toUnixTimestamp64Milli(ts)`. */
   epochMs(timestamp: string): string;
+  /**
+   * The timestamp of a bound number of ms since the epoch, to compare a timestamp column with as
+   * it is (its min/max per block then skip whole blocks). ClickHouse: `fromUnixTimestamp64Milli(ms)`.
+   */
+  timestampOfMs(msParam: string): string;
 
   // --- Aggregates and structs.
 

@@ -49,6 +49,8 @@ export const duckdb: SqlDialect = {
   startsWith: (s, prefix) => `starts_with(${s}, ${prefix})`,
   contains: (s, needle) => `contains(${s}, ${needle})`,
   epochMs: (timestamp) => `epoch_ms(${timestamp})`,
+  // Stored timestamps have whole milliseconds, so `ts > make_timestamp(ms * 1000)` ⟺ `epoch_ms(ts) > ms`.
+  timestampOfMs: (ms) => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`,
 
   argMax: (value, orderBy) => `arg_max(${value}, ${keyStruct(orderBy)})`,
   argMin: (value, orderBy) => `arg_min(${value}, ${keyStruct(orderBy)})`,

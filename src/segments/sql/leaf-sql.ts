@@ -23,8 +23,10 @@ export function cte(name: string, lines: readonly string[]): string {
   return `${name} AS (\n  ${lines.join('\n  ')}\n)`;
 }
 
-/** The workspace's events, each with the live profile it belongs to now (`l.live_id`). */
-const LIVE_EVENTS = 'FROM events e JOIN live l ON l.id = e.profile_id';
+/** The workspace's events, each with the live profile it belongs to now (`LIVE_ID`). */
+const LIVE_EVENTS = 'FROM events e LEFT JOIN live l ON l.id = e.profile_id';
+/** The live profile of an event: the one its profile was merged into, or its own. */
+const LIVE_ID = 'coalesce(l.live_id, e.profile_id)';
 
 function where(s: LeafScope, conditions: readonly string[]): string {
   return `WHERE ${[`e.workspace_id = ${s.ws}`, ...conditions].join(' AND ')}`;
@@ -38,17 +40,18 @@ function must(value: number | null, what: string): number {
 
 /** `profile_id, n`: the number of matching events in the window, for profiles that have some. */
 export function eventCountCte(name: string, c: EventCondition, now: number, s: LeafScope): string {
-  const at = s.p.dialect.epochMs('e.timestamp');
+  const d = s.p.dialect;
+  const ms = (value: number): string => d.timestampOfMs(s.p.bind(value));
   // By name and time first, the cheap tests; the JSON filters last.
   const conditions = eventMatchSql(c.event, undefined, s.p, 'e');
-  if (c.within !== undefined) conditions.push(`${at} > ${s.p.bind(now - must(durationMs(c.within), 'duration'))}`);
+  if (c.within !== undefined) conditions.push(`e.timestamp > ${ms(now - must(durationMs(c.within), 'duration'))}`);
   if (c.between !== undefined) {
     const from = must(instantMs(c.between.from), 'date');
     const to = must(instantMs(c.between.to), 'date');
-    conditions.push(`${at} >= ${s.p.bind(from)}`, `${at} < ${s.p.bind(to)}`);
+    conditions.push(`e.timestamp >= ${ms(from)}`, `e.timestamp < ${ms(to)}`);
   }
   for (const f of c.filters ?? []) conditions.push(propertyFilterSql('e.properties', f, s.p));
-  return cte(name, ['SELECT l.live_id AS profile_id, count(*) AS n', LIVE_EVENTS, where(s, conditions), 'GROUP BY l.live_id']);
+  return cte(name, [`SELECT ${LIVE_ID} AS profile_id, count(*) AS n`, LIVE_EVENTS, where(s, conditions), `GROUP BY ${LIVE_ID}`]);
 }
 
 /** `profile_id, granted`: what the latest event (by time, then seq) with a boolean for the purpose says. */
@@ -56,18 +59,18 @@ export function consentCte(name: string, c: ConsentCondition, s: LeafScope): str
   const d = s.p.dialect;
   const said = d.jsonExtract('e.consent', ['categoryPreferences', c.purpose], s.p);
   return cte(name, [
-    `SELECT l.live_id AS profile_id, ${d.argMax(d.jsonBoolean(said), [d.epochMs('e.timestamp'), 'e.seq'])} AS granted`,
-    LIVE_EVENTS, where(s, [d.jsonIsBoolean(said)]), 'GROUP BY l.live_id',
+    `SELECT ${LIVE_ID} AS profile_id, ${d.argMax(d.jsonBoolean(said), [d.epochMs('e.timestamp'), 'e.seq'])} AS granted`,
+    LIVE_EVENTS, where(s, [d.jsonIsBoolean(said)]), `GROUP BY ${LIVE_ID}`,
   ]);
 }
 
 /** `profile_id`: the profiles owning an identifier of the static list. */
 export function listCte(name: string, c: ListCondition, s: LeafScope): string {
   return cte(name, [
-    'SELECT DISTINCT l.live_id AS profile_id',
+    'SELECT DISTINCT coalesce(l.live_id, d.profile_id) AS profile_id',
     'FROM segment_list_items i',
     'JOIN identities d ON d.workspace_id = i.workspace_id AND d.type = i.type AND d.hash = i.hash',
-    'JOIN live l ON l.id = d.profile_id',
+    'LEFT JOIN live l ON l.id = d.profile_id',
     `WHERE i.workspace_id = ${s.ws} AND i.list_id = ${s.p.bind(c.id)}`,
   ]);
 }
@@ -97,7 +100,7 @@ export function sequenceCtes(name: string, c: SequenceCondition, s: LeafScope): 
 
   const ctes = [cte(`${name}_e`, [
     'SELECT *, CASE WHEN m0 THEN at_ms END AS l0 FROM (',
-    `  SELECT l.live_id AS profile_id, ${d.epochMs('e.timestamp')} AS at_ms, e.seq,`,
+    `  SELECT ${LIVE_ID} AS profile_id, ${d.epochMs('e.timestamp')} AS at_ms, e.seq,`,
     ...matches.map((m, i) => `    ${m.length === 0 ? 'true' : `(${m.join(' AND ')})`} AS m${i}${i < matches.length - 1 ? ',' : ''}`),
     `  ${LIVE_EVENTS}`,
     `  ${where(s, [])}`,
@@ -155,7 +158,8 @@ export function computedCte(name: string, def: ComputedTraitDefinition, now: num
   const conditions = eventMatchSql(def.event, undefined, s.p, 'e');
   if (def.windowDays !== undefined) {
     const today = Math.floor(now / DAY_MS);
-    conditions.push(`${at} >= ${s.p.bind((today - def.windowDays + 1) * DAY_MS)}`, `${at} < ${s.p.bind((today + 1) * DAY_MS)}`);
+    const ms = (value: number): string => d.timestampOfMs(s.p.bind(value));
+    conditions.push(`e.timestamp >= ${ms((today - def.windowDays + 1) * DAY_MS)}`, `e.timestamp < ${ms((today + 1) * DAY_MS)}`);
   }
   for (const f of def.filters ?? []) conditions.push(propertyFilterSql('e.properties', f, s.p));
   const x = def.property === undefined ? d.nullJson : d.jsonExtract('e.properties', pathOf(def.property), s.p);
@@ -163,7 +167,7 @@ export function computedCte(name: string, def: ComputedTraitDefinition, now: num
   // null; count without a property every matching event.
   if (def.property !== undefined) conditions.push(`coalesce(${NUMERIC_OPS.includes(def.op) ? d.jsonIsNumber(x) : d.jsonIsPresent(x)}, false)`);
   const events = [LIVE_EVENTS, where(s, conditions)];
-  const aggregate = (value: string): string => cte(name, [`SELECT l.live_id AS profile_id, ${value} AS v`, ...events, 'GROUP BY l.live_id']);
+  const aggregate = (value: string): string => cte(name, [`SELECT ${LIVE_ID} AS profile_id, ${value} AS v`, ...events, `GROUP BY ${LIVE_ID}`]);
   const order = [at, 'e.message_id'];
   switch (def.op) {
     case 'count': return aggregate('count(*)');
@@ -179,9 +183,9 @@ export function computedCte(name: string, def: ComputedTraitDefinition, now: num
       // Counts per value, keyed by its JSON text; ties go to the smallest text as JavaScript writes it.
       return cte(name, [
         `SELECT profile_id, ${d.parseJson(d.argMin('txt', ['-n', d.jsonTextAsJavaScript('txt')]))} AS v FROM (`,
-        `  SELECT l.live_id AS profile_id, ${d.jsonText(x)} AS txt, count(*) AS n`,
+        `  SELECT ${LIVE_ID} AS profile_id, ${d.jsonText(x)} AS txt, count(*) AS n`,
         ...events.map((line) => `  ${line}`),
-        '  GROUP BY l.live_id, txt',
+        `  GROUP BY ${LIVE_ID}, txt`,
         ') GROUP BY profile_id',
       ]);
     default: {
