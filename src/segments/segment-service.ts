@@ -183,22 +183,24 @@ export class SegmentService {
 
 /** The stored events a set of definitions needs: by event name, page, consent; no older than every window needs. */
 export function backfillFilter(workspaceId: string, definitions: readonly SegmentCondition[], upToSeq: bigint, now: number): BackfillFilter {
-  const f: BackfillFilter = { workspaceId, upToSeq, all: false, pages: false, withConsent: false, names: [], after: null };
+  const f: BackfillFilter = { workspaceId, upToSeq, all: false, pages: false, withConsent: false, names: [], after: null, properties: 'none' };
   const names = new Set<string>();
+  const filtered = new Set<string>();
   let oldest: number | null = now;
-  const onEvent = (name: string): void => {
+  const onEvent = (name: string, filters: readonly unknown[] | undefined): void => {
     if (name === '$any') f.all = true;
     else if (name === '$page') f.pages = true;
     else names.add(name);
+    if (filters !== undefined && filters.length > 0) filtered.add(name);
   };
   for (const def of definitions) {
     for (const leaf of leaves(def)) {
       if (leaf.kind === 'event') {
-        onEvent(leaf.event);
+        onEvent(leaf.event, leaf.filters);
         const ms = leaf.within === undefined ? null : durationMs(leaf.within);
         oldest = ms === null || oldest === null ? null : Math.min(oldest, now - ms);
       } else if (leaf.kind === 'sequence') {
-        for (const s of leaf.steps) onEvent(s.event);
+        for (const s of leaf.steps) onEvent(s.event, s.filters);
         oldest = null;
       } else if (leaf.kind === 'consent') {
         f.withConsent = true;
@@ -208,5 +210,6 @@ export function backfillFilter(workspaceId: string, definitions: readonly Segmen
   }
   f.names = [...names];
   f.after = oldest;
+  f.properties = filtered.has('$any') ? 'all' : filtered.size === 0 ? 'none' : [...filtered];
   return f;
 }

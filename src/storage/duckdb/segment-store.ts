@@ -29,6 +29,11 @@ export interface BackfillFilter {
   names: string[];
   /** Events at or before this instant are not needed (every condition reading them is windowed). */
   after: number | null;
+  /**
+   * Which events' properties are read (by a property filter): all, none, or those of some kinds
+   * (`$page`, or track names). The others come without: parsing their JSON is most of a backfill.
+   */
+  properties: 'all' | 'none' | string[];
 }
 
 export interface StoredChange extends MembershipChange {
@@ -195,17 +200,30 @@ export class DuckDbSegmentStore {
       params.push(BigInt(f.after) * 1000n);
       window = ` AND timestamp > make_timestamp(CAST($${params.length} AS BIGINT))`;
     }
-    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp) AS at, properties::VARCHAR AS properties, consent::VARCHAR AS consent
+    let properties = 'properties::VARCHAR';
+    if (f.properties === 'none') properties = 'NULL';
+    else if (f.properties !== 'all') {
+      const tests: string[] = [];
+      if (f.properties.includes('$page')) tests.push(`type = 'page'`);
+      const names = f.properties.filter((n) => n !== '$page');
+      if (names.length > 0) {
+        params.push(JSON.stringify(names));
+        tests.push(`(type = 'track' AND event IN (SELECT unnest(from_json($${params.length}::JSON, '["VARCHAR"]'))))`);
+      }
+      properties = `CASE WHEN ${tests.join(' OR ')} THEN properties::VARCHAR END`;
+    }
+    const consent = f.withConsent ? 'consent::VARCHAR' : 'NULL';
+    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, ${consent}
       FROM events WHERE workspace_id = $1 AND seq <= $2${window}${f.all ? '' : ` AND (${kinds.join(' OR ')})`}`, params);
-    for await (const rows of result.yieldRowObjectJs()) {
+    for await (const rows of result.yieldRowsJs()) {
       yield rows.map((r) => ({
-        seq: BigInt(r.seq as bigint),
-        profileId: r.profile_id as string,
-        type: r.type as string,
-        event: (r.event as string | null) ?? null,
-        at: Number(r.at),
-        properties: r.properties == null ? {} : JSON.parse(r.properties as string) as Record<string, unknown>,
-        consent: r.consent == null ? null : JSON.parse(r.consent as string) as unknown,
+        seq: r[0] as bigint,
+        profileId: r[1] as string,
+        type: r[2] as string,
+        event: (r[3] as string | null) ?? null,
+        at: Number(r[4]),
+        properties: r[5] == null ? {} : JSON.parse(r[5] as string) as Record<string, unknown>,
+        consent: r[6] == null ? null : JSON.parse(r[6] as string) as unknown,
       }));
     }
   }
