@@ -99,9 +99,11 @@ chain (id, live_id, depth) AS (
 live (id, live_id) AS (
   SELECT id, arg_max(live_id, depth) FROM chain GROUP BY id
 )`;
-const UNIVERSE = `SELECT u.id AS profile_id
-FROM profiles u`;
-const LIVE_PROFILES = 'WHERE u.workspace_id = $1 AND u.merged_into IS NULL';
+/** The live profiles of the workspace, with each trait value read extracted once (`columns`). */
+function universe(columns = ''): string {
+  return `SELECT u.id AS profile_id
+FROM (SELECT id${columns} FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL) u`;
+}
 
 function compiled(definition: SegmentCondition, more: Partial<CompileContext> = {}): { sql: string; params: unknown[] } {
   return compileSegment(definition, context('ws_1', more));
@@ -109,9 +111,8 @@ function compiled(definition: SegmentCondition, more: Partial<CompileContext> = 
 
 test('SQL: a trait filter reads the value inside the trait, every value bound', () => {
   assert.deepEqual(compiled({ kind: 'trait', trait: 'address.city', op: 'eq', value: 'Paris' }), {
-    sql: `${UNIVERSE}
-${LIVE_PROFILES}
-  AND coalesce(json_type(json_extract(u.traits, $2)) = 'VARCHAR' AND json_extract_string(json_extract(u.traits, $2), '$') = $3, false)`,
+    sql: `${universe(', json_extract(traits, $2) AS t1')}
+WHERE coalesce(json_type(u.t1) = 'VARCHAR' AND json_extract_string(u.t1, '$') = $3, false)`,
     params: ['ws_1', '$."address"."value"."city"', 'Paris'],
   });
 });
@@ -125,10 +126,9 @@ c1 AS (
   WHERE e.workspace_id = $1 AND e.type = 'track' AND e.event = $2 AND e.timestamp > make_timestamp(CAST($3 AS BIGINT) * 1000)
   GROUP BY coalesce(l.live_id, e.profile_id)
 )
-${UNIVERSE}
+${universe()}
 LEFT JOIN c1 ON c1.profile_id = u.id
-${LIVE_PROFILES}
-  AND coalesce(c1.n, 0) >= $4`,
+WHERE coalesce(c1.n, 0) >= $4`,
     params: ['ws_1', 'Order Completed', NOW - 30 * DAY, 3],
   });
 });
@@ -149,10 +149,9 @@ c1 AS (
   WHERE e.workspace_id = $1 AND e.type = 'track' AND e.event = $2 AND e.timestamp > make_timestamp(CAST($3 AS BIGINT) * 1000) AND coalesce(json_type(json_extract(e.properties, $4)) IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND TRY_CAST(json_extract(e.properties, $4) AS DOUBLE) > CAST($5 AS DOUBLE), false)
   GROUP BY coalesce(l.live_id, e.profile_id)
 )
-${UNIVERSE}
+${universe(', json_extract(traits, $7) AS t1')}
 LEFT JOIN c1 ON c1.profile_id = u.id
-${LIVE_PROFILES}
-  AND (coalesce(c1.n, 0) >= $6 AND NOT coalesce(json_type(json_extract(u.traits, $7)) = 'VARCHAR' AND json_extract_string(json_extract(u.traits, $7), '$') = $8, false))`,
+WHERE (coalesce(c1.n, 0) >= $6 AND NOT coalesce(json_type(u.t1) = 'VARCHAR' AND json_extract_string(u.t1, '$') = $8, false))`,
     params: ['ws_1', 'Product Added', NOW - 7 * DAY, '$."price"', 10, 1, '$."plan"."value"', 'free'],
   });
 });
@@ -166,10 +165,9 @@ c1 AS (
   WHERE e.workspace_id = $1 AND e.type = 'page' AND e.timestamp >= make_timestamp(CAST($2 AS BIGINT) * 1000) AND e.timestamp < make_timestamp(CAST($3 AS BIGINT) * 1000)
   GROUP BY coalesce(l.live_id, e.profile_id)
 )
-${UNIVERSE}
+${universe()}
 LEFT JOIN c1 ON c1.profile_id = u.id
-${LIVE_PROFILES}
-  AND NOT (coalesce(c1.n, 0) >= $4)`,
+WHERE NOT (coalesce(c1.n, 0) >= $4)`,
     params: ['ws_1', Date.UTC(2024, 0, 1), Date.UTC(2024, 1, 1), 1],
   });
 });
@@ -202,10 +200,9 @@ c1 AS (
     FROM c1_s1
   ) WHERE l1 IS NOT NULL AND at_ms - l1 <= $5 AND (next_absent IS NULL OR next_absent - at_ms > $5)
 )
-${UNIVERSE}
+${universe()}
 LEFT JOIN c1 ON c1.profile_id = u.id
-${LIVE_PROFILES}
-  AND c1.profile_id IS NOT NULL`,
+WHERE c1.profile_id IS NOT NULL`,
     params: ['ws_1', 'Product Viewed', 'Product Added', 'Order Completed', 7 * DAY],
   });
 });
@@ -235,10 +232,9 @@ c1 AS (
   WHERE e.workspace_id = $1 AND json_type(json_extract(e.consent, $2)) = 'BOOLEAN'
   GROUP BY coalesce(l.live_id, e.profile_id)
 )
-${UNIVERSE}
+${universe()}
 LEFT JOIN c1 ON c1.profile_id = u.id
-${LIVE_PROFILES}
-  AND coalesce(c1.granted, false)`,
+WHERE coalesce(c1.granted, false)`,
     params: ['ws_1', '$."categoryPreferences"."marketing"'],
   });
 });
@@ -253,10 +249,9 @@ c1 AS (
   WHERE e.workspace_id = $1 AND json_type(json_extract(e.consent, $5)) = 'BOOLEAN'
   GROUP BY coalesce(l.live_id, e.profile_id)
 )
-${UNIVERSE}
+${universe(', json_extract(traits, $2) AS t1')}
 LEFT JOIN c1 ON c1.profile_id = u.id
-${LIVE_PROFILES}
-  AND ((coalesce(json_type(json_extract(u.traits, $2)) = 'VARCHAR' AND json_extract_string(json_extract(u.traits, $2), '$') = $3, false) OR coalesce(json_type(json_extract(u.traits, $2)) = 'VARCHAR' AND json_extract_string(json_extract(u.traits, $2), '$') = $4, false)) OR coalesce(c1.granted, false))`,
+WHERE ((coalesce(json_type(u.t1) = 'VARCHAR' AND json_extract_string(u.t1, '$') = $3, false) OR coalesce(json_type(u.t1) = 'VARCHAR' AND json_extract_string(u.t1, '$') = $4, false)) OR coalesce(c1.granted, false))`,
     params: ['ws_1', '$."plan"."value"', 'pro', 'team', '$."categoryPreferences"."marketing"'],
   });
 });

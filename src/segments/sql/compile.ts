@@ -10,7 +10,7 @@
  * - one CTE per leaf that reads events or lists (leaf-sql.ts), filtering events before it
  *   aggregates them per live profile (one row per profile);
  * - the universe (live profiles of the workspace) LEFT JOINs those CTEs, and the definition's
- *   and/or/not becomes the WHERE clause. Trait leaves read `profiles.traits` there directly.
+ *   and/or/not becomes the WHERE clause. The universe extracts each trait value read once per profile.
  * Every leaf fragment is a never-NULL boolean, so NOT keeps two-valued logic.
  *
  * Values of the definition, the workspace id and the instants derived from `now` are bound
@@ -50,12 +50,14 @@ export function compileSegment(def: SegmentCondition, ctx: CompileContext, diale
   const p = new SqlParams(dialect);
   const compiler = new Compiler(ctx, { p, ws: p.bind(ctx.workspaceId) });
   const where = compiler.condition(def);
-  const { ctes, joins, ws } = compiler;
+  const { ctes, joins, ws, traitColumns } = compiler;
   const head = ctes.length === 0 ? '' : `WITH RECURSIVE\n${[liveCte(ws), ...ctes].join(',\n')}\n`;
+  // Each trait value is extracted once per profile, in the universe: every JSON function call
+  // parses the whole traits document again, and one comparison may call several.
+  const columns = ['id', ...traitColumns.map(([extract, name]) => `${extract} AS ${name}`)].join(', ');
   const sql = `${head}SELECT u.id AS profile_id
-FROM profiles u
-${joins.map((j) => `${j}\n`).join('')}WHERE u.workspace_id = ${ws} AND u.merged_into IS NULL
-  AND ${where}`;
+FROM (SELECT ${columns} FROM profiles WHERE workspace_id = ${ws} AND merged_into IS NULL) u
+${joins.map((j) => `${j}\n`).join('')}WHERE ${where}`;
   return { sql, params: p.values };
 }
 
@@ -88,7 +90,23 @@ class Compiler {
   /** Segments being inlined (validation rejects cycles; this keeps a bad context from recursing forever). */
   private readonly inlining: string[] = [];
 
+  /** `[extraction, column]` of each trait path read, in the universe (a path read twice is extracted once). */
+  readonly traitColumns: Array<[string, string]> = [];
+  private readonly traitByPath = new Map<string, string>();
+
   constructor(private readonly ctx: CompileContext, private readonly scope: LeafScope) {}
+
+  /** The universe's column holding the JSON value at `path` of the traits. */
+  private traitColumn(path: string[]): string {
+    const key = JSON.stringify(path);
+    let name = this.traitByPath.get(key);
+    if (name === undefined) {
+      name = `t${this.traitByPath.size + 1}`;
+      this.traitByPath.set(key, name);
+      this.traitColumns.push([this.scope.p.dialect.jsonExtract('traits', path, this.scope.p), name]);
+    }
+    return name;
+  }
 
   get ws(): string {
     return this.scope.ws;
@@ -110,7 +128,7 @@ class Compiler {
       case 'trait': {
         // The first name is the trait key; the rest walks inside that trait's value.
         const [key, ...rest] = pathOf(c.trait) as [string, ...string[]];
-        return comparisonSql({ kind: 'json', sql: p.dialect.jsonExtract('u.traits', [key, 'value', ...rest], p) }, c, p);
+        return comparisonSql({ kind: 'json', sql: `u.${this.traitColumn([key, 'value', ...rest])}` }, c, p);
       }
       case 'event': {
         // The count does not change the CTE: leaves differing only by it share one.
