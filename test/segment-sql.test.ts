@@ -186,7 +186,7 @@ c1_e AS (
       (e.type = 'track' AND e.event = $3) AS m1,
       (e.type = 'track' AND e.event = $4) AS m2
     FROM events e LEFT JOIN live l ON l.id = e.profile_id
-    WHERE e.workspace_id = $1
+    WHERE e.workspace_id = $1 AND ((e.type = 'track' AND e.event = $2) OR (e.type = 'track' AND e.event = $3) OR (e.type = 'track' AND e.event = $4))
   ) WHERE m0 OR m1 OR m2
 ),
 c1_s1 AS (

@@ -94,16 +94,20 @@ const BEFORE = `(${ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
  */
 export function sequenceCtes(name: string, c: SequenceCondition, s: LeafScope): string[] {
   const d = s.p.dialect;
-  const matches = c.steps.map((step) => eventMatchSql(step.event, step.filters, s.p, 'e'));
+  // Each step's event kind (bound once), then its property filters.
+  const kinds = c.steps.map((step) => eventMatchSql(step.event, undefined, s.p, 'e'));
+  const matches = c.steps.map((step, i) => [...(kinds[i] as string[]), ...(step.filters ?? []).map((f) => propertyFilterSql('e.properties', f, s.p))]);
   const within = s.p.bind(must(durationMs(c.within), 'duration'));
   const flag = (steps: readonly number[]): string => `CASE WHEN ${steps.map((i) => `m${i}`).join(' OR ')} THEN 1 ELSE 0 END`;
 
+  // The steps' event kinds, tested in the scan itself: only those events reach the join and the windows.
+  const byName = kinds.some((k) => k.length === 0) ? [] : [`(${kinds.map((k) => `(${k.join(' AND ')})`).join(' OR ')})`];
   const ctes = [cte(`${name}_e`, [
     'SELECT *, CASE WHEN m0 THEN at_ms END AS l0 FROM (',
     `  SELECT ${LIVE_ID} AS profile_id, ${d.epochMs('e.timestamp')} AS at_ms, e.seq,`,
     ...matches.map((m, i) => `    ${m.length === 0 ? 'true' : `(${m.join(' AND ')})`} AS m${i}${i < matches.length - 1 ? ',' : ''}`),
     `  ${LIVE_EVENTS}`,
-    `  ${where(s, [])}`,
+    `  ${where(s, byName)}`,
     `) WHERE ${matches.map((_, i) => `m${i}`).join(' OR ')}`,
   ])];
   let from = `${name}_e`;
