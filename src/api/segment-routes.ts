@@ -48,7 +48,7 @@ const Change = Type.Object({
   segmentId: Type.String(),
   profileId: Type.String(),
   timestamp: Type.String({ format: 'date-time' }),
-  cause: Type.String({ description: 'event, time (a window lapsed), merge, split, created, updated, deleted, reconciled (found at start-up), list.' }),
+  cause: Type.String({ description: 'event, time (a window lapsed), merge, split, created, updated, deleted, reconciled (found at start-up).' }),
 });
 
 const Explanation = Type.Recursive((Self) => Type.Object({

@@ -20,13 +20,9 @@
 import type { TraitValue } from '../protocol/profile.js';
 import { ANY_EVENT, PAGE_EVENT, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
 import { DAY_MS } from '../profiles/computed-trait-buckets.js';
-import {
-  compileDefinition, consentOf, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf,
-} from './compile-leaf.js';
-import {
-  addToCount, addToSequence, compareCount, countAt, laterConsent, mergeCounts, mergeSequences, newCount, newSequence,
-  nextLapse, sequenceHolds,
-} from './leaf-state.js';
+import { compileDefinition, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf } from './compile-leaf.js';
+import { fold, mergeState } from './leaf-fold.js';
+import { compareCount, countAt, nextLapse, sequenceHolds } from './leaf-state.js';
 import { DueTimers, type Due } from './timers.js';
 
 /** A committed event as the engine reads it. */
@@ -57,7 +53,7 @@ export interface ProfileFacts {
   eventCount(profileId: string): number;
 }
 
-export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'list';
+export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled';
 
 export interface MembershipChange {
   workspaceId: string;
@@ -79,7 +75,6 @@ interface Entry {
   stale: boolean;
   /** Has a windowed computed leaf: values change at UTC midnight. */
   computedWindowed: string[];
-  lists: string[];
   /** Time alone can change it (a windowed count, a computed trait): it needs timers. */
   timed: boolean;
 }
@@ -151,7 +146,6 @@ export class SegmentEngine {
     ws.entries.set(segment.id, {
       segment, compiled, stateful, members: announced ?? previous?.members ?? new Set(), fromSeq, loading: true, stale: false,
       computedWindowed: compiled.leaves.flatMap((l) => (l.kind === 'computed' ? [l.cond.name] : [])),
-      lists: compiled.leaves.flatMap((l) => (l.kind === 'list' ? [l.id] : [])),
       timed: compiled.leaves.some((l) => (l.kind === 'event' && l.windowMs !== null) || l.kind === 'computed'),
     });
     this.index(segment.workspaceId);
@@ -312,14 +306,6 @@ export class SegmentEngine {
       }
     }
     for (const pid of touched) this.reevaluate(workspaceId, pid, 'all', now, 'split', changes);
-    this.emit(changes);
-  }
-
-  /** Re-evaluates the segments reading a static list for every live profile (after an upload). */
-  reevaluateAll(workspaceId: string, segmentIds: readonly string[], cause: ChangeCause): void {
-    const now = this.now();
-    const changes: MembershipChange[] = [];
-    for (const pid of this.facts.liveProfiles(workspaceId)) this.reevaluate(workspaceId, pid, new Set(segmentIds), now, cause, changes);
     this.emit(changes);
   }
 
@@ -596,39 +582,6 @@ function change(entry: Entry, profileId: string, entered: boolean, at: number, c
   return { workspaceId: entry.segment.workspaceId, segmentId: entry.segment.id, profileId, entered, at, cause };
 }
 
-/** Folds one event into a leaf's state for a profile if it matches; true when it did. */
-function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: number): boolean {
-  switch (leaf.kind) {
-    case 'event': {
-      if (!leaf.matches(e)) return false;
-      if (leaf.range && (e.at < leaf.range[0] || e.at >= leaf.range[1])) return false;
-      if (leaf.windowMs !== null && e.at <= now - leaf.windowMs) return false; // lapsed already: never counts again
-      const s = leaf.state.get(pid) ?? newCount(leaf.windowMs !== null);
-      leaf.state.set(pid, addToCount(s, e.at, leaf.cap));
-      return true;
-    }
-    case 'sequence': {
-      let mask = 0;
-      for (let i = 0; i < leaf.steps.length; i++) if ((leaf.steps[i] as (e: SegmentEvent) => boolean)(e)) mask |= 1 << i;
-      if (mask === 0) return false;
-      let s = leaf.state.get(pid);
-      if (!s) { s = newSequence(); leaf.state.set(pid, s); }
-      addToSequence(s, { at: e.at, seq: e.seq, mask });
-      return true;
-    }
-    case 'consent': {
-      const granted = consentOf(e.consent, leaf.purpose);
-      if (granted === undefined) return false;
-      leaf.state.set(pid, laterConsent(leaf.state.get(pid), { at: e.at, seq: e.seq, granted }));
-      return true;
-    }
-    default: {
-      const unreachable: never = leaf;
-      throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
-    }
-  }
-}
-
 /** Inserts `value` into the ascending `queue` at or after `from`, unless it is there already. */
 function insertSorted(queue: number[], value: number, from: number): void {
   let i = from;
@@ -638,27 +591,6 @@ function insertSorted(queue: number[], value: number, from: number): void {
 
 function byProfileHas(todo: ReadonlyMap<string, ReadonlyMap<string, unknown>>, workspaceId: string, pid: string): boolean {
   return todo.get(workspaceId)?.has(pid) ?? false;
-}
-
-function mergeState(leaf: StatefulLeaf, from: string, into: string): void {
-  switch (leaf.kind) {
-    case 'event': return moveState(leaf.state, from, into, (a, b) => mergeCounts(a, b, leaf.cap));
-    case 'sequence': return moveState(leaf.state, from, into, mergeSequences);
-    case 'consent': return moveState(leaf.state, from, into, (a, b) => laterConsent(a, b));
-    default: {
-      const unreachable: never = leaf;
-      throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
-    }
-  }
-}
-
-/** Moves `from`'s state to `into`, combining with what `into` has. */
-function moveState<S>(state: Map<string, S>, from: string, into: string, combine: (into: S, from: S) => S): void {
-  const a = state.get(from);
-  if (a === undefined) return;
-  state.delete(from);
-  const b = state.get(into);
-  state.set(into, b === undefined ? a : combine(b, a));
 }
 
 /** Segments ordered so that each comes after the segments it refers to (definitions have no cycles). */
