@@ -13,7 +13,7 @@
  *
  * @example
  *   engine.add(segment, cursor);
- *   for (const e of storedEventsUpTo(cursor)) engine.backfill(segment.workspaceId, segment.id, e);
+ *   for (const e of storedEventsUpTo(cursor)) engine.backfill(segment.workspaceId, segment.id, liveProfileOf(e), e);
  *   engine.finish(segment.workspaceId, segment.id, 'created');  // memberships + changes
  *   engine.committed(merges, events);                          // after each processed batch
  */
