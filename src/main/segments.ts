@@ -63,7 +63,9 @@ export async function wireSegments(deps: {
   });
   deps.identity.observe({
     committed(merges, events) {
+      const stop = deps.metrics.segmentBatchSeconds.startTimer();
       engine.committed(merges, events.map((c) => ({ workspaceId: c.event.workspaceId, profileId: c.profileId, event: segmentEvent(c) })));
+      stop();
     },
   });
   deps.rebuilder.observe({

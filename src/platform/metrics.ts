@@ -29,6 +29,10 @@ export function createMetrics() {
       name: 'ensemble_processor_batch_seconds', help: 'Duration of one processor micro-batch (read, resolve, commit).',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
     }),
+    segmentBatchSeconds: new Histogram({
+      name: 'ensemble_segment_batch_seconds', help: 'Time the segment engine spends on one processed batch (folding its events, re-evaluating the segments they touch).',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers: [registry],
+    }),
     segmentChanges: new Counter({ name: 'ensemble_segment_changes_total', help: 'Segment memberships entered and exited.', labelNames: ['change'] as const, registers: [registry] }),
     segmentMismatch: new Gauge({
       name: 'ensemble_segment_reconcile_mismatch', help: 'Profiles on which a segment\'s incremental members and its SQL result disagreed at the last reconciliation (expected 0).',
