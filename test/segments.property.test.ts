@@ -20,6 +20,7 @@ import { applyTraits, mergeTraits } from '../src/profiles/traits.js';
 import { SegmentEngine, type SegmentEvent } from '../src/segments/engine.js';
 import { compileSegment } from '../src/segments/sql/compile.js';
 import { SegmentService } from '../src/segments/segment-service.js';
+import { SegmentFeed } from '../src/segments/segment-feed.js';
 import { DuckDbSegmentStore } from '../src/storage/duckdb/segment-store.js';
 import { createMetrics } from '../src/platform/metrics.js';
 import { createLogger } from '../src/platform/logger.js';
@@ -175,15 +176,20 @@ test('incremental membership equals the SQL result at every checked instant', as
       eventCount: (id) => profiles.get(id)?.eventCount ?? 0,
     }, () => now, (_ws, name) => COMPUTED.find((c) => c.name === name)?.event, false);
     for (const s of segments) { engine.add(s, 0n); assert.equal(engine.finish(WS, s.id, 'created'), true); }
+    // Batches reach the engine as the server hands them over: queued, two events at a time, later.
+    const feed = new SegmentFeed(engine, { live: (id) => (profiles.has(id) ? live(id) : undefined), eventCount: (id) => profiles.get(id)?.eventCount ?? 0 }, (err) => { failures.push(err); }, { slice: 2 });
+    const failures: unknown[] = [];
     const service = new SegmentService({
       store: segmentStore, engine, clock: { now: () => now }, logger: createLogger('silent'), metrics: createMetrics(),
-      cursor: () => seq, live, exclusive: (fn) => fn(),
+      cursor: () => seq, live, exclusive: (fn) => fn(), settled: () => feed.idle(),
       computedTrait: (_ws, name) => COMPUTED.find((x) => x.name === name),
       personalTrait: () => false,
     });
     await conn.run('DELETE FROM segments');
 
     const check = async (): Promise<void> => {
+      await feed.idle();
+      assert.deepEqual(failures, []);
       engine.timers.runDue(now);
       await writeTables(stored, profiles);
       for (const s of segments) {
@@ -216,7 +222,7 @@ test('incremental membership equals the SQL result at every checked instant', as
         mergeTraits(into, from, () => 'most_recent');
         into.eventCount += from.eventCount;
         computed.merge(WS, from.id, into.id);
-        engine.committed([{ workspaceId: WS, fromProfile: from.id, intoProfile: into.id }], []);
+        feed.committed([{ workspaceId: WS, fromProfile: from.id, intoProfile: into.id }], []);
       } else {
         const batch: Array<{ workspaceId: string; profileId: string; event: SegmentEvent }> = [];
         for (const spec of act.events) {
@@ -236,7 +242,7 @@ test('incremental membership equals the SQL result at every checked instant', as
           computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq });
           batch.push({ workspaceId: WS, profileId: pid, event });
         }
-        engine.committed([], batch);
+        feed.committed([], batch);
       }
     }
     await check();

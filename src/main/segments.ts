@@ -15,11 +15,14 @@ import type { ProfileMemory } from '../profiles/profile-memory.js';
 import { SegmentEngine, type SegmentEvent } from '../segments/engine.js';
 import { MembershipWriter } from '../segments/membership-writer.js';
 import { SegmentService } from '../segments/segment-service.js';
+import { SegmentFeed } from '../segments/segment-feed.js';
 import type { Database } from '../storage/duckdb/database.js';
 import { DuckDbSegmentStore } from '../storage/duckdb/segment-store.js';
 
 export interface SegmentsWiring {
   engine: SegmentEngine;
+  /** Resolves once every processed batch has reached the engine. */
+  feed: SegmentFeed;
   service: SegmentService;
   store: DuckDbSegmentStore;
   writer: MembershipWriter;
@@ -56,26 +59,31 @@ export async function wireSegments(deps: {
   const writer = new MembershipWriter(store, engine, { flushMs: deps.config.flushMs, logger: deps.logger, metrics: deps.metrics, now });
   await writer.start();
   const service = new SegmentService({
-    store, engine, clock, logger: deps.logger, metrics: deps.metrics, cursor: deps.cursor, exclusive: deps.exclusive,
+    store, engine, clock, logger: deps.logger, metrics: deps.metrics, cursor: deps.cursor, exclusive: deps.exclusive, settled: () => feed.idle(),
     live: (id) => memory.live(id)?.id ?? id,
     computedTrait: computedDef,
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
   });
+  // Batches reach the engine a slice at a time, off the processor's turn of the event loop.
+  const feed = new SegmentFeed(engine, {
+    live: (id) => memory.live(id)?.id,
+    eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
+  }, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {
+    timed: (ms) => deps.metrics.segmentBatchSeconds.observe(ms / 1000),
+  });
   deps.identity.observe({
     committed(merges, events) {
-      const stop = deps.metrics.segmentBatchSeconds.startTimer();
-      engine.committed(merges, events.map((c) => ({ workspaceId: c.event.workspaceId, profileId: c.profileId, event: segmentEvent(c) })));
-      stop();
+      feed.committed(merges, events.map((c) => ({ workspaceId: c.event.workspaceId, profileId: c.profileId, event: segmentEvent(c) })));
     },
   });
   deps.rebuilder.observe({
     rebuilt(workspaceId, replaced, events) {
-      engine.rebuilt(workspaceId, replaced, events.map((c) => ({ profileId: c.profileId, event: segmentEvent(c) })));
+      feed.rebuilt(workspaceId, replaced, events.map((c) => ({ profileId: c.profileId, event: segmentEvent(c) })));
     },
   });
   let job: NodeJS.Timeout | null = null;
   return {
-    engine, service, store, writer,
+    engine, feed, service, store, writer,
     async start() {
       await service.start();
       const every = deps.config.reconcileSeconds * 1000;
@@ -88,6 +96,7 @@ export async function wireSegments(deps: {
     },
     async stop() {
       if (job) clearInterval(job);
+      await feed.idle();
       engine.stop();
       await writer.drain();
     },

@@ -30,7 +30,7 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
     }),
     segmentBatchSeconds: new Histogram({
-      name: 'ensemble_segment_batch_seconds', help: 'Time the segment engine spends on one processed batch (folding its events, re-evaluating the segments they touch).',
+      name: 'ensemble_segment_batch_seconds', help: 'Time the segment engine spends on one slice (up to 500 events) of a processed batch, during which nothing else runs on the event loop.',
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers: [registry],
     }),
     segmentChanges: new Counter({ name: 'ensemble_segment_changes_total', help: 'Segment memberships entered and exited.', labelNames: ['change'] as const, registers: [registry] }),

@@ -218,8 +218,16 @@ export class SegmentEngine {
     return true;
   }
 
-  /** After a processed batch committed: merges first, then its events, then the affected evaluations. */
-  committed(merges: ReadonlyArray<{ workspaceId: string; fromProfile: string; intoProfile: string }>, events: ReadonlyArray<{ workspaceId: string; profileId: string; event: SegmentEvent }>): void {
+  /**
+   * After a processed batch committed: merges first, then its events, then the affected
+   * evaluations. `firstSeen`: the profiles the batch created, when the caller knows them (a part
+   * of a batch, evaluated later: segment-feed.ts); otherwise told by their event counts now.
+   */
+  committed(
+    merges: ReadonlyArray<{ workspaceId: string; fromProfile: string; intoProfile: string }>,
+    events: ReadonlyArray<{ workspaceId: string; profileId: string; event: SegmentEvent }>,
+    firstSeen?: ReadonlySet<string>,
+  ): void {
     const now = this.now();
     const todo = new Map<string, Map<string, Set<string> | 'all'>>();
     const mark = (workspaceId: string, pid: string, segs: Iterable<string> | 'all'): void => {
@@ -270,7 +278,7 @@ export class SegmentEngine {
     for (const [workspaceId, byProfile] of todo) {
       for (const [pid, segs] of byProfile) {
         const events = seen.get(pid);
-        const all = segs === 'all' || (events !== undefined && this.facts.eventCount(pid) === events);
+        const all = segs === 'all' || (firstSeen ? firstSeen.has(pid) : events !== undefined && this.facts.eventCount(pid) === events);
         this.reevaluate(workspaceId, pid, all ? 'all' : segs, now, survivors.has(pid) ? 'merge' : 'event', changes);
       }
     }

@@ -32,6 +32,8 @@ export interface SegmentServiceDeps {
   personalTrait: (workspaceId: string, key: string) => boolean;
   /** Runs `fn` while the processor holds still (the reconciliation compares at one instant). */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Resolves once every processed batch has reached the engine (segment-feed.ts). */
+  settled: () => Promise<void>;
 }
 
 export interface Reconciliation {
@@ -114,6 +116,7 @@ export class SegmentService {
     const segment = engine.segment(workspaceId, id);
     if (!segment) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_NOT_FOUND');
     return exclusive(async () => {
+      await this.deps.settled();
       const now = this.deps.clock.now();
       engine.timers.runDue(now);
       const members = new Set(engine.members(workspaceId, id) ?? []);

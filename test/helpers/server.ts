@@ -23,7 +23,7 @@ export interface TestServer {
   logs: string[];
   /** Admin API call with the bearer token; returns status and parsed JSON. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  /** Waits until the processor has consumed everything committed. */
+  /** Waits until the processor has consumed everything committed, and segments have seen it. */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,7 +51,10 @@ export async function startServer(overrides: Record<string, unknown> = {}, dir =
   const source = ensemble.catalog.sources.list(ws.id)[0] ?? (await ensemble.catalog.createSource(ws.id, { name: 'Web', kind: 'website' }));
   return {
     ensemble, url, dir, workspaceId: ws.id, sourceId: source.id, writeKey: source.writeKey, logs, api,
-    settle: () => ensemble.processor.idle(),
+    settle: async () => {
+      await ensemble.processor.idle();
+      await ensemble.segments.feed.idle();
+    },
     close: () => ensemble.close(),
   };
 }
