@@ -166,6 +166,13 @@ test('a static list from a CSV of emails: members are the profiles with those em
   await send([{ type: 'identify', anonymousId: 'list-2', traits: { email: 'bob@example.com' } }]);
   assert.equal((await s.api('GET', `${ws()}/segments/${body.segment.id}`)).body.size, 2, 'Bob joins when he shows up');
   assert.equal((await s.api('POST', `${ws()}/segments/${body.segment.id}/reconcile`)).body.missing.length, 0);
+
+  // A personal trait can only be tested for presence, and its explanation never shows the value.
+  const known = (await s.api('POST', `${ws()}/segments`, { name: 'Known email', definition: { kind: 'trait', trait: 'email', op: 'exists' } })).body;
+  const p = (await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=list-1`)).body.id;
+  const why = (await s.api('GET', `${ws()}/segments/${known.id}/explain?profileId=${p}`)).body;
+  assert.deepEqual([why.member, why.explanation.actual], [true, true]);
+  assert.doesNotMatch(JSON.stringify(why), /example\.com/);
 });
 
 test('merges and splits move memberships with the events, and real time still equals batch', async () => {
