@@ -150,9 +150,9 @@ test('a start-up fill announces only the differences from what was announced bef
   h.send('p3', 'Cart');
   const segment: StoredSegment = { id: 'carts', workspaceId: WS, name: 'carts', definition: { kind: 'event', event: 'Cart' }, createdAt: 0, updatedAt: 0 };
   // Announced before the restart: p1 (still true), p2 (no longer: say its cart was split away).
-  h.engine.add(segment, 0n, new Set(['p1', 'p2']));
+  h.engine.add(segment, 10n, new Set(['p1', 'p2']));
   for (const [pid, event] of [['p1', 'Cart'], ['p3', 'Cart']] as const) {
-    h.engine.backfill(WS, 'carts', pid, { type: 'track', event, properties: {}, consent: null, at: 0, seq: 1n });
+    h.engine.backfill(WS, new Set(['carts']), pid, { type: 'track', event, properties: {}, consent: null, at: 0, seq: 1n });
   }
   h.changes.length = 0;
   h.engine.finish(WS, 'carts', 'reconciled');

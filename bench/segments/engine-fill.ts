@@ -2,7 +2,7 @@
  * The incremental side of the segmentation benchmark: a `SegmentEngine` over a plain in-memory
  * map of the generated profiles, filled from the stored events exactly as `SegmentService.fill`
  * does (register every segment at the log position, one `DuckDbSegmentStore.backfill` stream for
- * the union of what they read, each row folded into every segment by `engine.backfill`, then
+ * the union of what they read, each row folded into the segments' conditions it concerns by `engine.backfill`, then
  * `engine.finish` in dependency order). `fill` itself is private to the service, whose other
  * dependencies (clock, metrics, the processor's lock) would only add noise here, so the steps are
  * repeated rather than reached into.
@@ -62,7 +62,7 @@ export function factsOf(profiles: ReadonlyMap<string, PlainProfile>): ProfileFac
 export interface FillTiming {
   /** Reading the stored events (DuckDB, row objects, JSON.parse of properties and consent). */
   streamSec: number;
-  /** engine.backfill of every row into every segment. */
+  /** engine.backfill of every row (into the conditions it concerns). */
   foldSec: number;
   /** engine.finish of every segment (evaluates every live profile). */
   finishSec: number;
@@ -81,6 +81,7 @@ export async function fill(engine: SegmentEngine, store: DuckDbSegmentStore, seg
   for (const s of segments) engine.add(s, upToSeq);
   const filter = backfillFilter(WS, segments.map((s) => s.definition), upToSeq, now);
   const liveOf = new Map<string, string>();
+  const ids = new Set(segments.map((s) => s.id));
   let foldMs = 0;
   let rows = 0;
   for await (const chunk of store.backfill(filter)) {
@@ -88,7 +89,7 @@ export async function fill(engine: SegmentEngine, store: DuckDbSegmentStore, seg
     for (const r of chunk) {
       let pid = liveOf.get(r.profileId);
       if (pid === undefined) { pid = live(r.profileId); liveOf.set(r.profileId, pid); }
-      for (const s of segments) engine.backfill(WS, s.id, pid, r);
+      engine.backfill(WS, ids, pid, r);
     }
     rows += chunk.length;
     foldMs += performance.now() - f0;

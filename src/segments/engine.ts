@@ -13,7 +13,7 @@
  *
  * @example
  *   engine.add(segment, cursor);
- *   for (const e of storedEventsUpTo(cursor)) engine.backfill(segment.workspaceId, segment.id, liveProfileOf(e), e);
+ *   for (const e of storedEventsUpTo(cursor)) engine.backfill(segment.workspaceId, new Set([segment.id]), liveProfileOf(e), e);
  *   engine.finish(segment.workspaceId, segment.id, 'created');  // memberships + changes
  *   engine.committed(merges, events);                          // after each processed batch
  */
@@ -160,11 +160,26 @@ export class SegmentEngine {
     return [...this.workspaces.keys()];
   }
 
-  /** Folds one stored event (seq <= fromSeq) into a loading segment; `profileId` is its live profile. */
-  backfill(workspaceId: string, segmentId: string, profileId: string, e: SegmentEvent): void {
-    const entry = this.workspaces.get(workspaceId)?.entries.get(segmentId);
-    if (!entry || entry.stale) return;
-    for (const leaf of entry.stateful) fold(leaf, profileId, e, this.now());
+  /**
+   * Folds one stored event (seq <= fromSeq) into the loading segments `segmentIds`, only into the
+   * conditions it concerns (the same routes as live events); `profileId` is its live profile.
+   */
+  backfill(workspaceId: string, segmentIds: ReadonlySet<string>, profileId: string, e: SegmentEvent): void {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return;
+    const now = this.now();
+    this.route(ws, e, (r) => {
+      if (r.leaf !== null && segmentIds.has(r.entry.segment.id) && !r.entry.stale && e.seq <= r.entry.fromSeq) fold(r.leaf, profileId, e, now);
+    });
+  }
+
+  /** Calls `visit` with each route an event takes: every event, then by kind, then consent. */
+  private route(ws: Workspace, e: SegmentEvent, visit: (r: Route) => void): void {
+    const take = (key: string): void => { for (const r of ws.routes.get(key) ?? []) visit(r); };
+    take('any');
+    if (e.type === 'track' && e.event !== null) take(`track:${e.event}`);
+    else if (e.type === 'page' || e.type === 'identify') take(e.type);
+    if (e.consent !== undefined && e.consent !== null) take('consent');
   }
 
   /**
@@ -262,16 +277,9 @@ export class SegmentEngine {
       seen.set(pid, (seen.get(pid) ?? 0) + 1);
       const affected: string[] = [];
       const e = c.event;
-      const route = (key: string): void => {
-        for (const r of ws.routes.get(key) ?? []) {
-          if (e.seq <= r.entry.fromSeq) continue;
-          if (r.leaf === null || fold(r.leaf, pid, e, now)) affected.push(r.entry.segment.id);
-        }
-      };
-      route('any');
-      if (e.type === 'track' && e.event !== null) route(`track:${e.event}`);
-      else if (e.type === 'page' || e.type === 'identify') route(e.type);
-      if (e.consent !== undefined && e.consent !== null) route('consent');
+      this.route(ws, e, (r) => {
+        if (e.seq > r.entry.fromSeq && (r.leaf === null || fold(r.leaf, pid, e, now))) affected.push(r.entry.segment.id);
+      });
       if (affected.length > 0 || !byProfileHas(todo, c.workspaceId, pid)) mark(c.workspaceId, pid, affected);
     }
     // A profile first seen in this batch may belong to segments none of its events names (e.g. `never`).

@@ -170,11 +170,12 @@ export class SegmentService {
       for (const s of todo) engine.add(s, upTo, announced?.get(s.id));
       const filter = backfillFilter(workspaceId, todo.map((s) => s.definition), upTo, clock.now());
       const liveOf = new Map<string, string>();
+      const ids = new Set(todo.map((s) => s.id));
       for await (const rows of store.backfill(filter)) {
         for (const r of rows) {
           let pid = liveOf.get(r.profileId);
           if (pid === undefined) { pid = live(r.profileId); liveOf.set(r.profileId, pid); }
-          for (const s of todo) engine.backfill(workspaceId, s.id, pid, r);
+          engine.backfill(workspaceId, ids, pid, r);
         }
       }
       const order = engine.segments(workspaceId).map((s) => s.id);
