@@ -10,7 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { parse } from 'csv-parse/sync';
+import { readCsvRows } from '../collect/import/csv.js';
 import { EnsembleError } from '../protocol/errors.js';
 import { SegmentInput, SegmentView, type StoredSegment } from '../protocol/segment.js';
 import type { Clock } from '../platform/clock.js';
@@ -183,12 +183,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     const { type } = req.query;
     if (!rules.rule(type)) throw new EnsembleError('ENSEMBLE_ERR_IDENTIFIER_TYPE', `Unknown identifier type "${type}"; this workspace has ${[...rules.byType.keys()].join(', ')}.`);
     const column = req.query.column ?? type;
-    let rows: Array<Record<string, string>>;
-    try {
-      rows = parse(req.body, { columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true, max_record_size: 64 * 1024 }) as Array<Record<string, string>>;
-    } catch (err) {
-      throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', `The file is not readable CSV: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const rows = readCsvRows(req.body);
     if (rows.length > 0 && !Object.hasOwn(rows[0] as object, column)) {
       throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', `The file has no column "${column}".`, { columns: Object.keys(rows[0] as object) });
     }

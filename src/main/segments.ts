@@ -12,7 +12,7 @@ import type { ProfileRebuilder } from '../identity/split.js';
 import type { CommittedEvent } from '../processor/processor.js';
 import type { ComputedTraitEngine } from '../profiles/computed-traits.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
-import { SegmentEngine, type SegmentEvent } from '../segments/engine.js';
+import { SegmentEngine, type ProfileFacts, type SegmentEvent } from '../segments/engine.js';
 import { MembershipWriter } from '../segments/membership-writer.js';
 import { SegmentService } from '../segments/segment-service.js';
 import { SegmentFeed } from '../segments/segment-feed.js';
@@ -44,7 +44,7 @@ export async function wireSegments(deps: {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
   const computedDef = (ws: string, name: string) => computed.definitions(ws).find((d) => d.name === name);
-  const engine = new SegmentEngine({
+  const facts: ProfileFacts = {
     live: (id) => memory.live(id)?.id,
     traits: (id) => memory.profiles.get(id)?.traits,
     computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
@@ -54,7 +54,8 @@ export async function wireSegments(deps: {
       for (const p of memory.profiles.values()) if (p.workspaceId === ws && !p.mergedInto) yield p.id;
     },
     eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
-  }, now, (ws, name) => computedDef(ws, name)?.event);
+  };
+  const engine = new SegmentEngine(facts, now, (ws, name) => computedDef(ws, name)?.event);
   const store = await DuckDbSegmentStore.open(deps.db);
   const writer = new MembershipWriter(store, engine, { flushMs: deps.config.flushMs, logger: deps.logger, metrics: deps.metrics, now });
   await writer.start();
@@ -65,10 +66,7 @@ export async function wireSegments(deps: {
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
   });
   // Batches reach the engine a slice at a time, off the processor's turn of the event loop.
-  const feed = new SegmentFeed(engine, {
-    live: (id) => memory.live(id)?.id,
-    eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
-  }, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {
+  const feed = new SegmentFeed(engine, facts, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {
     timed: (ms) => deps.metrics.segmentBatchSeconds.observe(ms / 1000),
   });
   deps.identity.observe({

@@ -15,7 +15,6 @@ export class MembershipWriter {
   private nextId = 1n;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  private listeners: Array<() => void> = [];
 
   constructor(
     private readonly store: DuckDbSegmentStore,
@@ -38,11 +37,6 @@ export class MembershipWriter {
     await this.flushing;
   }
 
-  /** Called after each successful write (tests and benchmarks wait on it). */
-  onWritten(fn: () => void): void {
-    this.listeners.push(fn);
-  }
-
   private push(changes: readonly MembershipChange[]): void {
     for (const c of changes) this.deps.metrics.segmentChanges.inc({ change: c.entered ? 'entered' : 'exited' });
     this.queue.push(...changes);
@@ -59,7 +53,6 @@ export class MembershipWriter {
       for (const c of batch) sizes.set(c.segmentId, { workspaceId: c.workspaceId, size: this.engine.members(c.workspaceId, c.segmentId)?.size ?? 0 });
       try {
         await this.store.writeChanges(stored, sizes, new Date(this.deps.now()).toISOString().slice(0, 10));
-        for (const l of this.listeners) l();
       } catch (err) {
         // Ids are reused on retry: nothing was written.
         this.nextId -= BigInt(stored.length);

@@ -8,7 +8,7 @@
  * once (within the dedupe window) and changes nothing after (identify is idempotent).
  */
 import { createHash } from 'node:crypto';
-import { parse } from 'csv-parse/sync';
+import { readCsvRows } from './csv.js';
 import { EnsembleError } from '../../protocol/errors.js';
 import type { CollectedEvent } from '../../protocol/event.js';
 import type { IdentityRules } from '../../identity/normalise.js';
@@ -38,12 +38,7 @@ const MAX_ROWS = 200_000;
 
 export function parseCrmCsv(csv: string, mapping: CrmMapping, ctx: { workspaceId: string; sourceId: string; rules: IdentityRules; now: number; maxEventBytes: number }): CrmRows {
   const problems = mappingProblems(mapping, ctx.rules);
-  let rows: Array<Record<string, string>>;
-  try {
-    rows = parse(csv, { columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true, max_record_size: 64 * 1024 }) as Array<Record<string, string>>;
-  } catch (err) {
-    throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', 'The file is not readable CSV.', [{ path: '/csv', code: 'csv', message: err instanceof Error ? err.message.slice(0, 300) : 'unreadable' }]);
-  }
+  const rows = readCsvRows(csv);
   if (rows.length > MAX_ROWS) problems.push({ path: '/csv', code: 'too_many_rows', message: `At most ${MAX_ROWS} rows per import; split the file.` });
   const header = new Set(Object.keys(rows[0] ?? {}));
   const columns = [...Object.entries(mapping.identifiers), ...Object.entries(mapping.traits ?? {}), ...(mapping.updatedAt ? [['updatedAt', mapping.updatedAt] as const] : [])];
