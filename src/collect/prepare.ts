@@ -1,21 +1,23 @@
 /**
  * The stateless, CPU-heavy half of collection: decode the body, check the envelope, then for each
- * event validate/normalise → IP (country, truncation) → consent gate → well-formed JSON → size.
+ * event validate/normalise → IP (country, truncation) → consent gate → the log's JSON text (copied
+ * from the request where the event is unchanged: `steps/event-json.ts`) → size.
  * It needs no shared state, so it runs on the request's thread for small bodies and on a worker
  * thread (`prepare-pool.ts`) for batches: on 2 cores, that moves ~20 µs per event off the
  * thread that answers HTTP and commits the log. Errors come back as values because class
  * identity does not survive the trip between threads.
  */
-import type { EventType } from '../protocol/event.js';
+import type { CollectedEvent, EventType } from '../protocol/event.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { EnsembleError } from '../protocol/errors.js';
 import type { Source } from '../protocol/workspace.js';
 import type { CollectConfig } from '../platform/config.js';
 import { parseBody } from './routes/body.js';
 import { keepConsent } from './steps/consent-gate.js';
+import { eventJson, rawEvents, type RawEvent } from './steps/event-json.js';
 import { applyIp, type IpLookup } from './steps/ip.js';
 import { normalise, type Envelope } from './steps/normalise.js';
-import { toWellFormedJson } from './steps/well-formed-json.js';
+import { scanBatch, scanEvent } from './steps/json-spans.js';
 
 /** The part of a source collection needs (a plain object: it crosses threads). */
 export type SourceRef = Pick<Source, 'id' | 'workspaceId'>;
@@ -60,31 +62,36 @@ export interface EventsInput {
   envelope: Envelope;
   requestIp: string | undefined;
   receivedAt: number;
+  /** The events as they came in, where their text can be copied into the log (same order as `events`). */
+  raw?: ReadonlyArray<RawEvent | null>;
 }
 
 /** Prepares already-parsed events (importers, the demo loader, the body path below). */
 export function prepareEvents(input: EventsInput, settings: PrepareSettings, ip: IpLookup): Prepared {
   const rejected: Rejection[] = [];
   const records: PreparedRecord[] = [];
-  input.events.forEach((raw, index) => {
-    const n = normalise(raw, { type: input.type, envelope: input.envelope, receivedAt: input.receivedAt, source: input.source });
+  for (let index = 0; index < input.events.length; index++) {
+    const n = normalise(input.events[index], { type: input.type, envelope: input.envelope, receivedAt: input.receivedAt, source: input.source });
     if (n.kind !== 'ok') {
       if (n.kind === 'drop') rejected.push({ index, code: n.code, message: n.reason });
-      return;
+      continue;
     }
     const { context, country } = applyIp(n.value.context, input.requestIp, ip, { truncate: settings.truncateIp });
-    const gated = keepConsent({ ...n.value, context, country });
+    // normalise() built this object for us alone: completing it in place saves a copy per event.
+    const event: CollectedEvent = Object.assign(n.value, { context, country });
+    const gated = keepConsent(event);
     if (gated.kind !== 'ok') {
       if (gated.kind === 'drop') rejected.push({ index, code: gated.code, message: gated.reason });
-      return;
+      continue;
     }
-    const payload = toWellFormedJson(gated.value);
-    if (Buffer.byteLength(payload) > settings.maxEventBytes) {
+    const payload = eventJson(gated.value, input.raw?.[index] ?? null);
+    // A UTF-8 byte is at most 3 per UTF-16 unit here: most events need no byte count.
+    if (payload.length * 3 > settings.maxEventBytes && Buffer.byteLength(payload) > settings.maxEventBytes) {
       rejected.push({ index, code: 'ENSEMBLE_ERR_EVENT_TOO_LARGE', message: `The event is larger than ${settings.maxEventBytes} bytes.` });
-      return;
+      continue;
     }
     records.push({ messageId: gated.value.messageId, payload });
-  });
+  }
   return { kind: 'prepared', source: input.source, received: input.events.length, records, rejected, receivedAt: input.receivedAt };
 }
 
@@ -110,17 +117,23 @@ export async function prepareBody(
   resolve: (writeKey: string | null) => SourceRef,
 ): Promise<Prepared | PrepareFailure> {
   try {
-    const body = await parseBody(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.contentEncoding, settings.maxBatchBytes);
+    const { value: body, text } = await parseBody(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.contentEncoding, settings.maxBatchBytes);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EnsembleError('ENSEMBLE_ERR_BATCH_INVALID', 'The body must be a JSON object.');
     const envelope = body as Record<string, unknown>;
     const source = input.source ?? resolve(typeof envelope.writeKey === 'string' && envelope.writeKey ? envelope.writeKey : null);
     if (input.route !== 'batch') {
-      return prepareEvents({ source, events: [body], type: input.route, envelope: {}, requestIp: input.requestIp, receivedAt: input.receivedAt }, settings, ip);
+      const spans = scanEvent(text);
+      return prepareEvents({
+        source, events: [body], type: input.route, envelope: {}, requestIp: input.requestIp, receivedAt: input.receivedAt,
+        raw: spans === null ? undefined : rawEvents(text, [spans], [body]),
+      }, settings, ip);
     }
     if (!Array.isArray(envelope.batch)) throw new EnsembleError('ENSEMBLE_ERR_BATCH_INVALID');
+    const spans = scanBatch(text);
     return prepareEvents({
       source, events: envelope.batch, type: null, requestIp: input.requestIp, receivedAt: input.receivedAt,
       envelope: { sentAt: envelope.sentAt, context: envelope.context, integrations: envelope.integrations },
+      raw: spans === null ? undefined : rawEvents(text, spans.events, envelope.batch),
     }, settings, ip);
   } catch (err) {
     if (err instanceof EnsembleError) return { kind: 'error', code: err.code, message: err.message, details: err.details };

@@ -9,6 +9,7 @@
  *   // ... later
  *   await ensemble.close();
  */
+import { BurstPolicy } from '../processor/burst-policy.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -133,9 +134,10 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const logEnd = await eventLog.lastSeq();
   const cursor = await processingStore.cursor();
   const groupCommit = new GroupCommitLog(eventLog, (logEnd > cursor ? logEnd : cursor) + 1n, metrics, config.collect.maxGroupEvents);
+  const burst = new BurstPolicy({ lagBudget: config.processor.burstLagBudget, share: config.processor.burstShare });
   const processor = new Processor({
     log: eventLog, store: processingStore, memory, policy: identity, config: config.processor,
-    metrics, logger, clock, committedSeq: () => groupCommit.committedSeq,
+    metrics, logger, clock, committedSeq: () => groupCommit.committedSeq, burst,
   });
   groupCommit.onCommit(() => processor.wake());
   const ip = await openIpLookup();
@@ -147,7 +149,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   // Segments read computed traits: they follow committed batches after them.
   const segments = await wireSegments({
     db, memory, computed, identity, rebuilder, clock, logger, metrics, config: config.segments,
-    cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn),
+    cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn), burst,
   });
   const computedDeps = {
     catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor,

@@ -3,6 +3,7 @@
  * follows committed batches and splits (after computed traits, whose values it reads), and its
  * membership changes go to the store through the writer; the reconciliation job runs on a timer.
  */
+import type { BurstPolicy } from '../processor/burst-policy.js';
 import type { Clock } from '../platform/clock.js';
 import type { SegmentsConfig } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
@@ -40,6 +41,8 @@ export async function wireSegments(deps: {
   db: Database; memory: ProfileMemory; computed: ComputedTraitEngine; identity: IdentityService; rebuilder: ProfileRebuilder;
   clock: Clock; logger: Logger; metrics: Metrics; config: SegmentsConfig;
   cursor: () => bigint; exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Segment evaluation is processing too: its time counts against processing's share in a burst. */
+  burst: BurstPolicy;
 }): Promise<SegmentsWiring> {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
@@ -67,7 +70,10 @@ export async function wireSegments(deps: {
   });
   // Batches reach the engine a slice at a time, off the processor's turn of the event loop.
   const feed = new SegmentFeed(engine, facts, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {
-    timed: (ms) => deps.metrics.segmentBatchSeconds.observe(ms / 1000),
+    timed: (ms) => {
+      deps.metrics.segmentBatchSeconds.observe(ms / 1000);
+      deps.burst.spent(ms);
+    },
   });
   deps.identity.observe({
     committed(merges, events) {

@@ -66,6 +66,13 @@ export const ConfigSchema = Type.Object({
      * holds events as received, personal values in clear, and processed events are in the store.
      */
     logRetentionSeconds: Type.Integer({ minimum: 0, default: 3600 }),
+    /**
+     * While collection alone keeps the event loop busy (a burst), processing steps back to
+     * `burstShare` of the time so the collector accepts what arrives, until the backlog reaches
+     * this many events (processor/burst-policy.ts). 0: processing never steps back.
+     */
+    burstLagBudget: Type.Integer({ minimum: 0, default: 1_000_000 }),
+    burstShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.1 }),
   }, { default: {} }),
   segments: Type.Object({
     /**

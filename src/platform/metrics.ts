@@ -15,6 +15,7 @@ export function createMetrics() {
     duplicates: new Counter({ name: 'ensemble_events_duplicate_total', help: 'Events dropped because their messageId was already accepted.', registers: [registry] }),
     processed: new Counter({ name: 'ensemble_events_processed_total', help: 'Events the processor has written to the event store.', registers: [registry] }),
     deadLettered: new Counter({ name: 'ensemble_events_dead_lettered_total', help: 'Log records the processor set aside after they failed alone.', registers: [registry] }),
+    processorDeferred: new Counter({ name: 'ensemble_processor_deferred_seconds_total', help: 'Time processing waited for collection during bursts (processor/burst-policy.ts).', registers: [registry] }),
     logLag: new Gauge({ name: 'ensemble_log_lag_events', help: 'Events committed to the log but not yet processed.', registers: [registry] }),
     pending: new Gauge({ name: 'ensemble_log_pending_events', help: 'Events waiting for the next group commit.', registers: [registry] }),
     commitSeconds: new Histogram({

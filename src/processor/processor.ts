@@ -17,6 +17,8 @@ import { ProfileTx } from '../profiles/profile-tx.js';
 import { applyTraits, type StrategyOf } from '../profiles/traits.js';
 import { enrich } from '../collect/steps/enrich.js';
 import type { EventLog, LogRecord, NewProfileKey, ProcessingStore, StoredProfile } from '../storage/ports.js';
+import { performance } from 'node:perf_hooks';
+import type { BurstPolicy } from './burst-policy.js';
 
 /** An event of a committed batch and the profile it went to (for computed traits, segments...). */
 export interface CommittedEvent {
@@ -59,6 +61,8 @@ export interface ProcessorDeps {
   clock: Clock;
   /** The last seq committed to the log (for the lag gauge). */
   committedSeq: () => bigint;
+  /** Steps processing back while collection saturates the event loop; none: always full speed. */
+  burst?: BurstPolicy;
 }
 
 export class Processor {
@@ -69,6 +73,8 @@ export class Processor {
   private lastPrune = 0;
   private idleWaiters: Array<() => void> = [];
   private lock: Promise<void> = Promise.resolve();
+  /** Waiting out a burst: new commits must not cut the pause short. */
+  private pausing = false;
 
   constructor(private readonly deps: ProcessorDeps) {}
 
@@ -90,7 +96,7 @@ export class Processor {
 
   /** Called when new events are committed to the log: a full batch is worth starting at once. */
   wake(): void {
-    if (!this.running || this.lag >= this.deps.config.batchSize) this.wakeUp?.();
+    if (!this.running || (!this.pausing && this.lag >= this.deps.config.batchSize)) this.wakeUp?.();
   }
 
   /** Stops after the batch in progress (which commits or rolls back as a whole). */
@@ -144,10 +150,16 @@ export class Processor {
       const tx = new ProfileTx(memory);
       const events: ProcessedEvent[] = [];
       const committed: CommittedEvent[] = [];
+      const burst = this.deps.burst;
+      let sliceStart = performance.now();
       for (const [i, r] of records.entries()) {
         // The processor shares the event loop with the collector: between slices, pending HTTP
         // requests run first, so a large batch never holds ingest for more than a few ms.
-        if (i > 0 && i % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (i > 0 && i % SLICE === 0) {
+          burst?.spent(performance.now() - sliceStart);
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
         const e = JSON.parse(r.payload) as CollectedEvent;
         const at = Date.parse(e.timestamp);
         const { profileId } = policy.resolver.resolve(e, at, tx, r.seq);
@@ -161,14 +173,19 @@ export class Processor {
       const changes = tx.changes();
       try {
         const profiles = changes.profiles.map((p) => policy.encode(p));
-        await store.commitBatch({ cursor, events, ...changes, profiles, keys: policy.newKeys() });
+        // The rows are built before the store's first await: that time is the processor's too.
+        const commit = store.commitBatch({ cursor, events, ...changes, profiles, keys: policy.newKeys() });
+        burst?.spent(performance.now() - sliceStart);
+        await commit;
       } catch (err) {
         policy.aborted();
         throw err;
       }
+      const applyStart = performance.now();
       tx.apply();
       this.cursorSeq = cursor;
       policy.committed(changes.merges, committed);
+      burst?.spent(performance.now() - applyStart);
       stop();
       metrics.processed.inc(records.length);
       metrics.logLag.set(this.lag);
@@ -194,6 +211,15 @@ export class Processor {
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      const wait = this.deps.burst?.pause(this.lag) ?? 0;
+      if (wait > 0) {
+        this.deps.metrics.processorDeferred.inc(wait / 1000);
+        this.pausing = true;
+        await this.sleep(wait);
+        this.pausing = false;
+        continue;
+      }
+      const started = performance.now();
       let n = 0;
       try {
         n = failures >= ISOLATE_AFTER_FAILURES ? await this.isolate() : await this.runOnce();
@@ -205,6 +231,7 @@ export class Processor {
         await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         continue;
       }
+      if (n > 0) this.deps.burst?.batchDone(performance.now() - started);
       if (n === 0) for (const w of this.idleWaiters.splice(0)) w();
       // A partial batch means the processor has caught up: wait for more to gather instead of
       // committing a DuckDB transaction per few events (each has a fixed cost of several ms).

@@ -10,8 +10,11 @@ import { EnsembleError } from '../../protocol/errors.js';
 
 const gunzipAsync = promisify(gunzip);
 
-/** Decodes and parses a body; the limit applies to the decompressed size too (gzip bombs). */
-export async function parseBody(raw: Buffer | undefined, contentEncoding: string | undefined, maxBytes: number): Promise<unknown> {
+/**
+ * Decodes and parses a body; the limit applies to the decompressed size too (gzip bombs). The
+ * text comes back with the value: collection copies untouched parts of events from it.
+ */
+export async function parseBody(raw: Buffer | undefined, contentEncoding: string | undefined, maxBytes: number): Promise<{ value: unknown; text: string }> {
   let buf = raw ?? Buffer.alloc(0);
   const encoding = (contentEncoding ?? '').trim().toLowerCase();
   if (encoding === 'gzip' || encoding === 'x-gzip') {
@@ -25,8 +28,9 @@ export async function parseBody(raw: Buffer | undefined, contentEncoding: string
     throw new EnsembleError('ENSEMBLE_ERR_BODY_ENCODING', `Unsupported Content-Encoding "${encoding}"; use gzip or none.`);
   }
   if (buf.length > maxBytes) throw new EnsembleError('ENSEMBLE_ERR_BODY_TOO_LARGE', `The body is larger than ${maxBytes} bytes.`);
+  const text = buf.toString('utf8');
   try {
-    return JSON.parse(buf.toString('utf8'));
+    return { value: JSON.parse(text) as unknown, text };
   } catch {
     throw new EnsembleError('ENSEMBLE_ERR_BODY_INVALID_JSON');
   }

@@ -10,16 +10,16 @@ import { ok, type Outcome } from '../../protocol/outcome.js';
 
 export type ConsentGate = (event: CollectedEvent) => Outcome<CollectedEvent>;
 
-const TCF_LOCATIONS: ReadonlyArray<(e: CollectedEvent) => unknown> = [
-  (e) => (e.context.consent as Record<string, unknown> | undefined)?.tcfString,
-  (e) => (e.context.consent as Record<string, unknown> | undefined)?.tcString,
-  (e) => e.context.gdpr_consent,
-  (e) => e.properties.gdpr_consent,
-];
-
 export const keepConsent: ConsentGate = (event) => {
-  const tcf = TCF_LOCATIONS.map((read) => read(event)).find((v): v is string => typeof v === 'string' && v.length > 0);
-  if (tcf === undefined) return ok(event);
-  const consent = typeof event.context.consent === 'object' && event.context.consent !== null ? event.context.consent : {};
-  return ok({ ...event, context: { ...event.context, consent: { ...consent, tcfString: tcf } } });
+  const consent = event.context.consent;
+  const given = typeof consent === 'object' && consent !== null ? (consent as Record<string, unknown>) : null;
+  const tcf = firstString(given?.tcfString, given?.tcString, event.context.gdpr_consent, event.properties.gdpr_consent);
+  // Already where later stages read it: the event stays as it is (and its context can be copied).
+  if (tcf === undefined || given?.tcfString === tcf) return ok(event);
+  return ok({ ...event, context: { ...event.context, consent: { ...(given ?? {}), tcfString: tcf } } });
 };
+
+function firstString(...candidates: unknown[]): string | undefined {
+  for (const c of candidates) if (typeof c === 'string' && c.length > 0) return c;
+  return undefined;
+}

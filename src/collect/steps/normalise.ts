@@ -12,7 +12,10 @@ import { randomUUID } from 'node:crypto';
 import { EVENT_TYPES, IncomingEventSchema, type CollectedEvent, type EventType } from '../../protocol/event.js';
 import { drop, ok, type Outcome } from '../../protocol/outcome.js';
 import type { Source } from '../../protocol/workspace.js';
+import { isoTime } from '../../platform/iso-time.js';
+import { isIncomingEvent } from './event-shape.js';
 
+/** Only asked why an event is invalid: `isIncomingEvent` gives the same verdict faster. */
 const checkEvent = TypeCompiler.Compile(IncomingEventSchema);
 
 /** Values SDKs and CRMs send when they have no real id: they must never identify anyone. */
@@ -39,7 +42,7 @@ export function normalise(raw: unknown, input: NormaliseInput): Outcome<Normalis
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return drop('ENSEMBLE_ERR_EVENT_INVALID', 'An event must be a JSON object.');
   }
-  if (!checkEvent.Check(raw)) {
+  if (!isIncomingEvent(raw)) {
     const first = checkEvent.Errors(raw).First();
     return drop('ENSEMBLE_ERR_EVENT_INVALID', first ? `${first.path || '/'}: ${first.message}` : 'Invalid event.');
   }
@@ -61,6 +64,7 @@ export function normalise(raw: unknown, input: NormaliseInput): Outcome<Normalis
   if (original === 'invalid' || sentAt === 'invalid') return drop('ENSEMBLE_ERR_EVENT_TIMESTAMP', 'timestamp, originalTimestamp or sentAt is not an ISO-8601 date or epoch milliseconds.');
   const originalMs = original ?? input.receivedAt;
   const timestampMs = sentAt === null ? originalMs : input.receivedAt - (sentAt - originalMs);
+  if (Math.abs(timestampMs) > MAX_DATE_MS) return drop('ENSEMBLE_ERR_EVENT_TIMESTAMP', 'sentAt and timestamp are too far apart to correct the clock.');
 
   const envelopeContext = isObject(input.envelope.context) ? input.envelope.context : {};
   const out: NormalisedEvent = {
@@ -73,10 +77,10 @@ export function normalise(raw: unknown, input: NormaliseInput): Outcome<Normalis
     properties: e.properties ?? {},
     traits: e.traits ?? {},
     context: { ...envelopeContext, ...(e.context ?? {}) },
-    originalTimestamp: new Date(originalMs).toISOString(),
-    timestamp: new Date(timestampMs).toISOString(),
-    sentAt: sentAt === null ? null : new Date(sentAt).toISOString(),
-    receivedAt: new Date(input.receivedAt).toISOString(),
+    originalTimestamp: isoTime(originalMs),
+    timestamp: isoTime(timestampMs),
+    sentAt: sentAt === null ? null : isoTime(sentAt),
+    receivedAt: isoTime(input.receivedAt),
   };
   if (previousId !== null) out.previousId = previousId;
   if (groupId !== null) out.groupId = groupId;
@@ -102,10 +106,14 @@ export function cleanId(v: unknown): string | null {
   return BLANK_IDS.has(s.toLowerCase()) ? null : s;
 }
 
+/** The largest epoch milliseconds a JavaScript Date can hold. */
+const MAX_DATE_MS = 8.64e15;
+
 /** null when absent; 'invalid' when present but not a date; epoch ms otherwise. */
 export function parseTime(v: unknown): number | null | 'invalid' {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : 'invalid';
+  // Beyond MAX_DATE_MS there is no date to write, and toISOString would throw for the whole request.
+  if (typeof v === 'number') return Number.isFinite(v) && v > 0 && v <= MAX_DATE_MS ? v : 'invalid';
   if (typeof v !== 'string' || v.trim() === '') return 'invalid';
   const ms = Date.parse(v);
   return Number.isNaN(ms) ? 'invalid' : ms;
