@@ -51,3 +51,24 @@ test('a request whose body is still arriving when close() starts is answered bef
     removeDir(s.dir);
   }
 });
+
+test('clients that go away mid-upload or while their events commit do not hold the shutdown', { timeout: 30_000 }, async () => {
+  const s = await startServer();
+  try {
+    const events = Array.from({ length: 200 }, (_, i) => ({ type: 'track', userId: `u${i}`, event: 'Abandoned', properties: { i } }));
+    const body = JSON.stringify({ batch: events });
+    const auth = Buffer.from(`${s.writeKey}:`).toString('base64');
+    const head = `POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => open(s.url)));
+    sockets.forEach((socket, i) => socket.write(head + (i % 2 === 0 ? body.slice(0, 10) : body)));
+    await new Promise((r) => setTimeout(r, 100)); // half are reading their body, half are being handled
+    for (const socket of sockets) socket.destroy(); // no response can ever reach them
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await s.close();
+    // A hang check, not a timing target: those requests must no longer count as being handled.
+    assert.ok(Date.now() - started < 20_000, 'the abandoned requests did not hold the shutdown');
+  } finally {
+    removeDir(s.dir);
+  }
+});

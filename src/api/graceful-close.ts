@@ -10,15 +10,18 @@
 import type { FastifyInstance } from 'fastify';
 
 export function trackInFlight(http: FastifyInstance): { close: () => Promise<void> } {
-  // A set, not a counter: an aborted request may also get its onResponse, and must count once.
+  // A set, not a counter: each request must count once, however it ends.
   const inFlight = new Set<object>();
   let drained: (() => void) | null = null;
   const done = (req: object): void => {
     if (inFlight.delete(req) && inFlight.size === 0) drained?.();
   };
-  http.addHook('onRequest', async (req) => { inFlight.add(req); });
-  http.addHook('onResponse', async (req) => done(req));
-  http.addHook('onRequestAbort', async (req) => done(req));
+  // The response's 'close' comes once it is sent, or once its connection is gone and it never
+  // can be: Fastify's onResponse/onRequestAbort missed clients that went away mid-commit.
+  http.addHook('onRequest', async (req, reply) => {
+    inFlight.add(req);
+    reply.raw.once('close', () => done(req));
+  });
   return {
     async close() {
       const closing = http.close();
