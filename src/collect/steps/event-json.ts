@@ -15,7 +15,7 @@
  */
 import type { CollectedEvent } from '../../protocol/event.js';
 import { memberSpan, type EventSpans, type Span } from './json-spans.js';
-import { toWellFormedJson } from './well-formed-json.js';
+import { ESCAPED_SURROGATE, toWellFormedJson } from './well-formed-json.js';
 
 /** An event as it came in: its parsed value, the text it was parsed from and where its members are. */
 export interface RawEvent {
@@ -28,8 +28,6 @@ export interface RawEvent {
 
 /** `\uD800`–`\uDFFF` as an escape: paired or not, such a copy is left to `toWellFormedJson`. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-/** How JSON.stringify writes a lone surrogate (it writes a well-formed pair as raw characters). */
-const ESCAPED_SURROGATE = /\\ud[89a-f][0-9a-f]{2}/;
 
 /**
  * The raw form of each parsed event whose text can be copied from; null where it cannot (the

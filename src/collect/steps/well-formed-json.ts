@@ -9,7 +9,7 @@
  */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** How JSON.stringify writes a lone surrogate; a well-formed pair is written as raw characters. */
-const ESCAPED_SURROGATE = /\\ud[89a-f][0-9a-f]{2}/;
+export const ESCAPED_SURROGATE = /\\ud[89a-f][0-9a-f]{2}/;
 
 export function toWellFormedJson(value: unknown): string {
   const text = JSON.stringify(value);
