@@ -3,7 +3,7 @@
  * event validate/normalise → IP (country, truncation) → consent gate → the log's JSON text (copied
  * from the request where the event is unchanged: `steps/event-json.ts`) → size.
  * It needs no shared state, so it runs on the request's thread for small bodies and on a worker
- * thread (`prepare-pool.ts`) for batches: on 2 cores, that moves ~20 µs per event off the
+ * thread (`prepare-pool.ts`) for batches (from 4 cores), which moves that work off the
  * thread that answers HTTP and commits the log. Errors come back as values because class
  * identity does not survive the trip between threads.
  */
