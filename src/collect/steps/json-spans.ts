@@ -45,27 +45,19 @@ export interface BatchSpans {
 
 /** The spans of a batch body's events (`{"batch":[…], …}`), or null when it has no `batch` array. */
 export function scanBatch(text: string): BatchSpans | null {
-  let i = skipSpace(text, 0);
+  const i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== LBRACE) return null;
   let events: Array<EventSpans | null> | null = null;
-  i = skipSpace(text, i + 1);
-  if (text.charCodeAt(i) === RBRACE) return null;
-  for (;;) {
-    const keyEnd = skipString(text, i);
-    const isBatch = keyIs(text, i, keyEnd, 'batch');
-    i = skipSpace(text, skipSpace(text, keyEnd) + 1);
-    if (isBatch && text.charCodeAt(i) === LBRACKET) {
-      // A repeated key: JSON.parse keeps the last one, and so does this.
-      events = [];
-      i = scanElements(text, i, events);
-    } else {
-      if (isBatch) events = null;
-      i = skipValue(text, i);
+  eachMember(text, i, (keyStart, keyEnd, valueStart) => {
+    if (!keyIs(text, keyStart, keyEnd, 'batch')) return skipValue(text, valueStart);
+    // A repeated key: JSON.parse keeps the last one, and so does this.
+    if (text.charCodeAt(valueStart) !== LBRACKET) {
+      events = null;
+      return skipValue(text, valueStart);
     }
-    i = skipSpace(text, i);
-    if (text.charCodeAt(i) !== COMMA) break;
-    i = skipSpace(text, i + 1);
-  }
+    events = [];
+    return scanElements(text, valueStart, events);
+  });
   return events === null ? null : { events };
 }
 
@@ -80,21 +72,29 @@ export function scanEvent(text: string): EventSpans | null {
  * object's member count and whether a key was written with an escape.
  */
 export function memberSpan(text: string, start: number, key: string): { span: Span | null; members: number; escapedKey: boolean } {
-  let span: Span | null = null;
-  let members = 0;
-  let escapedKey = false;
+  const out: { span: Span | null; members: number; escapedKey: boolean } = { span: null, members: 0, escapedKey: false };
+  eachMember(text, start, (keyStart, keyEnd, valueStart) => {
+    const valueEnd = skipValue(text, valueStart);
+    if (hasBackslash(text, keyStart + 1, keyEnd - 1)) out.escapedKey = true;
+    if (keyIs(text, keyStart, keyEnd, key)) out.span = [valueStart, valueEnd];
+    out.members++;
+    return valueEnd;
+  });
+  return out;
+}
+
+/**
+ * Walks the members of the object whose `{` is at `start`: `visit` gets the key's quotes and
+ * where the value starts, and returns where the value ends (it may scan it on the way).
+ * Returns the index just past the closing `}`.
+ */
+function eachMember(text: string, start: number, visit: (keyStart: number, keyEnd: number, valueStart: number) => number): number {
   let i = skipSpace(text, start + 1);
-  if (text.charCodeAt(i) === RBRACE) return { span, members, escapedKey };
+  if (text.charCodeAt(i) === RBRACE) return i + 1;
   for (;;) {
-    const keyStart = i;
     const keyEnd = skipString(text, i);
-    if (hasBackslash(text, keyStart + 1, keyEnd - 1)) escapedKey = true;
-    i = skipSpace(text, skipSpace(text, keyEnd) + 1);
-    const valueEnd = skipValue(text, i);
-    if (keyIs(text, keyStart, keyEnd, key)) span = [i, valueEnd];
-    members++;
-    i = skipSpace(text, valueEnd);
-    if (text.charCodeAt(i) !== COMMA) return { span, members, escapedKey };
+    i = skipSpace(text, visit(i, keyEnd, skipSpace(text, skipSpace(text, keyEnd) + 1)));
+    if (text.charCodeAt(i) !== COMMA) return i + 1;
     i = skipSpace(text, i + 1);
   }
 }
@@ -119,23 +119,17 @@ function scanElements(text: string, start: number, out: Array<EventSpans | null>
 
 function scanEventAt(text: string, start: number): { spans: EventSpans; end: number } {
   const spans: EventSpans = { properties: null, traits: null, context: null, members: 0, escapedKey: false };
-  let i = skipSpace(text, start + 1);
-  if (text.charCodeAt(i) === RBRACE) return { spans, end: i + 1 };
-  for (;;) {
-    const keyStart = i;
-    const keyEnd = skipString(text, i);
+  const end = eachMember(text, start, (keyStart, keyEnd, valueStart) => {
+    const valueEnd = skipValue(text, valueStart);
     if (hasBackslash(text, keyStart + 1, keyEnd - 1)) spans.escapedKey = true;
-    i = skipSpace(text, skipSpace(text, keyEnd) + 1);
-    const valueEnd = skipValue(text, i);
     const length = keyEnd - keyStart - 2;
-    if (length === 10 && keyIs(text, keyStart, keyEnd, 'properties')) spans.properties = [i, valueEnd];
-    else if (length === 6 && keyIs(text, keyStart, keyEnd, 'traits')) spans.traits = [i, valueEnd];
-    else if (length === 7 && keyIs(text, keyStart, keyEnd, 'context')) spans.context = [i, valueEnd];
+    if (length === 10 && keyIs(text, keyStart, keyEnd, 'properties')) spans.properties = [valueStart, valueEnd];
+    else if (length === 6 && keyIs(text, keyStart, keyEnd, 'traits')) spans.traits = [valueStart, valueEnd];
+    else if (length === 7 && keyIs(text, keyStart, keyEnd, 'context')) spans.context = [valueStart, valueEnd];
     spans.members++;
-    i = skipSpace(text, valueEnd);
-    if (text.charCodeAt(i) !== COMMA) return { spans, end: i + 1 };
-    i = skipSpace(text, i + 1);
-  }
+    return valueEnd;
+  });
+  return { spans, end };
 }
 
 function keyIs(text: string, quoteStart: number, end: number, key: string): boolean {
