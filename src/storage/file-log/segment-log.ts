@@ -4,7 +4,11 @@
  *     <seq> \t <receivedAt ms> \t <workspaceId as JSON> \t <messageId as JSON> \t <payload JSON> \n
  *
  * JSON text never contains a raw tab or newline, so the framing cannot be confused by data.
- * A group is one `write` + `fdatasync`; the append resolves only after both, and readers never
+ * A group is one synchronous-data write (`O_DSYNC`, i.e. write + fdatasync in one system call,
+ * so one trip through the thread pool and one event-loop turn instead of two: under load each
+ * turn waits behind request parsing, and the second one doubled the commit latency). Where the
+ * platform has no `O_DSYNC` it is `write` then `fdatasync`. The append resolves only after the
+ * data is on disk, and readers never
  * look past the last synced byte, so the processor cannot consume an event a crash could still
  * take back. On open, the last segment is scanned and cut after its last complete, well-formed
  * line with the expected seq (a crash can leave a torn tail, never a torn acknowledged record).
@@ -24,6 +28,11 @@ import type { EventLog, LogRecord } from '../ports.js';
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK = 4 * 1024 * 1024;
 const NAME = /^(\d{20})\.seg$/;
+/** Every write is durable when it returns; undefined where the platform lacks the flag. */
+const DSYNC = (fsc as { O_DSYNC?: number }).O_DSYNC;
+const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_APPEND | (DSYNC ?? 0);
+/** True when appends need no separate fdatasync (exported for the tests of that path). */
+export const SYNC_ON_WRITE = DSYNC !== undefined;
 
 interface Segment {
   firstSeq: bigint;
@@ -61,7 +70,7 @@ export class SegmentLog implements EventLog {
       const s = segments[i] as Segment;
       s.lastSeq = (segments[i + 1] as Segment).firstSeq - 1n;
     }
-    const handle = last ? await fsp.open(last.path, fsc.O_WRONLY | fsc.O_APPEND) : null;
+    const handle = last ? await fsp.open(last.path, WRITE_FLAGS) : null;
     return new SegmentLog(dir, segments, handle);
   }
 
@@ -79,8 +88,9 @@ export class SegmentLog implements EventLog {
     if (!seg || !this.handle || seg.durableBytes + buf.length > SEGMENT_BYTES) seg = await this.roll(first.seq);
     const handle = this.handle as fsp.FileHandle;
     try {
-      await handle.write(buf);
-      await handle.datasync();
+      let written = 0;
+      while (written < buf.length) written += (await handle.write(buf, written)).bytesWritten;
+      if (!SYNC_ON_WRITE) await handle.datasync();
     } catch (err) {
       // Cut whatever part of the group reached the file, so the next group starts clean.
       await handle.truncate(seg.durableBytes).then(() => handle.datasync()).catch((e: unknown) => {
@@ -171,7 +181,7 @@ export class SegmentLog implements EventLog {
   private async roll(firstSeq: bigint): Promise<Segment> {
     await this.handle?.close();
     const path = join(this.dir, `${firstSeq.toString().padStart(20, '0')}.seg`);
-    this.handle = await fsp.open(path, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+    this.handle = await fsp.open(path, WRITE_FLAGS | fsc.O_CREAT, 0o600);
     // The new file's directory entry must be durable too, or a crash could lose the whole segment.
     const dirHandle = await fsp.open(this.dir, 'r');
     try {
