@@ -89,6 +89,7 @@ function harness() {
   const engine = new SegmentEngine({
     live: (id) => { let p = profiles.get(id); while (p?.mergedInto) p = profiles.get(p.mergedInto); return p?.id; },
     traits: (id) => profiles.get(id)?.traits,
+    consented: () => true,
     computed: () => undefined,
     computedWindowed: () => false,
     identifierKeys: () => [],

@@ -105,6 +105,8 @@ const action = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ do: 'check' as const }) },
   { weight: 1, arbitrary: fc.constant({ do: 'merge' as const }) },
   { weight: 1, arbitrary: fc.constant({ do: 'create' as const }) },
+  // Advertising consent given or withdrawn (the API, or an event's CMP choice): segment b serves advertising.
+  { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), granted: fc.boolean() }) },
 );
 
 interface Stored { seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string }
@@ -145,7 +147,7 @@ test('incremental membership equals the SQL result at every checked instant', as
   await fc.assert(fc.asyncProperty(scenario, async ({ a, b, c, actions }) => {
     const segments: StoredSegment[] = [
       { id: 'seg_a', workspaceId: WS, name: 'a', definition: a, createdAt: T0, updatedAt: T0 },
-      { id: 'seg_b', workspaceId: WS, name: 'b', definition: b, createdAt: T0, updatedAt: T0 },
+      { id: 'seg_b', workspaceId: WS, name: 'b', definition: b, purposes: ['advertising'], createdAt: T0, updatedAt: T0 },
     ];
     const ctx = {
       segment: (id: string) => segments.find((s) => s.id === id)?.definition,
@@ -164,11 +166,20 @@ test('incremental membership equals the SQL result at every checked instant', as
       while (p?.mergedInto) p = profiles.get(p.mergedInto);
       return p?.id ?? id;
     };
+    // Advertising consent per stored profile id; a merged profile has it if the latest decision in its lineage granted it.
+    const adConsent = new Map<string, { granted: boolean; at: number }>();
+    const consented = (id: string, purpose: string): boolean => {
+      if (purpose !== 'advertising') return false;
+      let best: { granted: boolean; at: number } | undefined;
+      for (const [pid, c] of adConsent) if (live(pid) === live(id) && (!best || c.at >= best.at)) best = c;
+      return best?.granted === true;
+    };
     const computed = new ComputedTraitEngine();
     for (const c of COMPUTED) { computed.add(c, 0n); computed.load(c, [], (x) => x); }
     const engine = new SegmentEngine({
       live: (id) => (profiles.has(id) ? live(id) : undefined),
       traits: (id) => profiles.get(id)?.traits,
+      consented,
       computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
       computedWindowed: (ws, id, name) => computed.hasState(ws, id, name),
       identifierKeys: () => [],
@@ -184,6 +195,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       cursor: () => seq, live, exclusive: (fn) => fn(), settled: () => feed.idle(),
       computedTrait: (_ws, name) => COMPUTED.find((x) => x.name === name),
       personalTrait: () => false,
+      consented,
     });
     await conn.run('DELETE FROM segments');
 
@@ -197,7 +209,8 @@ test('incremental membership equals the SQL result at every checked instant', as
           workspaceId: WS, now, segment: ctx.segment, computedTrait: (name) => COMPUTED.find((c) => c.name === name),
         });
         const rows = await all(conn, sql, params);
-        const expected = rows.map((r) => r.profile_id as string).sort();
+        // The batch side applies the same consent gate (segment-service.ts): SQL result ∩ consent in force.
+        const expected = rows.map((r) => r.profile_id as string).filter((pid) => (s.purposes ?? []).every((p) => consented(pid, p))).sort();
         const actual = [...(engine.members(WS, s.id) ?? [])].sort();
         assert.deepEqual(actual, expected, `${s.id} at +${(now - T0) / HOUR}h: ${JSON.stringify(s.definition)}`);
       }
@@ -213,6 +226,12 @@ test('incremental membership equals the SQL result at every checked instant', as
         await writeTables(stored, profiles);
         segments.push(seg);
         await service.save(seg, 'created');
+      }
+      else if (act.do === 'consent') {
+        const pid = live(act.profile);
+        if (!profiles.has(pid)) continue;
+        adConsent.set(pid, { granted: act.granted, at: now + adConsent.size });
+        feed.consentChanged(WS, [pid]);
       }
       else if (act.do === 'merge') {
         const from = profiles.get('p4');

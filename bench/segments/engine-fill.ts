@@ -48,6 +48,7 @@ export function factsOf(profiles: ReadonlyMap<string, PlainProfile>): ProfileFac
   return {
     live,
     traits: (id) => profiles.get(id)?.traits,
+    consented: () => true,
     computed: () => undefined,
     computedWindowed: () => false,
     identifierKeys: () => [],

@@ -19,6 +19,15 @@ export function canSeePersonalData(req: FastifyRequest): boolean {
   return adminRequests.has(req);
 }
 
+/**
+ * Which token a request passed `requireApiToken` with, for the audit log. Only meaningful once
+ * the request was let in: a refused one (401) never reaches a handler, and the audit hook records
+ * it as `anonymous`.
+ */
+export function actorOf(req: FastifyRequest): 'admin' | 'reader' {
+  return adminRequests.has(req) ? 'admin' : 'reader';
+}
+
 /** Returns the token to print when one was generated now, else null. */
 export async function ensureAdminToken(store: ConfigStore, configured: string | undefined): Promise<{ hash: string; generated: string | null }> {
   if (configured) {

@@ -40,6 +40,8 @@ export interface SegmentRouteDeps {
   clock: Clock;
   /** Resolves once the membership changes made so far are in the store (members, changes, sizes read it). */
   written: () => Promise<void>;
+  /** Throws PURPOSE_UNKNOWN unless the workspace has every purpose named. */
+  purposes: (workspaceId: string, ids: readonly string[]) => void;
 }
 
 const Change = Type.Object({
@@ -48,7 +50,7 @@ const Change = Type.Object({
   segmentId: Type.String(),
   profileId: Type.String(),
   timestamp: Type.String({ format: 'date-time' }),
-  cause: Type.String({ description: 'event, time (a window lapsed), merge, split, created, updated, deleted, reconciled (found at start-up).' }),
+  cause: Type.String({ description: 'event, time (a window lapsed), merge, split, created, updated, deleted, reconciled (found at start-up), consent (the consent a segment requires was given or withdrawn).' }),
 });
 
 const Explanation = Type.Recursive((Self) => Type.Object({
@@ -62,7 +64,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   const { catalog, service, engine, store, clock } = deps;
   const view = (s: StoredSegment): SegmentView => ({
     id: s.id, workspaceId: s.workspaceId, name: s.name, ...(s.description === undefined ? {} : { description: s.description }),
-    definition: s.definition, kind: s.definition.kind === 'list' ? 'list' : 'rules',
+    definition: s.definition, purposes: s.purposes ?? [], kind: s.definition.kind === 'list' ? 'list' : 'rules',
     size: engine.members(s.workspaceId, s.id)?.size ?? 0,
     createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString(),
   });
@@ -80,7 +82,17 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     if (b.description !== undefined && (typeof b.description !== 'string' || b.description.length > 2000)) {
       throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_INVALID', undefined, [{ path: '/description', code: 'schema', message: 'A description is a string of up to 2000 characters.' }]);
     }
+    const ps: unknown = b.purposes;
+    if (ps !== undefined && (!Array.isArray(ps) || ps.length > 16 || ps.some((p) => typeof p !== 'string') || new Set(ps).size !== ps.length)) {
+      throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_INVALID', undefined, [{ path: '/purposes', code: 'schema', message: 'Purposes are up to 16 distinct purpose ids.' }]);
+    }
     return b as SegmentInput;
+  };
+  /** The purposes of a segment as stored: checked against the workspace's, none left out as "none". */
+  const purposesOf = (ws: string, body: SegmentInput): { purposes?: string[] } => {
+    if (!body.purposes || body.purposes.length === 0) return {};
+    deps.purposes(ws, body.purposes);
+    return { purposes: body.purposes };
   };
   // The handler validates bodies itself (see the file comment).
   const ownValidation = { validatorCompiler: () => (data: unknown) => ({ value: data }) };
@@ -94,7 +106,10 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     const body = input(req.body);
     const definition = service.validate(ws, body.definition);
     const now = clock.now();
-    const segment: StoredSegment = { id: newId('seg'), workspaceId: ws, name: body.name, ...(body.description === undefined ? {} : { description: body.description }), definition, createdAt: now, updatedAt: now };
+    const segment: StoredSegment = {
+      id: newId('seg'), workspaceId: ws, name: body.name, ...(body.description === undefined ? {} : { description: body.description }),
+      definition, ...purposesOf(ws, body), createdAt: now, updatedAt: now,
+    };
     await service.save(segment, 'created');
     return reply.code(201).send(view(segment));
   });
@@ -109,15 +124,17 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   app.post<{ Params: Static<typeof WsParams>; Body: unknown }>('/api/workspaces/:ws/segments/preview', {
     schema: {
       tags: ['segments'], summary: 'Count the profiles a definition selects now, without saving it (batch SQL)',
-      params: WsParams, body: Type.Object({ definition: Type.Unknown() }),
+      params: WsParams, body: Type.Object({ definition: Type.Unknown(), purposes: Type.Optional(Type.Array(Type.String())) }),
       response: { 200: Type.Object({ count: Type.Integer(), sample: Type.Array(Type.String(), { description: `Up to ${PREVIEW_SAMPLE} profile ids.` }) }), ...errors },
     },
     ...ownValidation,
   }, async (req) => {
     const ws = req.params.ws;
     catalog.workspace(ws);
-    const definition = service.validate(ws, (req.body as { definition?: unknown } | null)?.definition);
-    return service.preview(ws, definition, PREVIEW_SAMPLE);
+    const body = req.body as { definition?: unknown; purposes?: unknown } | null;
+    const definition = service.validate(ws, body?.definition);
+    const { purposes } = purposesOf(ws, input({ name: 'preview', definition, purposes: body?.purposes }));
+    return service.preview(ws, definition, PREVIEW_SAMPLE, purposes);
   });
 
   app.get<{ Params: Static<typeof WsParams>; Querystring: { ids: string } }>('/api/workspaces/:ws/segments/overlap', {
@@ -221,6 +238,8 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       ...(body.description === undefined ? {} : { description: body.description }),
     };
     if (body.description === undefined) delete segment.description;
+    delete segment.purposes;
+    Object.assign(segment, purposesOf(before.workspaceId, body));
     await service.save(segment, 'updated');
     return view(segment);
   });

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  RotateKeyInput, SourceInput, SourceView, WorkspaceInput, WorkspaceView,
-  type Source, type SourceInputT, type Workspace, type WorkspaceInputT,
+  RotateKeyInput, SourceInput, SourcePatch, SourceView, WorkspaceInput, WorkspaceView,
+  type Source, type SourceInputT, type SourcePatchT, type Workspace, type WorkspaceInputT,
 } from '../protocol/workspace.js';
 import { ErrorResponse } from './error-handler.js';
 import type { Catalog } from './catalog.js';
@@ -21,6 +21,7 @@ export function sourceView(s: Source): Static<typeof SourceView> {
     id: s.id, workspaceId: s.workspaceId, name: s.name, kind: s.kind, writeKey: s.writeKey,
     previousKeyExpiresAt: s.previousKeyExpiresAt === null ? null : new Date(s.previousKeyExpiresAt).toISOString(),
     createdAt: new Date(s.createdAt).toISOString(),
+    purposes: s.purposes, dataCategories: s.dataCategories, consentMode: s.consentMode,
   };
 }
 
@@ -43,6 +44,13 @@ export function registerWorkspaceRoutes(app: FastifyInstance, catalog: Catalog):
     catalog.workspace(req.params.ws);
     return { sources: catalog.sources.list(req.params.ws).map(sourceView) };
   });
+
+  app.patch<{ Params: Static<typeof SourceParams>; Body: SourcePatchT }>('/api/workspaces/:ws/sources/:sourceId', {
+    schema: {
+      tags: ['sources'], summary: 'Change a source\'s name, purposes, data categories or consent mode (strict: no profile data without analytics consent)',
+      params: SourceParams, body: SourcePatch, response: { 200: SourceView, ...errors },
+    },
+  }, async (req) => sourceView(await catalog.updateSource(req.params.ws, req.params.sourceId, req.body)));
 
   app.post<{ Params: Static<typeof SourceParams>; Body: Static<typeof RotateKeyInput> | undefined }>('/api/workspaces/:ws/sources/:sourceId/rotate-key', {
     schema: {

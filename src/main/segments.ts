@@ -18,6 +18,7 @@ import { MembershipWriter } from '../segments/membership-writer.js';
 import { SegmentService } from '../segments/segment-service.js';
 import { SegmentFeed } from '../segments/segment-feed.js';
 import type { Database } from '../storage/duckdb/database.js';
+import type { ConsentLedger } from '../privacy/consent-ledger.js';
 import { DuckDbSegmentStore } from '../storage/duckdb/segment-store.js';
 
 export interface SegmentsWiring {
@@ -43,6 +44,7 @@ export async function wireSegments(deps: {
   cursor: () => bigint; exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Segment evaluation is processing too: its time counts against processing's share in a burst. */
   burst: BurstPolicy;
+  consents: ConsentLedger;
 }): Promise<SegmentsWiring> {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
@@ -57,6 +59,7 @@ export async function wireSegments(deps: {
       for (const p of memory.profiles.values()) if (p.workspaceId === ws && !p.mergedInto) yield p.id;
     },
     eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
+    consented: (id, purpose) => deps.consents.granted(id, purpose),
   };
   const engine = new SegmentEngine(facts, now, (ws, name) => computedDef(ws, name)?.event);
   const store = await DuckDbSegmentStore.open(deps.db);
@@ -67,6 +70,7 @@ export async function wireSegments(deps: {
     live: (id) => memory.live(id)?.id ?? id,
     computedTrait: computedDef,
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
+    consented: (id, purpose) => deps.consents.granted(id, purpose),
   });
   // Batches reach the engine a slice at a time, off the processor's turn of the event loop.
   const feed = new SegmentFeed(engine, facts, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {
@@ -80,6 +84,9 @@ export async function wireSegments(deps: {
       feed.committed(merges, events.map((c) => ({ workspaceId: c.event.workspaceId, profileId: c.profileId, event: segmentEvent(c) })));
     },
   });
+  // Consent changes (events, the API) re-evaluate the segments that require purposes, after the
+  // batches already handed to the feed, so a withdrawal never lands before the events it follows.
+  deps.consents.onChange((ws, profileIds) => feed.consentChanged(ws, profileIds));
   deps.rebuilder.observe({
     rebuilt(workspaceId, replaced, events) {
       feed.rebuilt(workspaceId, replaced, events.map((c) => ({ profileId: c.profileId, event: segmentEvent(c) })));

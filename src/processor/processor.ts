@@ -19,6 +19,7 @@ import { enrich } from '../collect/steps/enrich.js';
 import type { EventLog, LogRecord, NewProfileKey, ProcessingStore, StoredProfile } from '../storage/ports.js';
 import { performance } from 'node:perf_hooks';
 import type { BurstPolicy } from './burst-policy.js';
+import type { ConsentStep } from '../privacy/consent-step.js';
 
 /** An event of a committed batch and the profile it went to (for computed traits, segments...). */
 export interface CommittedEvent {
@@ -63,6 +64,8 @@ export interface ProcessorDeps {
   committedSeq: () => bigint;
   /** Steps processing back while collection saturates the event loop; none: always full speed. */
   burst?: BurstPolicy;
+  /** Consent records and strict-source admission; none: consent is only kept with the events. */
+  consent?: ConsentStep;
 }
 
 export class Processor {
@@ -151,6 +154,7 @@ export class Processor {
       const events: ProcessedEvent[] = [];
       const committed: CommittedEvent[] = [];
       const burst = this.deps.burst;
+      const consent = this.deps.consent?.begin();
       let sliceStart = performance.now();
       for (const [i, r] of records.entries()) {
         // The processor shares the event loop with the collector: between slices, pending HTTP
@@ -162,7 +166,9 @@ export class Processor {
         }
         const e = JSON.parse(r.payload) as CollectedEvent;
         const at = Date.parse(e.timestamp);
+        if (consent && !consent.admit(e, r.seq, at)) continue;
         const { profileId } = policy.resolver.resolve(e, at, tx, r.seq);
+        consent?.observe(e, r.seq, at, profileId);
         const profile = tx.profile(profileId);
         if (profile) touch(profile, e, at, policy.strategyOf(e.workspaceId));
         const stored = policy.pseudonymise(e);
@@ -174,7 +180,9 @@ export class Processor {
       try {
         const profiles = changes.profiles.map((p) => policy.encode(p));
         // The rows are built before the store's first await: that time is the processor's too.
-        const commit = store.commitBatch({ cursor, events, ...changes, profiles, keys: policy.newKeys() });
+        const commit = store.commitBatch({
+          cursor, events, ...changes, profiles, keys: policy.newKeys(), consents: consent?.records, anonymous: consent?.anonymous,
+        });
         burst?.spent(performance.now() - sliceStart);
         await commit;
       } catch (err) {
@@ -183,6 +191,7 @@ export class Processor {
       }
       const applyStart = performance.now();
       tx.apply();
+      if (consent) this.deps.consent?.committed(consent);
       this.cursorSeq = cursor;
       policy.committed(changes.merges, committed);
       burst?.spent(performance.now() - applyStart);

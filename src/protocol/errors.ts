@@ -24,6 +24,7 @@ export const ERRORS = {
   ENSEMBLE_ERR_OVERLOADED: { status: 429, message: 'The collector is over capacity; retry after the Retry-After delay.' },
   ENSEMBLE_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The events could not be stored durably; nothing was accepted, retry later.' },
   ENSEMBLE_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry later.' },
+  ENSEMBLE_ERR_AUDIT_UNAVAILABLE: { status: 503, message: 'The audit entry of this action could not be stored; the action itself may have been applied: check before retrying.' },
   ENSEMBLE_ERR_VALIDATION: { status: 400, message: 'The request does not match the API schema.' },
   ENSEMBLE_ERR_NOT_FOUND: { status: 404, message: 'No such route.' },
   ENSEMBLE_ERR_WORKSPACE_NOT_FOUND: { status: 404, message: 'No such workspace.' },
@@ -43,6 +44,10 @@ export const ERRORS = {
   ENSEMBLE_ERR_SEGMENT_IN_USE: { status: 409, message: 'Other segments include this one; change them first (see details.usedBy).' },
   ENSEMBLE_ERR_IMPORT_INVALID: { status: 400, message: 'The import file or its mapping is not valid; see details.' },
   ENSEMBLE_ERR_CURSOR_INVALID: { status: 400, message: 'The pagination cursor is not one this API returned.' },
+  ENSEMBLE_ERR_PURPOSE_UNKNOWN: { status: 400, message: 'A purpose named here does not exist in this workspace.' },
+  ENSEMBLE_ERR_CONSENT_MAPPING_INVALID: { status: 400, message: 'The consent mapping is not valid; see details.' },
+  ENSEMBLE_ERR_CONSENT_TCF_INVALID: { status: 400, message: 'The IAB TCF consent string is not a valid TCF v2 string; it was not read as consent.' },
+  ENSEMBLE_ERR_CONSENT_TIME: { status: 400, message: 'A consent decision cannot be dated in the future.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

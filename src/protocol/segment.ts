@@ -136,6 +136,10 @@ export const SegmentInput = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Optional(Type.String({ maxLength: 2000 })),
   definition: Type.Unknown({ description: 'The definition: a SegmentCondition tree (validated with JSON-pointer errors).' }),
+  purposes: Type.Optional(Type.Array(Type.String(), {
+    maxItems: 16, uniqueItems: true,
+    description: 'Purposes this segment is used for: only profiles whose consent for every one of them is in force are members.',
+  })),
 }, { additionalProperties: false });
 export type SegmentInput = Static<typeof SegmentInput>;
 
@@ -295,6 +299,8 @@ export interface StoredSegment {
   name: string;
   description?: string;
   definition: SegmentCondition;
+  /** Purposes the segment serves: a profile is a member only with consent in force for each. */
+  purposes?: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -305,6 +311,7 @@ export const SegmentView = Type.Object({
   name: Type.String(),
   description: Type.Optional(Type.String()),
   definition: Type.Unknown(),
+  purposes: Type.Array(Type.String()),
   kind: Type.Union([Type.Literal('rules'), Type.Literal('list')], { description: '`list`: a static list uploaded as identifiers.' }),
   size: Type.Integer({ description: 'Members now.' }),
   createdAt: Type.String({ format: 'date-time' }),

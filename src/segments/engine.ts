@@ -51,9 +51,11 @@ export interface ProfileFacts {
   liveProfiles(workspaceId: string): Iterable<string>;
   /** Events processed for the profile so far (tells a profile first seen in a batch). */
   eventCount(profileId: string): number;
+  /** Whether the profile's consent for a purpose is in force (privacy/consent-ledger.ts). */
+  consented(profileId: string, purpose: string): boolean;
 }
 
-export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled';
+export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent';
 
 export interface MembershipChange {
   workspaceId: string;
@@ -195,7 +197,8 @@ export class SegmentEngine {
     const before = entry.members;
     entry.members = new Set();
     const changes: MembershipChange[] = [];
-    const decide = (pid: string, member: boolean): void => {
+    const decide = (pid: string, matched: boolean): void => {
+      const member = matched && this.permitted(entry, pid);
       if (member) entry.members.add(pid);
       if (member !== before.has(pid)) changes.push(change(entry, pid, member, now, cause));
     };
@@ -419,9 +422,36 @@ export class SegmentEngine {
     }
   }
 
+  /**
+   * After consent changed for these profiles: the segments that require purposes are evaluated
+   * again for them (a withdrawal makes the person leave at once).
+   */
+  consentChanged(workspaceId: string, profileIds: Iterable<string>): void {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return;
+    const gated = new Set([...ws.entries.values()].filter((e) => (e.segment.purposes?.length ?? 0) > 0).map((e) => e.segment.id));
+    if (gated.size === 0) return;
+    const now = this.now();
+    const changes: MembershipChange[] = [];
+    const done = new Set<string>();
+    for (const id of profileIds) {
+      const pid = this.facts.live(id);
+      if (pid === undefined || done.has(pid)) continue;
+      done.add(pid);
+      this.reevaluate(workspaceId, pid, gated, now, 'consent', changes);
+    }
+    this.emit(changes);
+  }
+
+  /** A segment that serves purposes admits only profiles with consent in force for each. */
+  private permitted(entry: Entry, pid: string): boolean {
+    const purposes = entry.segment.purposes;
+    return purposes === undefined || purposes.every((p) => this.facts.consented(pid, p));
+  }
+
   /** Whether the profile is a member at `now`; schedules when it should be looked at again. */
   private evaluate(entry: Entry, pid: string, now: number): boolean {
-    const member = this.holds(entry, entry.compiled.root, pid, now);
+    const member = this.holds(entry, entry.compiled.root, pid, now) && this.permitted(entry, pid);
     if (entry.timed) this.timers.schedule(entry.segment.id, pid, this.nextDue(entry, pid, now));
     return member;
   }

@@ -60,6 +60,10 @@ export class SegmentFeed {
     this.push(() => this.engine.rebuilt(workspaceId, replaced, events));
   }
 
+  consentChanged(workspaceId: string, profileIds: readonly string[]): void {
+    this.push(() => this.engine.consentChanged(workspaceId, profileIds));
+  }
+
   /** Resolves once everything queued so far has reached the engine. */
   idle(): Promise<void> {
     if (!this.running && this.jobs.length === 0) return Promise.resolve();

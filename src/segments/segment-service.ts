@@ -34,6 +34,8 @@ export interface SegmentServiceDeps {
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Resolves once every processed batch has reached the engine (segment-feed.ts). */
   settled: () => Promise<void>;
+  /** Whether a profile's consent for a purpose is in force: segments that serve purposes admit only those. */
+  consented: (profileId: string, purpose: string) => boolean;
 }
 
 export interface Reconciliation {
@@ -101,10 +103,21 @@ export class SegmentService {
     await this.save(segment, 'created');
   }
 
-  /** The SQL result of a definition now: how many, and the first profile ids. */
-  async preview(workspaceId: string, definition: SegmentCondition, sample: number): Promise<{ count: number; sample: string[] }> {
+  /** The SQL result of a definition now, among the profiles consenting to `purposes`: how many, and the first profile ids. */
+  async preview(workspaceId: string, definition: SegmentCondition, sample: number, purposes: readonly string[] = []): Promise<{ count: number; sample: string[] }> {
     const { sql, params } = this.compile(workspaceId, definition, this.deps.clock.now());
-    return this.deps.store.count(sql, params, sample);
+    if (purposes.length === 0) return this.deps.store.count(sql, params, sample);
+    const ids = this.consenting(await this.deps.store.query(sql, params), purposes);
+    return { count: ids.length, sample: ids.slice(0, sample) };
+  }
+
+  /**
+   * The profiles of a SQL result that consent to every purpose: consent lives in the ledger (in
+   * memory), so the batch side applies the same gate as the incremental engine.
+   */
+  private consenting(ids: readonly string[], purposes: readonly string[] | undefined): string[] {
+    if (!purposes || purposes.length === 0) return [...ids];
+    return ids.filter((id) => purposes.every((p) => this.deps.consented(id, p)));
   }
 
   /**
@@ -121,7 +134,7 @@ export class SegmentService {
       engine.timers.runDue(now);
       const members = new Set(engine.members(workspaceId, id) ?? []);
       const { sql, params } = this.compile(workspaceId, segment.definition, now);
-      const expected = new Set(await store.query(sql, params));
+      const expected = new Set(this.consenting(await store.query(sql, params), segment.purposes));
       const missing = [...expected].filter((p) => !members.has(p));
       const extra = [...members].filter((p) => !expected.has(p));
       metrics.segmentMismatch.set({ segment: id }, missing.length + extra.length);

@@ -9,6 +9,8 @@ import type { ProcessedEvent } from '../protocol/event.js';
 import type { ProfileState, MergeRecord, IdentityRecord, IdentityLogEntry } from '../protocol/profile.js';
 import type { Barrier } from '../identity/barriers.js';
 import type { Source, Workspace } from '../protocol/workspace.js';
+import type { ConsentRecord } from '../protocol/privacy.js';
+import type { AnonymousCount } from '../privacy/consent-step.js';
 
 /** One accepted event in the durable log. `payload` is the JSON of a `CollectedEvent`. */
 export interface LogRecord {
@@ -46,6 +48,8 @@ export interface ConfigStore {
   listSources(): Promise<Source[]>;
   insertSource(source: Source): Promise<void>;
   updateSourceKeys(source: Source): Promise<void>;
+  /** Name, purposes, data categories and consent mode. */
+  updateSourceDeclaration(source: Source): Promise<void>;
   workspaceSettings(key: string): Promise<Map<string, string>>;
   setWorkspaceSetting(workspaceId: string, key: string, value: string): Promise<void>;
 }
@@ -74,6 +78,10 @@ export interface ProcessedBatch extends IdentityChanges {
   /** The log seq up to which this batch consumed (the new cursor). */
   cursor: bigint;
   events: readonly ProcessedEvent[];
+  /** Consent decisions the batch's events carried (privacy/consent-step.ts). */
+  consents?: readonly ConsentRecord[];
+  /** Events of strict sources kept only as counts. */
+  anonymous?: readonly AnonymousCount[];
 }
 
 /** What a split changes: the replayed profiles replaced, each replayed event re-attached. */

@@ -1,8 +1,8 @@
 /** Workspaces, sources and settings on DuckDB. Small tables, read into memory at start-up. */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Source, Workspace } from '../../protocol/workspace.js';
+import { defaultDeclaration, type Source, type Workspace } from '../../protocol/workspace.js';
 import type { ConfigStore } from '../ports.js';
-import { all, type Database } from './database.js';
+import { all, type Database, type Row } from './database.js';
 
 export class DuckDbConfigStore implements ConfigStore {
   private constructor(private readonly conn: DuckDBConnection) {}
@@ -40,13 +40,23 @@ export class DuckDbConfigStore implements ConfigStore {
       previousWriteKey: (r.previous_write_key as string | null) ?? null,
       previousKeyExpiresAt: r.previous_key_expires_at == null ? null : Number(r.previous_key_expires_at),
       createdAt: Number(r.created_at),
+      // Sources created before declarations existed get the defaults of their kind.
+      ...declarationOf(r),
     }));
   }
 
   async insertSource(s: Source): Promise<void> {
-    await this.conn.run('INSERT INTO sources VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+    await this.conn.run(`INSERT INTO sources (id, workspace_id, name, kind, write_key, previous_write_key, previous_key_expires_at,
+        created_at, purposes, data_categories, consent_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
       s.id, s.workspaceId, s.name, s.kind, s.writeKey, s.previousWriteKey,
       s.previousKeyExpiresAt == null ? null : BigInt(s.previousKeyExpiresAt), BigInt(s.createdAt),
+      JSON.stringify(s.purposes), JSON.stringify(s.dataCategories), s.consentMode,
+    ]);
+  }
+
+  async updateSourceDeclaration(s: Source): Promise<void> {
+    await this.conn.run('UPDATE sources SET name = $2, purposes = $3, data_categories = $4, consent_mode = $5 WHERE id = $1', [
+      s.id, s.name, JSON.stringify(s.purposes), JSON.stringify(s.dataCategories), s.consentMode,
     ]);
   }
 
@@ -65,4 +75,13 @@ export class DuckDbConfigStore implements ConfigStore {
   async setWorkspaceSetting(workspaceId: string, key: string, value: string): Promise<void> {
     await this.conn.run('INSERT OR REPLACE INTO workspace_settings VALUES ($1, $2, $3)', [workspaceId, key, value]);
   }
+}
+
+function declarationOf(r: Row): Pick<Source, 'purposes' | 'dataCategories' | 'consentMode'> {
+  const d = defaultDeclaration(r.kind as Source['kind']);
+  return {
+    purposes: r.purposes == null ? d.purposes : JSON.parse(r.purposes as string) as string[],
+    dataCategories: r.data_categories == null ? d.dataCategories : JSON.parse(r.data_categories as string) as Source['dataCategories'],
+    consentMode: r.consent_mode == null ? d.consentMode : r.consent_mode as Source['consentMode'],
+  };
 }

@@ -12,6 +12,7 @@ import type { IdentityLogEntry, IdentityRecord, MergeRecord } from '../../protoc
 import type { Barrier } from '../../identity/barriers.js';
 import type { LogRecord, ProcessedBatch, ProcessingStore, RebuildBatch, ReplayEvent, StoredProfile } from '../ports.js';
 import { all, inTransaction, jsonRows, type Database } from './database.js';
+import { insertConsentRecords } from './consent-store.js';
 
 const CURSOR_NAME = 'main';
 
@@ -31,6 +32,15 @@ export class DuckDbProcessingStore implements ProcessingStore {
     await inTransaction(this.conn, async () => {
       if (batch.events.length > 0) await this.conn.run(INSERT_EVENTS, [batch.events.map(eventRow).join('\n')]);
       await this.writeIdentityChanges(batch);
+      if (batch.consents && batch.consents.length > 0) await insertConsentRecords(this.conn, batch.consents);
+      if (batch.anonymous && batch.anonymous.length > 0) {
+        const rows = batch.anonymous.map((c) => JSON.stringify({ w: c.workspaceId, s: c.sourceId, d: c.day, t: c.type, n: c.name, c: c.count }));
+        await this.conn.run(
+          `INSERT INTO anonymous_counts SELECT w, s, d, t, n, c FROM ${jsonRows(COUNT_SPEC)}
+             ON CONFLICT (workspace_id, source_id, day, type, name) DO UPDATE SET count = anonymous_counts.count + excluded.count`,
+          [rows.join('\n')],
+        );
+      }
       await this.conn.run('INSERT OR REPLACE INTO processor_cursor VALUES ($1, $2)', [CURSOR_NAME, batch.cursor]);
     });
   }
@@ -199,6 +209,7 @@ const PROFILE_SPEC = JSON.stringify({ i: 'VARCHAR', w: 'VARCHAR', t: 'JSON', f: 
 const MERGE_SPEC = JSON.stringify({ w: 'VARCHAR', f: 'VARCHAR', i: 'VARCHAR', a: 'BIGINT', m: 'VARCHAR', r: 'VARCHAR', s: 'BIGINT', v: 'JSON' });
 const IDENTITY_SPEC = JSON.stringify({ w: 'VARCHAR', t: 'VARCHAR', h: 'VARCHAR', v: 'VARCHAR', s: 'VARCHAR', k: 'VARCHAR', p: 'VARCHAR', f: 'BIGINT' });
 const LOG_SPEC = JSON.stringify({ w: 'VARCHAR', s: 'BIGINT', m: 'VARCHAR', a: 'BIGINT', x: 'VARCHAR', t: 'VARCHAR', h: 'VARCHAR', p: 'VARCHAR', r: 'VARCHAR', d: 'VARCHAR' });
+const COUNT_SPEC = JSON.stringify({ w: 'VARCHAR', s: 'VARCHAR', d: 'DATE', t: 'VARCHAR', n: 'VARCHAR', c: 'BIGINT' });
 const KEY_SPEC = JSON.stringify({ w: 'VARCHAR', p: 'VARCHAR', k: 'VARCHAR', c: 'BIGINT' });
 
 /** The JSON shape one event row is sent in; `e` is the log payload embedded verbatim. */

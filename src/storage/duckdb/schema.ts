@@ -88,4 +88,25 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE TABLE segment_list_items (
        workspace_id VARCHAR NOT NULL, list_id VARCHAR NOT NULL, type VARCHAR NOT NULL, hash VARCHAR NOT NULL)`,
   ],
+  // 4: privacy (`at` is a DuckDB keyword: times are `logged_at`, `decided_at`). The audit log is a hash chain per workspace (each entry holds the previous
+  // entry's hash; privacy/audit-log.ts). Consent records are an immutable history per profile and
+  // purpose; sources declare their purposes, data categories and consent mode; strict sources
+  // keep only anonymous counts for visitors without analytics consent.
+  [
+    `CREATE TABLE audit_log (
+       workspace_id VARCHAR NOT NULL, seq BIGINT NOT NULL, logged_at BIGINT NOT NULL, actor VARCHAR NOT NULL,
+       action VARCHAR NOT NULL, resource VARCHAR NOT NULL, detail JSON NOT NULL, prev_hash VARCHAR NOT NULL,
+       hash VARCHAR NOT NULL, PRIMARY KEY (workspace_id, seq))`,
+    `CREATE TABLE consent_records (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
+       status VARCHAR NOT NULL, decided_at BIGINT NOT NULL, recorded_at BIGINT NOT NULL, source VARCHAR NOT NULL,
+       seq BIGINT, message_id VARCHAR, proof JSON NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `ALTER TABLE sources ADD COLUMN purposes JSON`,
+    `ALTER TABLE sources ADD COLUMN data_categories JSON`,
+    `ALTER TABLE sources ADD COLUMN consent_mode VARCHAR`,
+    `ALTER TABLE segments ADD COLUMN purposes JSON`,
+    `CREATE TABLE anonymous_counts (
+       workspace_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, day DATE NOT NULL, type VARCHAR NOT NULL,
+       name VARCHAR NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (workspace_id, source_id, day, type, name))`,
+  ],
 ];

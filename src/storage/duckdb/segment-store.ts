@@ -58,21 +58,24 @@ export class DuckDbSegmentStore {
   }
 
   async list(): Promise<StoredSegment[]> {
-    const rows = await all(this.conn, 'SELECT workspace_id, id, name, description, definition::VARCHAR AS definition, created_at, updated_at FROM segments ORDER BY created_at, id');
+    const rows = await all(this.conn, 'SELECT workspace_id, id, name, description, definition::VARCHAR AS definition, purposes::VARCHAR AS purposes, created_at, updated_at FROM segments ORDER BY created_at, id');
     return rows.map((r) => ({
       id: r.id as string,
       workspaceId: r.workspace_id as string,
       name: r.name as string,
       ...(r.description == null ? {} : { description: r.description as string }),
       definition: JSON.parse(r.definition as string) as SegmentCondition,
+      ...(r.purposes == null ? {} : { purposes: JSON.parse(r.purposes as string) as string[] }),
       createdAt: Number(r.created_at),
       updatedAt: Number(r.updated_at),
     }));
   }
 
   async save(s: StoredSegment): Promise<void> {
-    await this.conn.run('INSERT OR REPLACE INTO segments VALUES ($1, $2, $3, $4, $5::JSON, $6, $7)', [
+    await this.conn.run(`INSERT OR REPLACE INTO segments (workspace_id, id, name, description, definition, created_at, updated_at, purposes)
+      VALUES ($1, $2, $3, $4, $5::JSON, $6, $7, $8::JSON)`, [
       s.workspaceId, s.id, s.name, s.description ?? null, JSON.stringify(s.definition), BigInt(s.createdAt), BigInt(s.updatedAt),
+      s.purposes && s.purposes.length > 0 ? JSON.stringify(s.purposes) : null,
     ]);
   }
 

@@ -15,6 +15,7 @@ export function memoryConfigStore(): ConfigStore {
     listSources: async () => [],
     insertSource: async () => undefined,
     updateSourceKeys: async () => undefined,
+    updateSourceDeclaration: async () => undefined,
     workspaceSettings: async (key) => wsSettings.get(key) ?? new Map(),
     setWorkspaceSetting: async (ws, key, value) => {
       const m = wsSettings.get(key) ?? new Map<string, string>();
