@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  ConsentsInput, ConsentsView, PurposeInput, PurposeView,
+  ConsentsInput, ConsentsView, PurposeInput, PurposeView, RetentionPolicy,
   type ConsentRecord, type ConsentsInputT, type PurposeInputT,
 } from '../protocol/privacy.js';
 import { ConsentMapping } from '../privacy/consent-mapping.js';
@@ -82,6 +82,20 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
   }, async (req) => {
     catalog.workspace(req.params.ws);
     return settings.setMapping(req.params.ws, req.body);
+  });
+
+  app.get<{ Params: Static<typeof WsParams> }>('/api/workspaces/:ws/privacy/retention', {
+    schema: { tags: ['privacy'], summary: 'How long each category of data is kept, in days', params: WsParams, response: { 200: RetentionPolicy, ...errors } },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return settings.retention(req.params.ws);
+  });
+
+  app.put<{ Params: Static<typeof WsParams>; Body: unknown }>('/api/workspaces/:ws/privacy/retention', {
+    schema: { tags: ['privacy'], summary: 'Replace the retention periods (applied by the next daily run)', params: WsParams, body: RetentionPolicy, response: { 200: RetentionPolicy, ...errors } },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return settings.setRetention(req.params.ws, req.body);
   });
 
   app.get<{ Params: Static<typeof WsParams>; Querystring: Static<typeof CountsQuery> }>('/api/workspaces/:ws/privacy/anonymous-counts', {

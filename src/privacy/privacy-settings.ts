@@ -10,12 +10,13 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { EnsembleError } from '../protocol/errors.js';
-import { DEFAULT_PURPOSES, PURPOSE_ID, type Purpose, type PurposeInputT } from '../protocol/privacy.js';
+import { DEFAULT_PURPOSES, DEFAULT_RETENTION, PURPOSE_ID, RetentionPolicy, type Purpose, type PurposeInputT, type RetentionPolicyT } from '../protocol/privacy.js';
 import type { ConfigStore } from '../storage/ports.js';
 import { ConsentMapping, ConsentReader, DEFAULT_CONSENT_MAPPING, type ConsentMappingT } from './consent-mapping.js';
 
 const PURPOSES = 'purposes';
 const MAPPING = 'consent_mapping';
+const RETENTION = 'retention';
 const PURPOSE_RE = new RegExp(PURPOSE_ID);
 
 interface WorkspacePrivacy {
@@ -26,10 +27,12 @@ interface WorkspacePrivacy {
 
 export class PrivacySettings {
   private readonly byWs = new Map<string, WorkspacePrivacy>();
+  private readonly retentionByWs = new Map<string, RetentionPolicyT>();
 
   constructor(private readonly store: ConfigStore) {}
 
   async load(): Promise<void> {
+    for (const [ws, json] of await this.store.workspaceSettings(RETENTION)) this.retentionByWs.set(ws, JSON.parse(json) as RetentionPolicyT);
     const purposes = await this.store.workspaceSettings(PURPOSES);
     const mappings = await this.store.workspaceSettings(MAPPING);
     for (const ws of new Set([...purposes.keys(), ...mappings.keys()])) {
@@ -86,6 +89,21 @@ export class PrivacySettings {
     const current = this.of(workspaceId);
     await this.store.setWorkspaceSetting(workspaceId, MAPPING, JSON.stringify(input));
     this.byWs.set(workspaceId, build([...current.purposes.values()], input));
+    return input;
+  }
+
+  retention(workspaceId: string): RetentionPolicyT {
+    return this.retentionByWs.get(workspaceId) ?? DEFAULT_RETENTION;
+  }
+
+  /** Replaces the workspace's retention periods (the next daily run applies them). */
+  async setRetention(workspaceId: string, input: unknown): Promise<RetentionPolicyT> {
+    if (!Value.Check(RetentionPolicy, input)) {
+      const problems = [...Value.Errors(RetentionPolicy, input)].slice(0, 20).map((e) => ({ path: e.path, message: e.message }));
+      throw new EnsembleError('ENSEMBLE_ERR_VALIDATION', 'The retention policy is not valid; see details.', problems);
+    }
+    await this.store.setWorkspaceSetting(workspaceId, RETENTION, JSON.stringify(input));
+    this.retentionByWs.set(workspaceId, input);
     return input;
   }
 

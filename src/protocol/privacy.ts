@@ -124,3 +124,22 @@ export const ConsentsInput = Type.Object({
   tcString: Type.Optional(Type.String({ maxLength: 10_000 })),
 }, { additionalProperties: false });
 export type ConsentsInputT = Static<typeof ConsentsInput>;
+
+/** How long each category of data is kept, in days (GDPR art. 5(1)(e)); applied by the daily retention job. */
+export const RetentionPolicy = Type.Object({
+  /** Events (the timeline), from their time. Default 13 months, the CNIL's figure for audience measurement. */
+  eventsDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  /** Full IP addresses, kept only when truncation is off. */
+  rawIpDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  /** Profiles with no event for this long are deleted with everything about them. */
+  inactiveProfileDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  /** Consent records of profiles that no longer exist: kept as proof for the legal period. */
+  consentProofDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  /** Anonymous daily counts of strict sources. */
+  anonymousCountsDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+}, { additionalProperties: false });
+export type RetentionPolicyT = Static<typeof RetentionPolicy>;
+
+export const DEFAULT_RETENTION: RetentionPolicyT = {
+  eventsDays: 396, rawIpDays: 30, inactiveProfileDays: 3 * 365, consentProofDays: 5 * 365, anonymousCountsDays: 3 * 365,
+};
