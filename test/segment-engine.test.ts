@@ -90,6 +90,7 @@ function harness() {
     live: (id) => { let p = profiles.get(id); while (p?.mergedInto) p = profiles.get(p.mergedInto); return p?.id; },
     traits: (id) => profiles.get(id)?.traits,
     consented: () => true,
+    restricted: () => false,
     computed: () => undefined,
     computedWindowed: () => false,
     identifierKeys: () => [],

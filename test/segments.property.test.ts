@@ -180,6 +180,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       live: (id) => (profiles.has(id) ? live(id) : undefined),
       traits: (id) => profiles.get(id)?.traits,
       consented,
+      restricted: () => false,
       computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
       computedWindowed: (ws, id, name) => computed.hasState(ws, id, name),
       identifierKeys: () => [],

@@ -43,6 +43,10 @@ const NOT_AUDITED = new Set(['/api/openapi.json']);
  */
 const PERSONAL_DATA_ROUTES: ReadonlySet<string> = new Set([
   'GET /api/workspaces/:ws/segments/:id/members',
+  'POST /api/workspaces/:ws/privacy/requests',
+  'GET /api/workspaces/:ws/privacy/requests',
+  'GET /api/workspaces/:ws/privacy/requests/:id',
+  'GET /api/workspaces/:ws/privacy/requests/:id/bundle',
   'GET /api/workspaces/:ws/segments/:id/explain',
   'GET /api/workspaces/:ws/segments/:id/changes',
   'GET /api/workspaces/:ws/segment-changes',
@@ -54,6 +58,16 @@ const SAFE_QUERY = new Set(['limit', 'afterSeq', 'days', 'type', 'profileId']);
 export interface AuditHookOptions {
   /** When given, entries for an unknown workspace id go to the system chain. */
   catalog?: Pick<Catalog, 'workspace'>;
+  /**
+   * Replaces profile ids by keyed pseudonyms (KeyRing.pseudonym): the chain cannot be edited, so
+   * it must not hold an id an erasure has to remove everywhere else. Default: ids as they are.
+   */
+  pseudonym?: (workspaceId: string, profileId: string) => string;
+}
+
+/** Path and query parameters that hold a profile id. */
+function isProfileParam(pattern: string, name: string): boolean {
+  return name === 'profileId' || (name === 'id' && pattern.includes('/profiles/:id'));
 }
 
 export function registerAuditHook(app: FastifyInstance, audit: AuditLog, opts: AuditHookOptions = {}): void {
@@ -75,7 +89,7 @@ export function registerAuditHook(app: FastifyInstance, audit: AuditLog, opts: A
       return;
     }
     recorded.add(req);
-    audit.recordDurable(auditInput(req, reply.statusCode, payload, known)).then(
+    audit.recordDurable(auditInput(req, reply.statusCode, payload, known, opts.pseudonym)).then(
       () => done(null, payload),
       (err: unknown) => {
         req.log.error({ err: { name: (err as Error).name, message: (err as Error).message }, route: req.routeOptions.url }, 'audit entry not stored');
@@ -88,7 +102,7 @@ export function registerAuditHook(app: FastifyInstance, audit: AuditLog, opts: A
     if (isRead(req.method) && !recorded.has(req) && audited(req)) {
       recorded.add(req);
       try {
-        audit.record(auditInput(req, reply.statusCode, null, known));
+        audit.record(auditInput(req, reply.statusCode, null, known, opts.pseudonym));
       } catch (err) {
         // Only after close: a hook must not throw once the answer is gone.
         req.log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'audit entry not recorded');
@@ -108,7 +122,10 @@ function audited(req: FastifyRequest): boolean {
 }
 
 /** The audit entry of a request that ended with `status`; `payload` is the answer (mutations only). */
-export function auditInput(req: FastifyRequest, status: number, payload: unknown, known: (ws: string) => boolean): AuditInput {
+export function auditInput(
+  req: FastifyRequest, status: number, payload: unknown, known: (ws: string) => boolean,
+  pseudonym: (workspaceId: string, profileId: string) => string = (_ws, id) => id,
+): AuditInput {
   const pattern = req.routeOptions.url ?? '(no route)';
   const action = `${req.method} ${pattern}`;
   if (status === 401) {
@@ -116,6 +133,7 @@ export function auditInput(req: FastifyRequest, status: number, payload: unknown
   }
   const params = stringParams(req.params);
   const ws = params.ws !== undefined && known(params.ws) ? params.ws : SYSTEM_CHAIN;
+  for (const k of Object.keys(params)) if (isProfileParam(pattern, k)) params[k] = pseudonym(ws, params[k] as string);
   const detail: AuditDetail = { status, params };
   const query = req.query !== null && typeof req.query === 'object' ? (req.query as Record<string, unknown>) : {};
   const keys = Object.keys(query).sort();
@@ -124,7 +142,7 @@ export function auditInput(req: FastifyRequest, status: number, payload: unknown
     const safe: AuditDetail = {};
     for (const k of keys) {
       const v = query[k];
-      if (SAFE_QUERY.has(k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) safe[k] = v;
+      if (SAFE_QUERY.has(k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) safe[k] = k === 'profileId' ? pseudonym(ws, String(v)) : v;
     }
     if (Object.keys(safe).length > 0) detail.query = safe;
     if (action.includes('/profiles/') || PERSONAL_DATA_ROUTES.has(action)) {

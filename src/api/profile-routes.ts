@@ -7,10 +7,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { EnsembleError } from '../protocol/errors.js';
 import { ProfileView, type ProfileState } from '../protocol/profile.js';
-import { identityKey, type ProfileMemory } from '../profiles/profile-memory.js';
+import type { ProfileMemory } from '../profiles/profile-memory.js';
 import { traitValues } from '../profiles/traits.js';
 import type { IdentityService } from '../identity/identity-service.js';
-import { parsePseudonym } from '../identity/pseudonym.js';
 import type { EventStore } from '../storage/ports.js';
 import type { Catalog } from './catalog.js';
 import { canSeePersonalData } from './admin-auth.js';
@@ -51,20 +50,6 @@ export function profileView(deps: ProfileRouteDeps, p: ProfileState, reveal: boo
   };
 }
 
-/** Replaces the pseudonyms of stored events by clear values, for callers allowed to see them. */
-function revealPseudonyms(value: unknown, ws: string, deps: ProfileRouteDeps): unknown {
-  if (typeof value === 'string') {
-    const p = parsePseudonym(value);
-    const rec = p && deps.memory.identities.get(identityKey(ws, p.type, p.hash));
-    return rec ? (deps.identity.clearValue(rec) ?? value) : value;
-  }
-  if (Array.isArray(value)) return value.map((v) => revealPseudonyms(v, ws, deps));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealPseudonyms(v, ws, deps)]));
-  }
-  return value;
-}
-
 export function liveProfileOf(deps: Pick<ProfileRouteDeps, 'catalog' | 'memory'>, ws: string, id: string): ProfileState {
   deps.catalog.workspace(ws);
   const p = deps.memory.live(id);
@@ -94,6 +79,7 @@ export function registerProfileRoutes(app: FastifyInstance, deps: ProfileRouteDe
     const p = liveProfileOf(deps, req.params.ws, req.params.profileId);
     const page = await deps.events.eventsOfProfiles(req.params.ws, deps.memory.lineage(p.id), req.query.limit ?? 50, req.query.cursor ?? null);
     if (!reveal(req)) return page;
-    return { ...page, events: page.events.map((e) => ({ ...e, traits: revealPseudonyms(e.traits, p.workspaceId, deps), context: revealPseudonyms(e.context, p.workspaceId, deps) })) };
+    const clear = (v: unknown) => deps.identity.revealPseudonyms(p.workspaceId, v);
+    return { ...page, events: page.events.map((e) => ({ ...e, traits: clear(e.traits), context: clear(e.context) })) };
   });
 }

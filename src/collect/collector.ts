@@ -84,6 +84,8 @@ export class Collector {
     const { source, rejected } = prepared;
     metrics.received.inc(prepared.received);
     for (const r of rejected) metrics.rejected.inc({ code: r.code });
+    // Counted here, on the main thread: worker threads have no registry that /metrics reads.
+    if (prepared.masked) for (const [pattern, n] of Object.entries(prepared.masked)) metrics.masked.inc({ pattern }, n);
     this.admit(prepared.records.length);
     const now = prepared.receivedAt;
     const records: PendingRecord[] = [];

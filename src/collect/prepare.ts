@@ -1,7 +1,8 @@
 /**
  * The stateless, CPU-heavy half of collection: decode the body, check the envelope, then for each
- * event validate/normalise → IP (country, truncation) → consent gate → the log's JSON text (copied
- * from the request where the event is unchanged: `steps/event-json.ts`) → size.
+ * event validate/normalise → IP (country, truncation) → consent gate → forbidden data masked
+ * (`steps/forbidden-data.ts`) → the log's JSON text (copied from the request where the event is
+ * unchanged: `steps/event-json.ts`) → size.
  * It needs no shared state, so it runs on the request's thread for small bodies and on a worker
  * thread (`prepare-pool.ts`) for batches (from 4 cores), which moves that work off the
  * thread that answers HTTP and commits the log. Errors come back as values because class
@@ -15,6 +16,7 @@ import type { CollectConfig } from '../platform/config.js';
 import { parseBody } from './routes/body.js';
 import { keepConsent } from './steps/consent-gate.js';
 import { eventJson, rawEvents, type RawEvent } from './steps/event-json.js';
+import { forbiddenRules, maskEvent, matchesPattern, mayHoldForbidden, type ForbiddenRules, type MaskCounts } from './steps/forbidden-data.js';
 import { applyIp, type IpLookup } from './steps/ip.js';
 import { normalise, type Envelope } from './steps/normalise.js';
 import { scanBatch, scanEvent } from './steps/json-spans.js';
@@ -42,6 +44,11 @@ export interface Prepared {
   records: PreparedRecord[];
   rejected: Rejection[];
   receivedAt: number;
+  /**
+   * Values masked in the records, per pattern name (`card` for card numbers), for the metric the
+   * collector keeps on the main thread. Absent: none.
+   */
+  masked?: MaskCounts;
 }
 
 export interface PrepareFailure {
@@ -51,8 +58,12 @@ export interface PrepareFailure {
   details?: unknown;
 }
 
-/** Collection settings a preparation needs (a plain object: it crosses threads). */
-export type PrepareSettings = Pick<CollectConfig, 'truncateIp' | 'maxEventBytes' | 'maxBatchBytes'>;
+/**
+ * Collection settings a preparation needs (a plain object: it crosses threads). Without the
+ * forbidden-data settings, the configuration's defaults apply (card numbers masked, no patterns).
+ */
+export type PrepareSettings = Pick<CollectConfig, 'truncateIp' | 'maxEventBytes' | 'maxBatchBytes'>
+  & Partial<Pick<CollectConfig, 'maskCardNumbers' | 'forbiddenPatterns'>>;
 
 export interface EventsInput {
   source: SourceRef;
@@ -64,12 +75,21 @@ export interface EventsInput {
   receivedAt: number;
   /** The events as they came in, where their text can be copied into the log (same order as `events`). */
   raw?: ReadonlyArray<RawEvent | null>;
+  /**
+   * The request's JSON text the events were parsed from: when it cannot hold anything to mask,
+   * no event is searched for forbidden data. Without it, every event is.
+   */
+  text?: string;
 }
 
 /** Prepares already-parsed events (importers, the demo loader, the body path below). */
 export function prepareEvents(input: EventsInput, settings: PrepareSettings, ip: IpLookup): Prepared {
   const rejected: Rejection[] = [];
   const records: PreparedRecord[] = [];
+  const forbidden = forbiddenRules(settings);
+  // One probe of the whole request: in the common case it rules out every event at once.
+  const suspect = !forbidden.off && (input.text === undefined || mayHoldForbidden(input.text, forbidden));
+  let masked: MaskCounts | undefined;
   for (let index = 0; index < input.events.length; index++) {
     const n = normalise(input.events[index], { type: input.type, envelope: input.envelope, receivedAt: input.receivedAt, source: input.source });
     if (n.kind !== 'ok') {
@@ -84,15 +104,48 @@ export function prepareEvents(input: EventsInput, settings: PrepareSettings, ip:
       if (gated.kind === 'drop') rejected.push({ index, code: gated.code, message: gated.reason });
       continue;
     }
-    const payload = eventJson(gated.value, input.raw?.[index] ?? null);
+    let kept = gated.value;
+    let raw = input.raw?.[index] ?? null;
+    let counts: MaskCounts | null = null;
+    // The IP may be the collector's (from the connection, or truncated): not in the request text.
+    if (suspect || (forbidden.patterns.length > 0 && matchesPattern(kept.context.ip, forbidden))) {
+      counts = {};
+      kept = maskEvent(kept, forbidden, counts);
+      // Masked members are serialised from the masked value, never copied from the text. An
+      // unmasked event is copied only if its members' text holds nothing either: a repeated key
+      // (`{"a":"<card>","a":"x"}`) hides a value from the parsed object but not from the copy.
+      if (kept !== gated.value || (raw !== null && rawMayHold(raw, forbidden))) raw = null;
+    }
+    const payload = eventJson(kept, raw);
     // A UTF-8 byte is at most 3 per UTF-16 unit here: most events need no byte count.
     if (payload.length * 3 > settings.maxEventBytes && Buffer.byteLength(payload) > settings.maxEventBytes) {
       rejected.push({ index, code: 'ENSEMBLE_ERR_EVENT_TOO_LARGE', message: `The event is larger than ${settings.maxEventBytes} bytes.` });
       continue;
     }
-    records.push({ messageId: gated.value.messageId, payload });
+    records.push({ messageId: kept.messageId, payload });
+    if (counts !== null) masked = addCounts(masked, counts);
   }
-  return { kind: 'prepared', source: input.source, received: input.events.length, records, rejected, receivedAt: input.receivedAt };
+  const prepared: Prepared = { kind: 'prepared', source: input.source, received: input.events.length, records, rejected, receivedAt: input.receivedAt };
+  if (masked !== undefined) prepared.masked = masked;
+  return prepared;
+}
+
+/** Whether a member the log would copy from the request text holds something to mask there. */
+function rawMayHold(raw: RawEvent, rules: ForbiddenRules): boolean {
+  const { properties, traits, context } = raw.spans;
+  for (const span of [properties, traits, context]) {
+    if (span !== null && mayHoldForbidden(raw.text.slice(span[0], span[1]), rules)) return true;
+  }
+  return false;
+}
+
+function addCounts(total: MaskCounts | undefined, counts: MaskCounts): MaskCounts | undefined {
+  let out = total;
+  for (const [name, n] of Object.entries(counts)) {
+    out ??= {};
+    out[name] = (Object.hasOwn(out, name) ? (out[name] ?? 0) : 0) + n;
+  }
+  return out;
 }
 
 export interface BodyInput {
@@ -125,7 +178,7 @@ export async function prepareBody(
       const spans = scanEvent(text);
       return prepareEvents({
         source, events: [body], type: input.route, envelope: {}, requestIp: input.requestIp, receivedAt: input.receivedAt,
-        raw: spans === null ? undefined : rawEvents(text, [spans], [body]),
+        raw: spans === null ? undefined : rawEvents(text, [spans], [body]), text,
       }, settings, ip);
     }
     if (!Array.isArray(envelope.batch)) throw new EnsembleError('ENSEMBLE_ERR_BATCH_INVALID');
@@ -133,7 +186,7 @@ export async function prepareBody(
     return prepareEvents({
       source, events: envelope.batch, type: null, requestIp: input.requestIp, receivedAt: input.receivedAt,
       envelope: { sentAt: envelope.sentAt, context: envelope.context, integrations: envelope.integrations },
-      raw: spans === null ? undefined : rawEvents(text, spans.events, envelope.batch),
+      raw: spans === null ? undefined : rawEvents(text, spans.events, envelope.batch), text,
     }, settings, ip);
   } catch (err) {
     if (err instanceof EnsembleError) return { kind: 'error', code: err.code, message: err.message, details: err.details };

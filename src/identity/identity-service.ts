@@ -7,7 +7,8 @@
 import type { CollectedEvent } from '../protocol/event.js';
 import type { IdentityRecord, MergeRecord, ProfileState } from '../protocol/profile.js';
 import type { CommittedEvent, ProcessingPolicy } from '../processor/processor.js';
-import type { ProfileMemory } from '../profiles/profile-memory.js';
+import { identityKey, type ProfileMemory } from '../profiles/profile-memory.js';
+import { parsePseudonym } from './pseudonym.js';
 import type { StrategyOf } from '../profiles/traits.js';
 import type { KeyRing } from '../privacy/key-ring.js';
 import type { ConfigStore, NewProfileKey, StoredProfile } from '../storage/ports.js';
@@ -107,6 +108,20 @@ export class IdentityService implements ProcessingPolicy {
 
   lookup(workspaceId: string, type: string, value: string): ProfileState | undefined {
     return this.memory.lookup(workspaceId, type, this.hashOf(workspaceId, type, value));
+  }
+
+  /** Replaces the pseudonyms in stored event data by clear values (for callers allowed to see them). */
+  revealPseudonyms(workspaceId: string, value: unknown): unknown {
+    if (typeof value === 'string') {
+      const p = parsePseudonym(value);
+      const rec = p && this.memory.identities.get(identityKey(workspaceId, p.type, p.hash));
+      return rec ? (this.clearValue(rec) ?? value) : value;
+    }
+    if (Array.isArray(value)) return value.map((v) => this.revealPseudonyms(workspaceId, v));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.revealPseudonyms(workspaceId, v)]));
+    }
+    return value;
   }
 
   /**

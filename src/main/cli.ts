@@ -4,6 +4,8 @@
  * configuration, and runs the server until SIGTERM/SIGINT.
  *
  *   ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
+ *   ensemble compact [--data ./data/ensemble.duckdb]     (server stopped: rewrites the store file)
+ *   ensemble privacy request|status|list ...             (rights requests, through the running server)
  *
  * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_READER_TOKEN,
  * ENSEMBLE_MASTER_KEY, ENSEMBLE_LOG_LEVEL,
@@ -14,14 +16,19 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../platform/config.js';
 import { openEnsemble } from './app.js';
 import { setupDemo } from './demo.js';
+import { compactStore } from '../storage/duckdb/compact.js';
+import { PRIVACY_USAGE, privacyCommand } from './cli-privacy.js';
 
-const USAGE = `Usage: ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]`;
+const USAGE = `Usage: ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
+       ensemble compact [--data ./data/ensemble.duckdb]
+${PRIVACY_USAGE.replace('Usage: ', '       ')}`;
 
 function say(line = ''): void {
   process.stderr.write(`${line}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'privacy') return privacyCommand(argv.slice(1), process.env, (t) => process.stdout.write(`${t}\n`), say);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -31,11 +38,17 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const command = positionals[0] ?? 'start';
-  if (values.help || command !== 'start') {
+  if (values.help || (command !== 'start' && command !== 'compact')) {
     say(USAGE);
     return values.help ? 0 : 2;
   }
   const env = process.env;
+  if (command === 'compact') {
+    const path = values.data ?? env.ENSEMBLE_DATA ?? './data/ensemble.duckdb';
+    const r = await compactStore(path);
+    say(`Compacted ${path}: ${r.bytesBefore} → ${r.bytesAfter} bytes.`);
+    return 0;
+  }
   const config = parseConfig({
     port: values.port ?? env.ENSEMBLE_PORT ?? 8080,
     host: values.host ?? env.ENSEMBLE_HOST ?? '127.0.0.1',

@@ -13,7 +13,17 @@ import { ConsentStep } from '../privacy/consent-step.js';
 import { PrivacySettings } from '../privacy/privacy-settings.js';
 import { DuckDbConsentStore } from '../storage/duckdb/consent-store.js';
 import type { Database } from '../storage/duckdb/database.js';
-import type { ConfigStore } from '../storage/ports.js';
+import type { ConfigStore, EventLog } from '../storage/ports.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from '../platform/logger.js';
+import type { Processor } from '../processor/processor.js';
+import type { Collector } from '../collect/collector.js';
+import type { ComputedTraitEngine } from '../profiles/computed-traits.js';
+import type { SegmentsWiring } from './segments.js';
+import { EnsembleError } from '../protocol/errors.js';
+import { DuckDbRightsStore } from '../storage/duckdb/rights-store.js';
+import { RightsService } from '../privacy/rights-service.js';
+import { Suppressions } from '../privacy/suppressions.js';
 
 export interface PrivacyWiring {
   settings: PrivacySettings;
@@ -21,6 +31,8 @@ export interface PrivacyWiring {
   step: ConsentStep;
   consents: ConsentService;
   store: DuckDbConsentStore;
+  suppressions: Suppressions;
+  rightsStore: DuckDbRightsStore;
 }
 
 /** Settings first: the catalog checks source purposes against them while it loads. */
@@ -38,13 +50,63 @@ export async function wirePrivacy(deps: {
   const lineage = (id: string): readonly string[] => memory.lineage(memory.live(id)?.id ?? id);
   const ledger = new ConsentLedger(lineage);
   ledger.apply(await store.latest());
+  const rightsStore = await DuckDbRightsStore.open(deps.db);
+  const suppressions = new Suppressions(identity.keys, (ws) => identity.rules(ws));
+  for (const s of await rightsStore.suppressions()) suppressions.add(s.workspaceId, [s]);
+  for (const r of await rightsStore.restrictions()) ledger.restrict(r.workspaceId, r.profileId, true);
   const step = new ConsentStep({
-    ledger, settings, source: (id) => catalog.sources.get(id), now: () => deps.clock.now(),
+    ledger, settings, suppressions, source: (id) => catalog.sources.get(id), now: () => deps.clock.now(),
     existingProfile: (e) => existingProfile(identity, e),
   });
   const consents = new ConsentService({ store, ledger, settings, lineage, now: () => deps.clock.now() });
-  return { settings, ledger, step, consents, store };
+  return { settings, ledger, step, consents, store, suppressions, rightsStore };
 }
+
+/** Rights requests need the whole node: the processor to hold still, the log, derived state, the collector. */
+export function wireRights(privacy: PrivacyWiring, deps: {
+  db: Database; memory: ProfileMemory; identity: IdentityService; clock: Clock; logger: Logger;
+  log: EventLog; processor: Processor; collector: Collector; computed: ComputedTraitEngine; segments: SegmentsWiring;
+}): RightsService {
+  const { memory, identity, processor, segments } = deps;
+  let checkpointer: Promise<DuckDBConnection> | null = null;
+  return new RightsService({
+    store: privacy.rightsStore, memory, identity, ledger: privacy.ledger, consents: privacy.consents, settings: privacy.settings,
+    now: () => deps.clock.now(),
+    erasure: {
+      store: privacy.rightsStore, memory, identity, suppressions: privacy.suppressions, ledger: privacy.ledger, log: deps.log,
+      quiesce: async (fn) => {
+        await processor.idle();
+        return processor.exclusive(fn);
+      },
+      forgetDerived: async (ws, ids) => {
+        for (const id of ids) deps.computed.forget(ws, id);
+        segments.feed.rebuilt(ws, ids, [], 'erasure');
+        await segments.feed.idle();
+        await segments.writer.drain();
+      },
+      checkpoint: async () => {
+        checkpointer ??= deps.db.connect();
+        try {
+          await (await checkpointer).run('CHECKPOINT');
+        } catch (err) {
+          // Another transaction is open: DuckDB folds the WAL at its next automatic checkpoint.
+          deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'checkpoint after an erasure postponed');
+        }
+      },
+    },
+    rectify: async (ws, who, traits, messageId) => {
+      const result = await deps.collector.ingest({
+        source: { id: RECTIFICATION_SOURCE, workspaceId: ws },
+        events: [{ type: 'identify', messageId: `rectify-${messageId}`, traits, ...(who.userId ? { userId: who.userId } : {}), ...(who.anonymousId ? { anonymousId: who.anonymousId } : {}) }],
+      });
+      if (result.rejected.length > 0) throw new EnsembleError('ENSEMBLE_ERR_RIGHTS_REQUEST_INVALID', `The correction was refused: ${result.rejected[0]?.message ?? ''}`);
+      await processor.idle();
+    },
+  });
+}
+
+/** The source id traits rectified by a rights request are attributed to (access bundles show it). */
+export const RECTIFICATION_SOURCE = 'privacy-rectification';
 
 /** The live profile an event's user id or anonymous id already points to; creates nothing. */
 function existingProfile(identity: IdentityService, e: CollectedEvent): string | undefined {

@@ -60,6 +60,7 @@ export async function wireSegments(deps: {
     },
     eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
     consented: (id, purpose) => deps.consents.granted(id, purpose),
+    restricted: (id) => deps.consents.restricted(id),
   };
   const engine = new SegmentEngine(facts, now, (ws, name) => computedDef(ws, name)?.event);
   const store = await DuckDbSegmentStore.open(deps.db);
@@ -86,7 +87,7 @@ export async function wireSegments(deps: {
   });
   // Consent changes (events, the API) re-evaluate the segments that require purposes, after the
   // batches already handed to the feed, so a withdrawal never lands before the events it follows.
-  deps.consents.onChange((ws, profileIds) => feed.consentChanged(ws, profileIds));
+  deps.consents.onChange((ws, profileIds, restriction) => feed.consentChanged(ws, profileIds, restriction));
   deps.rebuilder.observe({
     rebuilt(workspaceId, replaced, events) {
       feed.rebuilt(workspaceId, replaced, events.map((c) => ({ profileId: c.profileId, event: segmentEvent(c) })));

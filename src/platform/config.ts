@@ -51,6 +51,22 @@ export const ConfigSchema = Type.Object({
      * starts using them from 4 cores: cores − 2.
      */
     prepareThreads: Type.Integer({ minimum: 0, maximum: 64, default: availableParallelism() >= 4 ? availableParallelism() - 2 : 0 }),
+    /**
+     * Payment card numbers (13–19 digits passing the Luhn check) in event values are replaced by
+     * `[masked:card]` before anything is stored (collect/steps/forbidden-data.ts).
+     */
+    maskCardNumbers: Type.Boolean({ default: true }),
+    /**
+     * More values that must never be stored: every match of `pattern` (a JavaScript regular
+     * expression; `g` is added) in a string value of `properties`, `traits` or `context` becomes
+     * `[masked:<name>]`, counted under `name` in `ensemble_masked_values_total`.
+     */
+    forbiddenPatterns: Type.Array(Type.Object({
+      name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$' }),
+      pattern: Type.String({ minLength: 1, maxLength: 1000 }),
+      /** Any of `i`, `m`, `s`, `u`. */
+      flags: Type.Optional(Type.String({ pattern: '^[imsu]{0,4}$' })),
+    }, { additionalProperties: false }), { maxItems: 50, default: [] }),
   }, { default: {} }),
   processor: Type.Object({
     batchSize: Type.Integer({ minimum: 1, default: 5_000 }),
@@ -94,9 +110,30 @@ export type SegmentsConfig = Config['segments'];
 export function parseConfig(input: unknown): Config {
   const withDefaults = Value.Default(ConfigSchema, Value.Clone(input ?? {}));
   const converted = Value.Convert(ConfigSchema, withDefaults);
-  const errors = [...Value.Errors(ConfigSchema, converted)];
-  if (errors.length > 0) {
-    throw new Error(`Invalid configuration: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`);
-  }
+  const errors = [...Value.Errors(ConfigSchema, converted)].map((e) => `${e.path || '/'} ${e.message}`);
+  if (errors.length === 0) errors.push(...forbiddenPatternProblems((converted as Config).collect.forbiddenPatterns));
+  if (errors.length > 0) throw new Error(`Invalid configuration: ${errors.join('; ')}`);
   return converted as Config;
+}
+
+/** Masking must not fail per event at run time: every pattern is compiled once here. */
+function forbiddenPatternProblems(patterns: CollectConfig['forbiddenPatterns']): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>(['card']);
+  patterns.forEach((p, i) => {
+    const at = `/collect/forbiddenPatterns/${i}`;
+    if (names.has(p.name)) problems.push(`${at}/name "${p.name}" is ${p.name === 'card' ? 'reserved for card numbers' : 'used twice'}`);
+    names.add(p.name);
+    if (new Set(p.flags ?? '').size !== (p.flags ?? '').length) problems.push(`${at}/flags repeats a flag`);
+    let re: RegExp;
+    try {
+      re = new RegExp(p.pattern, p.flags ?? '');
+    } catch (err) {
+      problems.push(`${at}/pattern is not a valid regular expression: ${(err as Error).message}`);
+      return;
+    }
+    // It would match between any two characters of every value: almost surely a mistake.
+    if (re.test('')) problems.push(`${at}/pattern matches the empty string`);
+  });
+  return problems;
 }

@@ -15,6 +15,11 @@ export function createMetrics() {
     duplicates: new Counter({ name: 'ensemble_events_duplicate_total', help: 'Events dropped because their messageId was already accepted.', registers: [registry] }),
     processed: new Counter({ name: 'ensemble_events_processed_total', help: 'Events the processor has written to the event store.', registers: [registry] }),
     deadLettered: new Counter({ name: 'ensemble_events_dead_lettered_total', help: 'Log records the processor set aside after they failed alone.', registers: [registry] }),
+    masked: new Counter({
+      name: 'ensemble_masked_values_total', help: 'Values masked at collection because they matched a forbidden pattern (card: payment card numbers), by pattern name.',
+      labelNames: ['pattern'] as const, registers: [registry],
+    }),
+    suppressed: new Counter({ name: 'ensemble_events_suppressed_total', help: 'Events dropped because they carried an identifier of an erased person (and no new consent).', registers: [registry] }),
     processorDeferred: new Counter({ name: 'ensemble_processor_deferred_seconds_total', help: 'Time processing waited for collection during bursts (processor/burst-policy.ts).', registers: [registry] }),
     logLag: new Gauge({ name: 'ensemble_log_lag_events', help: 'Events committed to the log but not yet processed.', registers: [registry] }),
     pending: new Gauge({ name: 'ensemble_log_pending_events', help: 'Events waiting for the next group commit.', registers: [registry] }),

@@ -14,14 +14,19 @@ import type { ConsentRecord } from '../protocol/privacy.js';
 /** The profiles behind a live profile (itself first); the profile memory knows merges. */
 export type LineageOf = (profileId: string) => readonly string[];
 
+/** Told which profiles' consent changed; `restriction`: a restriction was applied or lifted (every segment cares). */
+export type ConsentListener = (workspaceId: string, profileIds: string[], restriction: boolean) => void;
+
 export class ConsentLedger {
   private readonly byProfile = new Map<string, Map<string, ConsentRecord>>();
-  private readonly listeners: Array<(workspaceId: string, profileIds: string[]) => void> = [];
+  private readonly listeners: ConsentListener[] = [];
+  /** Profiles whose processing is restricted (GDPR art. 18): no purpose is granted while it lasts. */
+  private readonly restrictedIds = new Set<string>();
 
   constructor(private readonly lineage: LineageOf) {}
 
   /** Told which profiles' consent changed after each `apply` (segments re-evaluate them). */
-  onChange(listener: (workspaceId: string, profileIds: string[]) => void): void {
+  onChange(listener: ConsentListener): void {
     this.listeners.push(listener);
   }
 
@@ -43,7 +48,20 @@ export class ConsentLedger {
       const prior = m.get(r.purpose);
       if (!prior || later(r, prior)) m.set(r.purpose, r);
     }
-    for (const [ws, ids] of changed) for (const l of this.listeners) l(ws, [...ids]);
+    for (const [ws, ids] of changed) for (const l of this.listeners) l(ws, [...ids], false);
+  }
+
+  /** Applies or lifts a restriction of processing. */
+  restrict(workspaceId: string, profileId: string, on: boolean): void {
+    if (on) this.restrictedIds.add(profileId);
+    else this.restrictedIds.delete(profileId);
+    for (const l of this.listeners) l(workspaceId, [profileId], true);
+  }
+
+  /** Whether processing is restricted for the profile (or any profile merged into it). */
+  restricted(profileId: string): boolean {
+    if (this.restrictedIds.size === 0) return false;
+    return this.lineage(profileId).some((id) => this.restrictedIds.has(id));
   }
 
   /** The decision in force per purpose for a profile (following merges). */
@@ -68,13 +86,17 @@ export class ConsentLedger {
     return best;
   }
 
+  /** Consent in force for the purpose, and processing not restricted. */
   granted(profileId: string, purpose: string): boolean {
-    return this.decision(profileId, purpose)?.status === 'granted';
+    return this.decision(profileId, purpose)?.status === 'granted' && !this.restricted(profileId);
   }
 
-  /** Forgets profiles (erasure, or a rebuild that re-derives their records). */
+  /** Forgets profiles (erasure). */
   remove(profileIds: Iterable<string>): void {
-    for (const id of profileIds) this.byProfile.delete(id);
+    for (const id of profileIds) {
+      this.byProfile.delete(id);
+      this.restrictedIds.delete(id);
+    }
   }
 }
 

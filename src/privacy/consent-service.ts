@@ -35,7 +35,7 @@ export class ConsentService {
   }
 
   /** Validates everything first: a refused request records nothing. */
-  async record(workspaceId: string, profileId: string, input: ConsentsInputT): Promise<ConsentRecord[]> {
+  async record(workspaceId: string, profileId: string, input: ConsentsInputT, source = 'api'): Promise<ConsentRecord[]> {
     const now = this.deps.now();
     this.deps.settings.requirePurposes(workspaceId, input.consents.map((c) => c.purpose));
     const at = input.at === undefined ? now : Date.parse(input.at);
@@ -50,7 +50,7 @@ export class ConsentService {
       Object.assign(proof, { tcString: input.tcString, cmpId: tcf.value.cmpId, cmpVersion: tcf.value.cmpVersion, policyVersion: tcf.value.policyVersion });
     }
     const records: ConsentRecord[] = input.consents.map((c) => ({
-      id: newId('cr'), workspaceId, profileId, purpose: c.purpose, status: c.status, at, recordedAt: now, source: 'api', seq: null, proof,
+      id: newId('cr'), workspaceId, profileId, purpose: c.purpose, status: c.status, at, recordedAt: now, source, seq: null, proof,
     }));
     await this.deps.store.append(records);
     this.deps.ledger.apply(records);

@@ -8,7 +8,10 @@
  *   point to). Otherwise it only adds to anonymous daily counts: no profile, identity or event
  *   row is written for it. A withdrawal carried by such an event is still recorded on the
  *   existing profile, so it takes effect at once.
- * The records and counts commit in the batch's transaction; the ledger learns them after.
+ * - an event carrying an identifier of an erased person (privacy/suppressions.ts) is dropped,
+ *   unless it carries a consent grant: then the person is back by their own choice, and those
+ *   identifiers leave the suppression list.
+ * The records, counts and lifted suppressions commit in the batch's transaction; memory learns them after.
  */
 import type { CollectedEvent } from '../protocol/event.js';
 import type { ConsentRecord, ConsentStatus } from '../protocol/privacy.js';
@@ -17,6 +20,7 @@ import type { ConsentLedger } from './consent-ledger.js';
 import { later } from './consent-ledger.js';
 import type { ConsentDecision } from './consent-mapping.js';
 import type { PrivacySettings } from './privacy-settings.js';
+import type { SuppressionEntry, Suppressions } from './suppressions.js';
 
 /** One anonymous count: events of a strict source kept without any profile-level data. */
 export interface AnonymousCount {
@@ -35,8 +39,11 @@ export interface ConsentStepDeps {
   source(id: string): Source | undefined;
   /** The live profile an event's identifiers already point to, without creating anything. */
   existingProfile(e: CollectedEvent): string | undefined;
+  suppressions: Suppressions;
   now(): number;
 }
+
+export type LiftedSuppression = SuppressionEntry & { workspaceId: string };
 
 export class ConsentStep {
   constructor(private readonly deps: ConsentStepDeps) {}
@@ -47,12 +54,16 @@ export class ConsentStep {
 
   /** After the batch's transaction committed. */
   committed(batch: ConsentBatch): void {
+    for (const l of batch.lifted) this.deps.suppressions.remove(l.workspaceId, [l]);
     this.deps.ledger.apply(batch.records);
   }
 }
 
 export class ConsentBatch {
   readonly records: ConsentRecord[] = [];
+  readonly lifted: LiftedSuppression[] = [];
+  /** Events dropped because they carried an erased person's identifier. */
+  suppressed = 0;
   private readonly pending = new Map<string, Map<string, ConsentRecord>>();
   private readonly counts = new Map<string, AnonymousCount>();
   /** Profiles this batch's events reached, by identifier: not in the profile memory before the commit. */
@@ -73,6 +84,14 @@ export class ConsentBatch {
    * it already belongs to, if any.
    */
   admit(e: CollectedEvent, seq: bigint, at: number): boolean {
+    const matched = this.deps.suppressions.matches(e).filter((m) => !this.lifted.some((l) => l.workspaceId === e.workspaceId && l.type === m.type && l.hash === m.hash));
+    if (matched.length > 0) {
+      if (!this.decisionsOf(e).some((d) => d.granted)) {
+        this.suppressed++;
+        return false;
+      }
+      for (const m of matched) this.lifted.push({ workspaceId: e.workspaceId, ...m });
+    }
     const source = this.deps.source(e.sourceId);
     if (source?.consentMode !== 'strict') return true;
     const decisions = this.decisionsOf(e);

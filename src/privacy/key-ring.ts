@@ -22,6 +22,9 @@ import { deriveKey, lookupHash, newDataKey, open, seal } from '../platform/crypt
 interface WorkspaceKeys {
   kek: Buffer;
   lookup: Buffer;
+  /** Suppression lists and pseudonyms in the audit log: keys of their own, so their hashes never equal a lookup hash. */
+  suppress: Buffer;
+  pseudonym: Buffer;
 }
 
 interface PendingKey {
@@ -56,6 +59,19 @@ export class KeyRing {
 
   lookupHash(workspaceId: string, type: string, normalisedValue: string): string {
     return lookupHash(this.workspace(workspaceId).lookup, type, normalisedValue);
+  }
+
+  /** The keyed hash an erased identifier is suppressed under (privacy/suppressions.ts). */
+  suppressionHash(workspaceId: string, type: string, normalisedValue: string): string {
+    return lookupHash(this.workspace(workspaceId).suppress, type, normalisedValue);
+  }
+
+  /**
+   * A stable pseudonym for an id that must appear in records outliving an erasure (the
+   * hash-chained audit log cannot be edited): without the key, it cannot be linked back.
+   */
+  pseudonym(workspaceId: string, kind: string, id: string): string {
+    return `${kind}~${lookupHash(this.workspace(workspaceId).pseudonym, kind, id).slice(0, 32)}`;
   }
 
   /**
@@ -168,7 +184,10 @@ export class KeyRing {
   private workspace(workspaceId: string): WorkspaceKeys {
     let keys = this.workspaces.get(workspaceId);
     if (!keys) {
-      keys = { kek: deriveKey(this.master, 'kek', workspaceId), lookup: deriveKey(this.master, 'lookup', workspaceId) };
+      keys = {
+        kek: deriveKey(this.master, 'kek', workspaceId), lookup: deriveKey(this.master, 'lookup', workspaceId),
+        suppress: deriveKey(this.master, 'suppress', workspaceId), pseudonym: deriveKey(this.master, 'pseudonym', workspaceId),
+      };
       this.workspaces.set(workspaceId, keys);
     }
     return keys;

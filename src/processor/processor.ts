@@ -181,7 +181,7 @@ export class Processor {
         const profiles = changes.profiles.map((p) => policy.encode(p));
         // The rows are built before the store's first await: that time is the processor's too.
         const commit = store.commitBatch({
-          cursor, events, ...changes, profiles, keys: policy.newKeys(), consents: consent?.records, anonymous: consent?.anonymous,
+          cursor, events, ...changes, profiles, keys: policy.newKeys(), consents: consent?.records, anonymous: consent?.anonymous, liftedSuppressions: consent?.lifted,
         });
         burst?.spent(performance.now() - sliceStart);
         await commit;
@@ -197,6 +197,7 @@ export class Processor {
       burst?.spent(performance.now() - applyStart);
       stop();
       metrics.processed.inc(records.length);
+      if (consent && consent.suppressed > 0) metrics.suppressed.inc(consent.suppressed);
       metrics.logLag.set(this.lag);
     });
   }

@@ -48,6 +48,8 @@ export const ERRORS = {
   ENSEMBLE_ERR_CONSENT_MAPPING_INVALID: { status: 400, message: 'The consent mapping is not valid; see details.' },
   ENSEMBLE_ERR_CONSENT_TCF_INVALID: { status: 400, message: 'The IAB TCF consent string is not a valid TCF v2 string; it was not read as consent.' },
   ENSEMBLE_ERR_CONSENT_TIME: { status: 400, message: 'A consent decision cannot be dated in the future.' },
+  ENSEMBLE_ERR_RIGHTS_REQUEST_NOT_FOUND: { status: 404, message: 'No such rights request in this workspace.' },
+  ENSEMBLE_ERR_RIGHTS_REQUEST_INVALID: { status: 400, message: 'The rights request is not valid for its type; see the message.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

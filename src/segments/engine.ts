@@ -53,9 +53,11 @@ export interface ProfileFacts {
   eventCount(profileId: string): number;
   /** Whether the profile's consent for a purpose is in force (privacy/consent-ledger.ts). */
   consented(profileId: string, purpose: string): boolean;
+  /** Whether the profile's processing is restricted: it is then in no segment at all. */
+  restricted(profileId: string): boolean;
 }
 
-export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent';
+export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent' | 'restriction' | 'erasure';
 
 export interface MembershipChange {
   workspaceId: string;
@@ -300,7 +302,7 @@ export class SegmentEngine {
    * After a split rebuilt profiles from their events: their state is dropped, the events are
    * folded again under the profiles they now belong to, and every segment is re-evaluated for them.
    */
-  rebuilt(workspaceId: string, replaced: readonly string[], events: ReadonlyArray<{ profileId: string; event: SegmentEvent }>): void {
+  rebuilt(workspaceId: string, replaced: readonly string[], events: ReadonlyArray<{ profileId: string; event: SegmentEvent }>, cause: ChangeCause = 'split'): void {
     const ws = this.workspaces.get(workspaceId);
     if (!ws) return;
     const now = this.now();
@@ -321,10 +323,10 @@ export class SegmentEngine {
     for (const entry of ws.entries.values()) {
       if (entry.loading) continue;
       for (const id of replaced) {
-        if (!touched.has(id) && entry.members.delete(id)) changes.push(change(entry, id, false, now, 'split'));
+        if (!touched.has(id) && entry.members.delete(id)) changes.push(change(entry, id, false, now, cause));
       }
     }
-    for (const pid of touched) this.reevaluate(workspaceId, pid, 'all', now, 'split', changes);
+    for (const pid of touched) this.reevaluate(workspaceId, pid, 'all', now, cause, changes);
     this.emit(changes);
   }
 
@@ -426,11 +428,11 @@ export class SegmentEngine {
    * After consent changed for these profiles: the segments that require purposes are evaluated
    * again for them (a withdrawal makes the person leave at once).
    */
-  consentChanged(workspaceId: string, profileIds: Iterable<string>): void {
+  consentChanged(workspaceId: string, profileIds: Iterable<string>, restriction = false): void {
     const ws = this.workspaces.get(workspaceId);
     if (!ws) return;
-    const gated = new Set([...ws.entries.values()].filter((e) => (e.segment.purposes?.length ?? 0) > 0).map((e) => e.segment.id));
-    if (gated.size === 0) return;
+    const gated = restriction ? 'all' : new Set([...ws.entries.values()].filter((e) => (e.segment.purposes?.length ?? 0) > 0).map((e) => e.segment.id));
+    if (gated !== 'all' && gated.size === 0) return;
     const now = this.now();
     const changes: MembershipChange[] = [];
     const done = new Set<string>();
@@ -438,13 +440,14 @@ export class SegmentEngine {
       const pid = this.facts.live(id);
       if (pid === undefined || done.has(pid)) continue;
       done.add(pid);
-      this.reevaluate(workspaceId, pid, gated, now, 'consent', changes);
+      this.reevaluate(workspaceId, pid, gated, now, restriction ? 'restriction' : 'consent', changes);
     }
     this.emit(changes);
   }
 
-  /** A segment that serves purposes admits only profiles with consent in force for each. */
+  /** No segment holds a restricted profile; a segment that serves purposes admits only profiles with consent in force for each. */
   private permitted(entry: Entry, pid: string): boolean {
+    if (this.facts.restricted(pid)) return false;
     const purposes = entry.segment.purposes;
     return purposes === undefined || purposes.every((p) => this.facts.consented(pid, p));
   }

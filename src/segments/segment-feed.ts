@@ -10,7 +10,7 @@
  *   feed.committed(merges, events);   // from the processor's observer: returns at once
  *   await feed.idle();                // before comparing with SQL
  */
-import type { SegmentEngine, SegmentEvent } from './engine.js';
+import type { ChangeCause, SegmentEngine, SegmentEvent } from './engine.js';
 
 /** Events handed to the engine per turn of the event loop. */
 const SLICE = 500;
@@ -56,12 +56,12 @@ export class SegmentFeed {
     }
   }
 
-  rebuilt(workspaceId: string, replaced: readonly string[], events: ReadonlyArray<{ profileId: string; event: SegmentEvent }>): void {
-    this.push(() => this.engine.rebuilt(workspaceId, replaced, events));
+  rebuilt(workspaceId: string, replaced: readonly string[], events: ReadonlyArray<{ profileId: string; event: SegmentEvent }>, cause: ChangeCause = 'split'): void {
+    this.push(() => this.engine.rebuilt(workspaceId, replaced, events, cause));
   }
 
-  consentChanged(workspaceId: string, profileIds: readonly string[]): void {
-    this.push(() => this.engine.consentChanged(workspaceId, profileIds));
+  consentChanged(workspaceId: string, profileIds: readonly string[], restriction = false): void {
+    this.push(() => this.engine.consentChanged(workspaceId, profileIds, restriction));
   }
 
   /** Resolves once everything queued so far has reached the engine. */

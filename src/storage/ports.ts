@@ -10,7 +10,7 @@ import type { ProfileState, MergeRecord, IdentityRecord, IdentityLogEntry } from
 import type { Barrier } from '../identity/barriers.js';
 import type { Source, Workspace } from '../protocol/workspace.js';
 import type { ConsentRecord } from '../protocol/privacy.js';
-import type { AnonymousCount } from '../privacy/consent-step.js';
+import type { AnonymousCount, LiftedSuppression } from '../privacy/consent-step.js';
 
 /** One accepted event in the durable log. `payload` is the JSON of a `CollectedEvent`. */
 export interface LogRecord {
@@ -19,6 +19,12 @@ export interface LogRecord {
   messageId: string;
   receivedAt: number;
   payload: string;
+}
+
+/** Which log records an erasure removes. */
+export interface LogErasure {
+  messageIds: ReadonlySet<string>;
+  needles: readonly string[];
 }
 
 /** The durable, ordered log the collector appends to and the processor consumes. */
@@ -35,6 +41,11 @@ export interface EventLog {
   lastSeq(): Promise<bigint>;
   /** (workspaceId, messageId) pairs received at or after `sinceMs`, for the dedupe index. */
   recentMessageIds(sinceMs: number): Promise<Array<[string, string]>>;
+  /**
+   * Erasure: deletes the workspace's records with one of these messageIds, or whose payload
+   * contains one of the needles (identifiers as JSON strings); returns how many.
+   */
+  erase(workspaceId: string, match: LogErasure): Promise<number>;
   /** Deletes records with seq ≤ `uptoSeq` received before `beforeMs` (already processed); may keep more. */
   prune(uptoSeq: bigint, beforeMs: number): Promise<number>;
   close(): Promise<void>;
@@ -43,6 +54,7 @@ export interface EventLog {
 export interface ConfigStore {
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  deleteSetting(key: string): Promise<void>;
   listWorkspaces(): Promise<Workspace[]>;
   insertWorkspace(ws: Workspace): Promise<void>;
   listSources(): Promise<Source[]>;
@@ -82,6 +94,8 @@ export interface ProcessedBatch extends IdentityChanges {
   consents?: readonly ConsentRecord[];
   /** Events of strict sources kept only as counts. */
   anonymous?: readonly AnonymousCount[];
+  /** Suppressions lifted by a returning person's consent. */
+  liftedSuppressions?: readonly LiftedSuppression[];
 }
 
 /** What a split changes: the replayed profiles replaced, each replayed event re-attached. */

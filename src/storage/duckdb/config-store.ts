@@ -20,6 +20,10 @@ export class DuckDbConfigStore implements ConfigStore {
     await this.conn.run('INSERT OR REPLACE INTO settings VALUES ($1, $2)', [key, value]);
   }
 
+  async deleteSetting(key: string): Promise<void> {
+    await this.conn.run('DELETE FROM settings WHERE key = $1', [key]);
+  }
+
   async listWorkspaces(): Promise<Workspace[]> {
     const rows = await all(this.conn, 'SELECT id, name, created_at FROM workspaces ORDER BY created_at, id');
     return rows.map((r) => ({ id: r.id as string, name: r.name as string, createdAt: Number(r.created_at) }));

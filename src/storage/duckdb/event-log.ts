@@ -10,7 +10,7 @@
  * `receivedAt` are read from it; `LogRecord` carries the same values for callers.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { EventLog, LogRecord } from '../ports.js';
+import type { EventLog, LogErasure, LogRecord } from '../ports.js';
 import { all, type Database } from './database.js';
 
 export class DuckDbEventLog implements EventLog {
@@ -58,6 +58,21 @@ export class DuckDbEventLog implements EventLog {
   async recentMessageIds(sinceMs: number): Promise<Array<[string, string]>> {
     const rows = await all(this.reader, 'SELECT workspace_id, message_id FROM event_log WHERE received_at >= $1', [BigInt(sinceMs)]);
     return rows.map((r) => [r.workspace_id as string, r.message_id as string]);
+  }
+
+  async erase(workspaceId: string, match: LogErasure): Promise<number> {
+    let removed = 0;
+    if (match.messageIds.size > 0) {
+      const r = await this.reader.run(`DELETE FROM event_log WHERE workspace_id = $1 AND message_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]')))`, [
+        workspaceId, JSON.stringify([...match.messageIds]),
+      ]);
+      removed += r.rowsChanged;
+    }
+    for (const n of match.needles) {
+      const r = await this.reader.run('DELETE FROM event_log WHERE workspace_id = $1 AND contains(payload, $2)', [workspaceId, n]);
+      removed += r.rowsChanged;
+    }
+    return removed;
   }
 
   async prune(uptoSeq: bigint, beforeMs: number): Promise<number> {

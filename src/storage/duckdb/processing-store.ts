@@ -33,6 +33,9 @@ export class DuckDbProcessingStore implements ProcessingStore {
       if (batch.events.length > 0) await this.conn.run(INSERT_EVENTS, [batch.events.map(eventRow).join('\n')]);
       await this.writeIdentityChanges(batch);
       if (batch.consents && batch.consents.length > 0) await insertConsentRecords(this.conn, batch.consents);
+      for (const l of batch.liftedSuppressions ?? []) {
+        await this.conn.run('DELETE FROM suppressions WHERE workspace_id = $1 AND type = $2 AND hash = $3', [l.workspaceId, l.type, l.hash]);
+      }
       if (batch.anonymous && batch.anonymous.length > 0) {
         const rows = batch.anonymous.map((c) => JSON.stringify({ w: c.workspaceId, s: c.sourceId, d: c.day, t: c.type, n: c.name, c: c.count }));
         await this.conn.run(

@@ -109,4 +109,19 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, day DATE NOT NULL, type VARCHAR NOT NULL,
        name VARCHAR NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (workspace_id, source_id, day, type, name))`,
   ],
+  // 5: data-subject rights. Requests keep the identifier's type, never its value. Suppressions
+  // hold keyed hashes (under a key of their own, not the lookup key) of an erased person's
+  // identifiers, so re-collected events do not bring them back; restrictions hold processing.
+  [
+    `CREATE TABLE rights_requests (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, type VARCHAR NOT NULL, identifier_type VARCHAR NOT NULL,
+       status VARCHAR NOT NULL, received_at BIGINT NOT NULL, due_at BIGINT NOT NULL, completed_at BIGINT,
+       profile_id VARCHAR, result JSON NOT NULL, trail JSON NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE suppressions (
+       workspace_id VARCHAR NOT NULL, type VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at BIGINT NOT NULL,
+       request_id VARCHAR NOT NULL, PRIMARY KEY (workspace_id, type, hash))`,
+    `CREATE TABLE restrictions (
+       workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, since BIGINT NOT NULL, request_id VARCHAR NOT NULL,
+       PRIMARY KEY (workspace_id, profile_id))`,
+  ],
 ];

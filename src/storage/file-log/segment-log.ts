@@ -23,7 +23,7 @@
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import type { EventLog, LogRecord } from '../ports.js';
+import type { EventLog, LogErasure, LogRecord } from '../ports.js';
 
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -52,6 +52,8 @@ interface ReadPosition {
 export class SegmentLog implements EventLog {
   private broken: Error | null = null;
   private position: ReadPosition | null = null;
+  /** Appends and erasures take turns: an erasure rewrites the segment appends write to. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly dir: string, private readonly segments: Segment[], private handle: fsp.FileHandle | null) {}
 
@@ -74,7 +76,74 @@ export class SegmentLog implements EventLog {
     return new SegmentLog(dir, segments, handle);
   }
 
-  async append(records: readonly LogRecord[]): Promise<void> {
+  append(records: readonly LogRecord[]): Promise<void> {
+    return this.inTurn(() => this.appendNow(records));
+  }
+
+  /**
+   * Removes a person's records (an erasure): every line of the workspace with one of the
+   * messageIds or whose text contains one of the needles (their identifiers as JSON strings). Each segment that has any is rewritten
+   * beside itself, synced, and renamed over the old one, so a crash leaves the old or the new
+   * file, never half of one. Seqs get gaps, which readers and recovery tolerate.
+   */
+  erase(workspaceId: string, match: LogErasure): Promise<number> {
+    return this.inTurn(async () => {
+      if (match.needles.length === 0 && match.messageIds.size === 0) return 0;
+      const ws = JSON.stringify(workspaceId);
+      const erased = (line: string): boolean => {
+        const parts = line.split('\t', 4);
+        if (parts[2] !== ws) return false;
+        try {
+          if (match.messageIds.has(JSON.parse(parts[3] ?? '""') as string)) return true;
+        } catch {
+          // A torn tail line: the needles still apply.
+        }
+        return match.needles.some((n) => line.includes(n));
+      };
+      let removed = 0;
+      for (const seg of this.segments) {
+        const data = (await fsp.readFile(seg.path)).subarray(0, seg.durableBytes);
+        const kept: Buffer[] = [];
+        let start = 0;
+        let dropped = 0;
+        while (start < data.length) {
+          const nl = data.indexOf(10, start);
+          const end = nl < 0 ? data.length : nl + 1;
+          const line = data.toString('utf8', start, end);
+          if (erased(line)) dropped++;
+          else kept.push(data.subarray(start, end));
+          start = end;
+        }
+        if (dropped === 0) continue;
+        const active = seg === this.segments[this.segments.length - 1] && this.handle !== null;
+        if (active) await this.handle?.close();
+        const next = Buffer.concat(kept);
+        const tmp = `${seg.path}.erase`;
+        const fh = await fsp.open(tmp, 'w', 0o600);
+        try {
+          await fh.writeFile(next);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fsp.rename(tmp, seg.path);
+        await syncDir(this.dir);
+        seg.durableBytes = next.length;
+        if (active) this.handle = await fsp.open(seg.path, WRITE_FLAGS);
+        removed += dropped;
+      }
+      this.position = null;
+      return removed;
+    });
+  }
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(records: readonly LogRecord[]): Promise<void> {
     const first = records[0];
     if (first === undefined) return;
     if (this.broken) throw this.broken;
@@ -183,12 +252,7 @@ export class SegmentLog implements EventLog {
     const path = join(this.dir, `${firstSeq.toString().padStart(20, '0')}.seg`);
     this.handle = await fsp.open(path, WRITE_FLAGS | fsc.O_CREAT, 0o600);
     // The new file's directory entry must be durable too, or a crash could lose the whole segment.
-    const dirHandle = await fsp.open(this.dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    await syncDir(this.dir);
     const seg: Segment = { firstSeq, path, durableBytes: 0, lastSeq: firstSeq - 1n };
     this.segments.push(seg);
     return seg;
@@ -200,6 +264,15 @@ export class SegmentLog implements EventLog {
     for (const s of this.segments) if (s.firstSeq <= afterSeq + 1n) seg = s;
     seg ??= this.segments[0];
     return seg ? { segment: seg, offset: 0, seq: afterSeq } : null;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dirHandle = await fsp.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
   }
 }
 

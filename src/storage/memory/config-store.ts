@@ -10,6 +10,7 @@ export function memoryConfigStore(): ConfigStore {
   return {
     getSetting: async (k) => settings.get(k) ?? null,
     setSetting: async (k, v) => { settings.set(k, v); },
+    deleteSetting: async (k) => { settings.delete(k); },
     listWorkspaces: async () => [],
     insertWorkspace: async () => undefined,
     listSources: async () => [],
