@@ -13,6 +13,7 @@ import { ConsentMapping } from '../privacy/consent-mapping.js';
 import type { PrivacySettings } from '../privacy/privacy-settings.js';
 import type { ConsentService } from '../privacy/consent-service.js';
 import type { DuckDbConsentStore } from '../storage/duckdb/consent-store.js';
+import type { RetentionJob } from '../privacy/retention.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import type { Catalog } from './catalog.js';
 import { ErrorResponse } from './error-handler.js';
@@ -34,6 +35,7 @@ export interface PrivacyRouteDeps {
   settings: PrivacySettings;
   consents: ConsentService;
   store: DuckDbConsentStore;
+  retention: RetentionJob;
 }
 
 export function consentRecordView(r: ConsentRecord): Static<typeof ConsentsView>['history'][number] {
@@ -96,6 +98,20 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
   }, async (req) => {
     catalog.workspace(req.params.ws);
     return settings.setRetention(req.params.ws, req.body);
+  });
+
+  app.post<{ Params: Static<typeof WsParams> }>('/api/workspaces/:ws/privacy/retention/run', {
+    schema: {
+      tags: ['privacy'], summary: 'Apply the retention periods now (the daily job does it too); answers what was deleted',
+      params: WsParams,
+      response: {
+        200: Type.Object({ workspaceId: Type.String(), at: Type.String(), events: Type.Integer(), rawIps: Type.Integer(), profiles: Type.Integer(), consentProofs: Type.Integer(), anonymousCounts: Type.Integer() }),
+        ...errors,
+      },
+    },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return deps.retention.runNow(req.params.ws);
   });
 
   app.get<{ Params: Static<typeof WsParams>; Querystring: Static<typeof CountsQuery> }>('/api/workspaces/:ws/privacy/anonymous-counts', {

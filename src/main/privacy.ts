@@ -24,6 +24,10 @@ import { EnsembleError } from '../protocol/errors.js';
 import { DuckDbRightsStore } from '../storage/duckdb/rights-store.js';
 import { RightsService } from '../privacy/rights-service.js';
 import { Suppressions } from '../privacy/suppressions.js';
+import type { ErasureDeps } from '../privacy/erasure.js';
+import { RetentionJob } from '../privacy/retention.js';
+import { DuckDbRetentionStore } from '../storage/duckdb/retention-store.js';
+import type { AuditLog } from '../privacy/audit-log.js';
 
 export interface PrivacyWiring {
   settings: PrivacySettings;
@@ -62,38 +66,43 @@ export async function wirePrivacy(deps: {
   return { settings, ledger, step, consents, store, suppressions, rightsStore };
 }
 
-/** Rights requests need the whole node: the processor to hold still, the log, derived state, the collector. */
-export function wireRights(privacy: PrivacyWiring, deps: {
-  db: Database; memory: ProfileMemory; identity: IdentityService; clock: Clock; logger: Logger;
-  log: EventLog; processor: Processor; collector: Collector; computed: ComputedTraitEngine; segments: SegmentsWiring;
-}): RightsService {
+/** Rights requests and retention need the whole node: the processor to hold still, the log, derived state, the collector. */
+export async function wireRights(privacy: PrivacyWiring, deps: {
+  db: Database; memory: ProfileMemory; identity: IdentityService; clock: Clock; logger: Logger; audit: AuditLog; truncateIp: boolean;
+  log: EventLog; processor: Processor; collector: Collector; computed: ComputedTraitEngine; segments: SegmentsWiring; workspaces: () => string[];
+}): Promise<{ rights: RightsService; retention: RetentionJob }> {
   const { memory, identity, processor, segments } = deps;
   let checkpointer: Promise<DuckDBConnection> | null = null;
-  return new RightsService({
+  const erasure: ErasureDeps = {
+    store: privacy.rightsStore, memory, identity, suppressions: privacy.suppressions, ledger: privacy.ledger, log: deps.log,
+    quiesce: async (fn) => {
+      await processor.idle();
+      return processor.exclusive(fn);
+    },
+    forgetDerived: async (ws, ids) => {
+      for (const id of ids) deps.computed.forget(ws, id);
+      segments.feed.rebuilt(ws, ids, [], 'erasure');
+      await segments.feed.idle();
+      await segments.writer.drain();
+    },
+    checkpoint: async () => {
+      checkpointer ??= deps.db.connect();
+      try {
+        await (await checkpointer).run('CHECKPOINT');
+      } catch (err) {
+        // Another transaction is open: DuckDB folds the WAL at its next automatic checkpoint.
+        deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'checkpoint after an erasure postponed');
+      }
+    },
+  };
+  const retention = new RetentionJob({
+    store: await DuckDbRetentionStore.open(deps.db), settings: privacy.settings, memory, erasure, audit: deps.audit,
+    truncateIp: deps.truncateIp, workspaces: deps.workspaces, now: () => deps.clock.now(),
+  });
+  const rights = new RightsService({
     store: privacy.rightsStore, memory, identity, ledger: privacy.ledger, consents: privacy.consents, settings: privacy.settings,
     now: () => deps.clock.now(),
-    erasure: {
-      store: privacy.rightsStore, memory, identity, suppressions: privacy.suppressions, ledger: privacy.ledger, log: deps.log,
-      quiesce: async (fn) => {
-        await processor.idle();
-        return processor.exclusive(fn);
-      },
-      forgetDerived: async (ws, ids) => {
-        for (const id of ids) deps.computed.forget(ws, id);
-        segments.feed.rebuilt(ws, ids, [], 'erasure');
-        await segments.feed.idle();
-        await segments.writer.drain();
-      },
-      checkpoint: async () => {
-        checkpointer ??= deps.db.connect();
-        try {
-          await (await checkpointer).run('CHECKPOINT');
-        } catch (err) {
-          // Another transaction is open: DuckDB folds the WAL at its next automatic checkpoint.
-          deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'checkpoint after an erasure postponed');
-        }
-      },
-    },
+    erasure,
     rectify: async (ws, who, traits, messageId) => {
       const result = await deps.collector.ingest({
         source: { id: RECTIFICATION_SOURCE, workspaceId: ws },
@@ -103,6 +112,7 @@ export function wireRights(privacy: PrivacyWiring, deps: {
       await processor.idle();
     },
   });
+  return { rights, retention };
 }
 
 /** The source id traits rectified by a rights request are attributed to (access bundles show it). */

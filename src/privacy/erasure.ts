@@ -38,15 +38,24 @@ export interface ErasureDeps {
   checkpoint(): Promise<void>;
 }
 
-/** Erases the person behind `profileId`; returns what was removed (the receipt). */
-export async function erase(deps: ErasureDeps, request: RightsRequest, profileId: string): Promise<ErasureCounts> {
+/**
+ * Erases the person behind `profileId`; returns what was removed (the receipt). `request`: the
+ * rights request to complete in the same transaction, and the identifiers are suppressed; none
+ * (retention deleting an inactive profile): nothing is suppressed, the person may come back.
+ */
+export async function erase(deps: ErasureDeps, workspaceId: string, profileId: string, request: RightsRequest | null): Promise<ErasureCounts> {
+  return deps.quiesce(() => eraseNow(deps, workspaceId, profileId, request));
+}
+
+/** The same, for a caller that already holds the processor (the retention job erases many). */
+export async function eraseNow(deps: ErasureDeps, workspaceId: string, profileId: string, request: RightsRequest | null): Promise<ErasureCounts> {
   const { memory, identity, store } = deps;
-  return deps.quiesce(async () => {
-    const ws = request.workspaceId;
+  {
+    const ws = workspaceId;
     const live = memory.live(profileId);
     if (!live) {
       // Erased meanwhile (two requests for one person): this one completes with nothing left to remove.
-      await store.save(request);
+      if (request) await store.save(request);
       return {};
     }
     const ids = memory.lineage(live.id);
@@ -57,7 +66,7 @@ export async function erase(deps: ErasureDeps, request: RightsRequest, profileId
       const clear = identity.clearValue(r);
       if (clear === null) continue;
       needles.add(JSON.stringify(clear));
-      const entry = deps.suppressions.entryOf(ws, r.type, clear);
+      const entry = request ? deps.suppressions.entryOf(ws, r.type, clear) : null;
       if (entry) suppress.push(entry);
     }
     const messageIds = await store.messageIdsOf(ws, ids);
@@ -68,11 +77,12 @@ export async function erase(deps: ErasureDeps, request: RightsRequest, profileId
     await deps.forgetDerived(ws, ids);
 
     const target = { workspaceId: ws, profileIds: ids, hashes: records.map((r) => ({ type: r.type, hash: r.hash })), needles: [...needles], messageIds };
-    const receipt = { ...request, result: { ...request.result, deleted: { event_log: logRecords, suppressions: suppress.length } } };
-    const counts = await store.erase(target, suppress, receipt);
+    const logged = { event_log: logRecords, suppressions: suppress.length };
+    const receipt = request && { ...request, result: { ...request.result, deleted: logged } };
+    const counts = { ...logged, ...(await store.erase(target, suppress, receipt)) };
     for (const id of ids) identity.keys.destroy(ws, id);
     deps.suppressions.add(ws, suppress);
-    await deps.checkpoint();
+    if (request) await deps.checkpoint();
     return counts;
-  });
+  }
 }

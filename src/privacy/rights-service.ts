@@ -82,7 +82,7 @@ export class RightsService {
         return this.complete(request, { found: true }, 'The bundle is ready for download.');
       case 'erasure': {
         const done = this.completed(request, { found: true }, 'Erased from every store; data keys destroyed; identifiers suppressed.');
-        const deleted = await erase(this.deps.erasure, { ...done, profileId: null }, profile.id);
+        const deleted = await erase(this.deps.erasure, workspaceId, profile.id, { ...done, profileId: null });
         return { ...done, profileId: null, result: { ...done.result, deleted } };
       }
       case 'restriction': {

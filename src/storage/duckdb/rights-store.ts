@@ -77,7 +77,7 @@ export class DuckDbRightsStore {
    * Removes the person from every table, records the suppressions and completes the request, in
    * one transaction. The profile id goes from every request that named it.
    */
-  async erase(target: ErasureTarget, suppressions: ReadonlyArray<{ type: string; hash: string }>, request: RightsRequest): Promise<ErasureCounts> {
+  async erase(target: ErasureTarget, suppressions: ReadonlyArray<{ type: string; hash: string }>, request: RightsRequest | null): Promise<ErasureCounts> {
     const ws = target.workspaceId;
     const ids = JSON.stringify(target.profileIds);
     const hashes = JSON.stringify(target.hashes.map((h) => h.hash));
@@ -95,7 +95,8 @@ export class DuckDbRightsStore {
       await run('identity_barriers', `DELETE FROM identity_barriers WHERE workspace_id = $1 AND (a_hash IN ${IDS} OR b_hash IN ${IDS})`, [ws, hashes]);
       // Crypto-shredding: without its data key, every sealed copy of the person's values (backups too) is unreadable.
       await run('profile_keys', `DELETE FROM profile_keys WHERE workspace_id = $1 AND profile_id IN ${IDS}`, [ws, ids]);
-      await run('consent_records', `DELETE FROM consent_records WHERE workspace_id = $1 AND profile_id IN ${IDS}`, [ws, ids]);
+      // Retention (no request) keeps consent proofs for their own period (retention.ts); an erasure takes them too.
+      if (request) await run('consent_records', `DELETE FROM consent_records WHERE workspace_id = $1 AND profile_id IN ${IDS}`, [ws, ids]);
       await run('segment_members', `DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id IN ${IDS}`, [ws, ids]);
       await run('segment_changes', `DELETE FROM segment_changes WHERE workspace_id = $1 AND profile_id IN ${IDS}`, [ws, ids]);
       await run('segment_list_items', `DELETE FROM segment_list_items WHERE workspace_id = $1 AND hash IN ${IDS}`, [ws, hashes]);
@@ -105,15 +106,16 @@ export class DuckDbRightsStore {
         await run('dead_letter', `DELETE FROM dead_letter WHERE workspace_id = $1 AND contains(payload, $2)`, [ws, needle]);
       }
       await this.conn.run(`UPDATE rights_requests SET profile_id = NULL WHERE workspace_id = $1 AND profile_id IN ${IDS}`, [ws, ids]);
+      // Deleted rows can leave bytes in free pages of the file until a compaction (compact.ts).
+      await this.conn.run('INSERT OR REPLACE INTO settings VALUES ($1, $2)', [PURGE_PENDING, request?.id ?? 'retention']);
+      if (!request) return;
       for (const s of suppressions) {
         await this.conn.run('INSERT OR REPLACE INTO suppressions VALUES ($1, $2, $3, $4, $5)', [ws, s.type, s.hash, BigInt(request.receivedAt), request.id]);
       }
-      // Deleted rows can leave bytes in free pages of the file until a compaction (compact.ts).
-      await this.conn.run('INSERT OR REPLACE INTO settings VALUES ($1, $2)', [PURGE_PENDING, request.id]);
       const earlier = (request.result.deleted ?? {}) as ErasureCounts;
       await this.save({ ...request, result: { ...request.result, deleted: { ...earlier, ...counts } } });
     });
-    return { ...((request.result.deleted ?? {}) as ErasureCounts), ...counts };
+    return counts;
   }
 }
 
