@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { basic, post, removeDir, startServer, type TestServer } from './helpers/server.js';
+import { ADMIN_TOKEN, basic, post, removeDir, startServer, type TestServer } from './helpers/server.js';
 import { tcString } from './helpers/tcf.js';
 
 let s: TestServer;
@@ -247,4 +247,17 @@ test('a segment that serves a purpose holds only people whose consent for it is 
   assert.ok(causes.includes('Segment Exited:yes:consent'), causes.join(', '));
   const rec = await s.api('POST', `${wsPath()}/segments/${seg.body.id}/reconcile`);
   assert.deepEqual([rec.body.missing, rec.body.extra], [[], []], 'the SQL side applies the same gate');
+});
+
+test('the register of processing is served by the real server and follows the configuration', async () => {
+  const json = await s.api('GET', `${wsPath()}/privacy/register`);
+  assert.equal(json.status, 200, JSON.stringify(json.body));
+  const before = json.body.version as string;
+  const md = await fetch(`${s.url}${wsPath()}/privacy/register?format=markdown`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.match(md.headers.get('content-type') ?? '', /text\/markdown/);
+  const text = await md.text();
+  assert.ok(text.includes('Loyalty programme'), 'a custom purpose is in the register');
+  await s.api('PUT', `${wsPath()}/privacy/purposes/loyalty`, { name: 'Loyalty programme', legalBasis: 'contract', description: 'Points, rewards and the yearly gift.' });
+  const after = await s.api('GET', `${wsPath()}/privacy/register`);
+  assert.notEqual(after.body.version, before, 'the version changes with the configuration');
 });

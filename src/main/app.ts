@@ -57,6 +57,8 @@ import { registerSegmentRoutes } from '../api/segment-routes.js';
 import { wireSegments, type SegmentsWiring } from './segments.js';
 import { loadPrivacySettings, wirePrivacy, wireRights, type PrivacyWiring } from './privacy.js';
 import { registerRightsRoutes } from '../api/rights-routes.js';
+import { registerRegisterRoutes } from '../api/register-routes.js';
+import { ControllerSettings } from '../privacy/controller-settings.js';
 import type { RightsService } from '../privacy/rights-service.js';
 import type { RetentionJob } from '../privacy/retention.js';
 import { registerPrivacyRoutes } from '../api/privacy-routes.js';
@@ -126,6 +128,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
 
   const admin = await ensureAdminToken(configStore, config.adminToken);
   const privacySettings = await loadPrivacySettings(configStore);
+  const controllerSettings = new ControllerSettings(configStore);
+  await controllerSettings.load();
   const catalog = new Catalog(configStore, new SourceRegistry(), clock, privacySettings);
   await catalog.load();
   const audit = await AuditLog.open(await DuckDbAuditStore.open(db), {
@@ -231,6 +235,17 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     registerImportRoutes(scope, { catalog, collector, identity, memory, clock, settings: config.collect });
     registerComputedTraitRoutes(scope, computedDeps);
     registerPrivacyRoutes(scope, { catalog, memory, settings: privacy.settings, consents: privacy.consents, store: privacy.store, retention });
+    registerRegisterRoutes(scope, {
+      catalog, settings: privacy.settings, controller: controllerSettings, now: () => clock.now(),
+      recipients: () => [], // no destinations yet
+      facts: (ws) => ({
+        ipTruncation: config.collect.truncateIp,
+        personalIdentifierTypes: identity.config(ws).types.filter((t) => t.personal).map((t) => t.type),
+        auditLog: true,
+        readerToken: config.readerToken !== undefined,
+        logRetentionSeconds: config.processor.logRetentionSeconds,
+      }),
+    });
     registerRightsRoutes(scope, {
       catalog, rights, now: () => clock.now(),
       bundle: {

@@ -15,6 +15,7 @@ import type { ConsentRecord, RetentionPolicyT } from '../protocol/privacy.js';
 import type { Source } from '../protocol/workspace.js';
 import type { StoredEventView, EventStore } from '../storage/ports.js';
 import type { SegmentEngine } from '../segments/engine.js';
+import { escapeHtml } from '../platform/html.js';
 
 const DAY_MS = 86_400_000;
 
@@ -129,8 +130,4 @@ ${table(['source', 'kind', 'purposes'], b.sources.map((s) => [e(s.name), e(s.kin
 ${table(['when', 'what', 'details'], b.events.map((ev) => [e(ev.timestamp), e(`${ev.type} ${ev.event ?? ev.name ?? ''}`), json({ properties: ev.properties, context: ev.context })]))}
 </body></html>
 `;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
