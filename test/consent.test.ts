@@ -261,3 +261,15 @@ test('the register of processing is served by the real server and follows the co
   const after = await s.api('GET', `${wsPath()}/privacy/register`);
   assert.notEqual(after.body.version, before, 'the version changes with the configuration');
 });
+
+test('purpose limitation: a segment cannot serve purposes no source collects for', async () => {
+  const definition = { kind: 'event', event: 'Cart Viewed', within: '30d' };
+  const r = await s.api('POST', `${wsPath()}/segments`, { name: 'Loyal ads', definition, purposes: ['loyalty', 'advertising'] });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'ENSEMBLE_ERR_PURPOSE_LIMITATION');
+  assert.ok(r.body.error.details.sources.some((x: any) => x.name === 'Shop' && x.purposes.includes('loyalty')));
+  const shop = r.body.error.details.sources.find((x: any) => x.name === 'Shop');
+  assert.equal((await s.api('PATCH', `${wsPath()}/sources/${shop.id}`, { purposes: ['analytics', 'loyalty', 'advertising'] })).status, 200);
+  const ok = await s.api('POST', `${wsPath()}/segments`, { name: 'Loyal ads', definition, purposes: ['loyalty', 'advertising'] });
+  assert.equal(ok.status, 201, 'once a source declares both');
+});

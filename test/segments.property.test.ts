@@ -197,6 +197,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       computedTrait: (_ws, name) => COMPUTED.find((x) => x.name === name),
       personalTrait: () => false,
       consented,
+      classify: (x) => x,
     });
     await conn.run('DELETE FROM segments');
 

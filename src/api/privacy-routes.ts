@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  ConsentsInput, ConsentsView, PurposeInput, PurposeView, RetentionPolicy,
+  ConsentsInput, ConsentsView, PurposeInput, PurposeView, RetentionPolicy, SensitiveData,
   type ConsentRecord, type ConsentsInputT, type PurposeInputT,
 } from '../protocol/privacy.js';
 import { ConsentMapping } from '../privacy/consent-mapping.js';
@@ -36,6 +36,8 @@ export interface PrivacyRouteDeps {
   consents: ConsentService;
   store: DuckDbConsentStore;
   retention: RetentionJob;
+  /** Segments follow new special-category tags (their members may change). */
+  reclassify(workspaceId: string): Promise<void>;
 }
 
 export function consentRecordView(r: ConsentRecord): Static<typeof ConsentsView>['history'][number] {
@@ -98,6 +100,25 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
   }, async (req) => {
     catalog.workspace(req.params.ws);
     return settings.setRetention(req.params.ws, req.body);
+  });
+
+  app.get<{ Params: Static<typeof WsParams> }>('/api/workspaces/:ws/privacy/sensitive-data', {
+    schema: { tags: ['privacy'], summary: 'Traits and event properties tagged as special-category data (art. 9)', params: WsParams, response: { 200: SensitiveData, ...errors } },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return settings.sensitive(req.params.ws);
+  });
+
+  app.put<{ Params: Static<typeof WsParams>; Body: unknown }>('/api/workspaces/:ws/privacy/sensitive-data', {
+    schema: {
+      tags: ['privacy'], summary: 'Tag traits and event properties as special-category data; segments reading them then need explicit consent and a DPO approval',
+      params: WsParams, body: SensitiveData, response: { 200: SensitiveData, ...errors },
+    },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    const tags = await settings.setSensitive(req.params.ws, req.body);
+    await deps.reclassify(req.params.ws);
+    return tags;
   });
 
   app.post<{ Params: Static<typeof WsParams> }>('/api/workspaces/:ws/privacy/retention/run', {

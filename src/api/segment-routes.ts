@@ -13,6 +13,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { readCsvRows } from '../collect/import/csv.js';
 import { EnsembleError } from '../protocol/errors.js';
 import { SegmentInput, SegmentView, type StoredSegment } from '../protocol/segment.js';
+import type { SegmentApproval } from '../privacy/privacy-settings.js';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import type { IdentityService } from '../identity/identity-service.js';
@@ -42,6 +43,8 @@ export interface SegmentRouteDeps {
   written: () => Promise<void>;
   /** Throws PURPOSE_UNKNOWN unless the workspace has every purpose named. */
   purposes: (workspaceId: string, ids: readonly string[]) => void;
+  /** Records a DPO's approval of a segment reading special-category data. */
+  approve: (workspaceId: string, segmentId: string, approval: SegmentApproval) => Promise<void>;
 }
 
 const Change = Type.Object({
@@ -64,7 +67,8 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   const { catalog, service, engine, store, clock } = deps;
   const view = (s: StoredSegment): SegmentView => ({
     id: s.id, workspaceId: s.workspaceId, name: s.name, ...(s.description === undefined ? {} : { description: s.description }),
-    definition: s.definition, purposes: s.purposes ?? [], kind: s.definition.kind === 'list' ? 'list' : 'rules',
+    definition: s.definition, purposes: s.purposes ?? [], sensitive: s.sensitive ?? [],
+    approvedAt: s.approvedAt === undefined ? null : new Date(s.approvedAt).toISOString(), kind: s.definition.kind === 'list' ? 'list' : 'rules',
     size: engine.members(s.workspaceId, s.id)?.size ?? 0,
     createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString(),
   });
@@ -110,8 +114,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       id: newId('seg'), workspaceId: ws, name: body.name, ...(body.description === undefined ? {} : { description: body.description }),
       definition, ...purposesOf(ws, body), createdAt: now, updatedAt: now,
     };
-    await service.save(segment, 'created');
-    return reply.code(201).send(view(segment));
+    return reply.code(201).send(view(await service.save(segment, 'created')));
   });
 
   app.get<{ Params: Static<typeof WsParams> }>('/api/workspaces/:ws/segments', {
@@ -240,8 +243,20 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     if (body.description === undefined) delete segment.description;
     delete segment.purposes;
     Object.assign(segment, purposesOf(before.workspaceId, body));
-    await service.save(segment, 'updated');
-    return view(segment);
+    return view(await service.save(segment, 'updated'));
+  });
+
+  app.post<{ Params: Static<typeof SegParams>; Body: { note: string } }>('/api/workspaces/:ws/segments/:id/approve', {
+    schema: {
+      tags: ['segments'], summary: 'A DPO approves a segment whose rule reads special-category data (for this rule: a new rule needs a new approval)',
+      params: SegParams, body: Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000, description: 'Why the use is lawful (art. 9(2) ground, assessment reference).' }) }, { additionalProperties: false }),
+      response: { 200: SegmentView, ...errors, 409: ErrorResponse },
+    },
+  }, async (req) => {
+    const s = find(req.params.ws, req.params.id);
+    if ((s.sensitive?.length ?? 0) === 0) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_NOT_SENSITIVE');
+    await deps.approve(s.workspaceId, s.id, { at: clock.now(), note: req.body.note, definition: JSON.stringify(s.definition) });
+    return view(await service.save(s, 'updated'));
   });
 
   app.delete<{ Params: Static<typeof SegParams> }>('/api/workspaces/:ws/segments/:id', {

@@ -59,6 +59,7 @@ import { loadPrivacySettings, wirePrivacy, wireRights, type PrivacyWiring } from
 import { registerRightsRoutes } from '../api/rights-routes.js';
 import { registerRegisterRoutes } from '../api/register-routes.js';
 import { ControllerSettings } from '../privacy/controller-settings.js';
+import { requireSourceFor } from '../privacy/purpose-limitation.js';
 import type { RightsService } from '../privacy/rights-service.js';
 import type { RetentionJob } from '../privacy/retention.js';
 import { registerPrivacyRoutes } from '../api/privacy-routes.js';
@@ -182,7 +183,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   // Segments read computed traits: they follow committed batches after them.
   const segments = await wireSegments({
     db, memory, computed, identity, rebuilder, clock, logger, metrics, config: config.segments,
-    cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn), burst, consents: privacy.ledger,
+    cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn), burst, consents: privacy.ledger, privacy: privacy.settings,
   });
   const computedDeps = {
     catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor,
@@ -234,7 +235,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     registerIdentityRoutes(scope, { ...profileDeps, store: processingStore, rebuilder, exclusive: (fn) => processor.exclusive(fn) });
     registerImportRoutes(scope, { catalog, collector, identity, memory, clock, settings: config.collect });
     registerComputedTraitRoutes(scope, computedDeps);
-    registerPrivacyRoutes(scope, { catalog, memory, settings: privacy.settings, consents: privacy.consents, store: privacy.store, retention });
+    registerPrivacyRoutes(scope, { catalog, memory, settings: privacy.settings, consents: privacy.consents, store: privacy.store, retention,
+      reclassify: (ws) => segments.reclassify(ws) });
     registerRegisterRoutes(scope, {
       catalog, settings: privacy.settings, controller: controllerSettings, now: () => clock.now(),
       recipients: () => [], // no destinations yet
@@ -259,7 +261,11 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       },
     });
     registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain(),
-      purposes: (ws, ids) => privacy.settings.requirePurposes(ws, ids) });
+      purposes: (ws, ids) => {
+        privacy.settings.requirePurposes(ws, ids);
+        requireSourceFor(catalog.sources.list(ws), ids);
+      },
+      approve: (ws, id, approval) => privacy.settings.setApproval(ws, id, approval) });
   });
   http.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', logLag: processor.lag, processedSeq: processor.cursor.toString() }));
   http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -19,6 +19,10 @@ import { SegmentService } from '../segments/segment-service.js';
 import { SegmentFeed } from '../segments/segment-feed.js';
 import type { Database } from '../storage/duckdb/database.js';
 import type { ConsentLedger } from '../privacy/consent-ledger.js';
+import type { PrivacySettings } from '../privacy/privacy-settings.js';
+import { sensitiveCategoriesOf } from '../privacy/sensitive-data.js';
+import type { StoredSegment } from '../protocol/segment.js';
+import type { ComputedTraitDefinition } from '../protocol/computed-trait.js';
 import { DuckDbSegmentStore } from '../storage/duckdb/segment-store.js';
 
 export interface SegmentsWiring {
@@ -28,9 +32,26 @@ export interface SegmentsWiring {
   service: SegmentService;
   store: DuckDbSegmentStore;
   writer: MembershipWriter;
+  /** After the special-category tags changed: segments whose classification changed are saved again (and refilled). */
+  reclassify(workspaceId: string): Promise<void>;
   /** Fills every stored segment (after the processor started) and starts the reconciliation job. */
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The segment with the special categories its rule reads now, and its approval if it is for this rule. */
+function classify(s: StoredSegment, privacy: PrivacySettings, computedDef: (ws: string, name: string) => ComputedTraitDefinition | undefined): StoredSegment {
+  const sensitive = sensitiveCategoriesOf(s.definition, privacy.sensitive(s.workspaceId), (name) => {
+    const d = computedDef(s.workspaceId, name);
+    return d ? [...(d.property ? [d.property] : []), ...(d.filters ?? []).map((f) => f.property)] : [];
+  });
+  const approval = privacy.approval(s.workspaceId, s.id);
+  const { sensitive: _s, approvedAt: _a, ...rest } = s;
+  return {
+    ...rest,
+    ...(sensitive.length > 0 ? { sensitive } : {}),
+    ...(sensitive.length > 0 && approval && approval.definition === JSON.stringify(s.definition) ? { approvedAt: approval.at } : {}),
+  };
 }
 
 function segmentEvent(c: CommittedEvent): SegmentEvent {
@@ -45,6 +66,7 @@ export async function wireSegments(deps: {
   /** Segment evaluation is processing too: its time counts against processing's share in a burst. */
   burst: BurstPolicy;
   consents: ConsentLedger;
+  privacy: PrivacySettings;
 }): Promise<SegmentsWiring> {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
@@ -72,6 +94,7 @@ export async function wireSegments(deps: {
     computedTrait: computedDef,
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
     consented: (id, purpose) => deps.consents.granted(id, purpose),
+    classify: (s) => classify(s, deps.privacy, (ws, name) => computedDef(ws, name)),
   });
   // Batches reach the engine a slice at a time, off the processor's turn of the event loop.
   const feed = new SegmentFeed(engine, facts, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {
@@ -96,6 +119,12 @@ export async function wireSegments(deps: {
   let job: NodeJS.Timeout | null = null;
   return {
     engine, feed, service, store, writer,
+    async reclassify(workspaceId) {
+      for (const s of engine.segments(workspaceId)) {
+        const next = classify(s, deps.privacy, computedDef);
+        if (JSON.stringify(next.sensitive ?? []) !== JSON.stringify(s.sensitive ?? []) || next.approvedAt !== s.approvedAt) await service.save(s, 'updated');
+      }
+    },
     async start() {
       await service.start();
       const every = deps.config.reconcileSeconds * 1000;

@@ -10,13 +10,26 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { EnsembleError } from '../protocol/errors.js';
-import { DEFAULT_PURPOSES, DEFAULT_RETENTION, PURPOSE_ID, RetentionPolicy, type Purpose, type PurposeInputT, type RetentionPolicyT } from '../protocol/privacy.js';
+import {
+  DEFAULT_PURPOSES, DEFAULT_RETENTION, PURPOSE_ID, RetentionPolicy, SensitiveData, explicitPurpose,
+  type Purpose, type PurposeInputT, type RetentionPolicyT, type SensitiveDataT,
+} from '../protocol/privacy.js';
 import type { ConfigStore } from '../storage/ports.js';
 import { ConsentMapping, ConsentReader, DEFAULT_CONSENT_MAPPING, type ConsentMappingT } from './consent-mapping.js';
 
 const PURPOSES = 'purposes';
 const MAPPING = 'consent_mapping';
 const RETENTION = 'retention';
+const SENSITIVE = 'sensitive_data';
+const APPROVALS = 'segment_approvals';
+
+/** A DPO's approval of a segment that reads special-category data, for the rule it had then. */
+export interface SegmentApproval {
+  at: number;
+  note: string;
+  /** The rule approved (JSON): another rule needs another approval. */
+  definition: string;
+}
 const PURPOSE_RE = new RegExp(PURPOSE_ID);
 
 interface WorkspacePrivacy {
@@ -28,11 +41,15 @@ interface WorkspacePrivacy {
 export class PrivacySettings {
   private readonly byWs = new Map<string, WorkspacePrivacy>();
   private readonly retentionByWs = new Map<string, RetentionPolicyT>();
+  private readonly sensitiveByWs = new Map<string, SensitiveDataT>();
+  private readonly approvalsByWs = new Map<string, Record<string, SegmentApproval>>();
 
   constructor(private readonly store: ConfigStore) {}
 
   async load(): Promise<void> {
     for (const [ws, json] of await this.store.workspaceSettings(RETENTION)) this.retentionByWs.set(ws, JSON.parse(json) as RetentionPolicyT);
+    for (const [ws, json] of await this.store.workspaceSettings(SENSITIVE)) this.sensitiveByWs.set(ws, JSON.parse(json) as SensitiveDataT);
+    for (const [ws, json] of await this.store.workspaceSettings(APPROVALS)) this.approvalsByWs.set(ws, JSON.parse(json) as Record<string, SegmentApproval>);
     const purposes = await this.store.workspaceSettings(PURPOSES);
     const mappings = await this.store.workspaceSettings(MAPPING);
     for (const ws of new Set([...purposes.keys(), ...mappings.keys()])) {
@@ -105,6 +122,44 @@ export class PrivacySettings {
     await this.store.setWorkspaceSetting(workspaceId, RETENTION, JSON.stringify(input));
     this.retentionByWs.set(workspaceId, input);
     return input;
+  }
+
+  sensitive(workspaceId: string): SensitiveDataT {
+    return this.sensitiveByWs.get(workspaceId) ?? { traits: {}, properties: {} };
+  }
+
+  /**
+   * Replaces the workspace's special-category tags. Each category used gets its explicit-consent
+   * purpose (`explicit_<category>`, legal basis consent) if the workspace has none yet.
+   */
+  async setSensitive(workspaceId: string, input: unknown): Promise<SensitiveDataT> {
+    if (!Value.Check(SensitiveData, input)) {
+      const problems = [...Value.Errors(SensitiveData, input)].slice(0, 20).map((e) => ({ path: e.path, message: e.message }));
+      throw new EnsembleError('ENSEMBLE_ERR_VALIDATION', 'The special-category tags are not valid; see details.', problems);
+    }
+    for (const category of new Set([...Object.values(input.traits), ...Object.values(input.properties)])) {
+      const id = explicitPurpose(category);
+      if (this.purpose(workspaceId, id)) continue;
+      await this.putPurpose(workspaceId, id, {
+        name: `Explicit consent: ${category.replace(/_/g, ' ')}`, legalBasis: 'consent',
+        description: `Explicit consent to use data revealing ${category.replace(/_/g, ' ')} (GDPR art. 9(2)(a)).`,
+      });
+    }
+    await this.store.setWorkspaceSetting(workspaceId, SENSITIVE, JSON.stringify(input));
+    this.sensitiveByWs.set(workspaceId, input);
+    return input;
+  }
+
+  approval(workspaceId: string, segmentId: string): SegmentApproval | undefined {
+    return this.approvalsByWs.get(workspaceId)?.[segmentId];
+  }
+
+  async setApproval(workspaceId: string, segmentId: string, approval: SegmentApproval | null): Promise<void> {
+    const all = { ...(this.approvalsByWs.get(workspaceId) ?? {}) };
+    if (approval) all[segmentId] = approval;
+    else delete all[segmentId];
+    await this.store.setWorkspaceSetting(workspaceId, APPROVALS, JSON.stringify(all));
+    this.approvalsByWs.set(workspaceId, all);
   }
 
   private of(workspaceId: string): WorkspacePrivacy {

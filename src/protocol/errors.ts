@@ -50,6 +50,9 @@ export const ERRORS = {
   ENSEMBLE_ERR_CONSENT_TIME: { status: 400, message: 'A consent decision cannot be dated in the future.' },
   ENSEMBLE_ERR_RIGHTS_REQUEST_NOT_FOUND: { status: 404, message: 'No such rights request in this workspace.' },
   ENSEMBLE_ERR_RIGHTS_REQUEST_INVALID: { status: 400, message: 'The rights request is not valid for its type; see the message.' },
+  ENSEMBLE_ERR_SENSITIVE_DATA_ADVERTISING: { status: 400, message: 'A segment that reads special-category data cannot serve advertising.' },
+  ENSEMBLE_ERR_SEGMENT_NOT_SENSITIVE: { status: 409, message: 'This segment reads no special-category data: there is nothing to approve.' },
+  ENSEMBLE_ERR_PURPOSE_LIMITATION: { status: 400, message: 'No source collects data for the purposes this would serve.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -143,3 +143,22 @@ export type RetentionPolicyT = Static<typeof RetentionPolicy>;
 export const DEFAULT_RETENTION: RetentionPolicyT = {
   eventsDays: 396, rawIpDays: 30, inactiveProfileDays: 3 * 365, consentProofDays: 5 * 365, anonymousCountsDays: 3 * 365,
 };
+
+/** Special categories of personal data (GDPR art. 9) a trait or event property can be tagged with. */
+export const SENSITIVE_CATEGORIES = [
+  'health', 'religion', 'political_opinion', 'sexual_orientation', 'ethnic_origin', 'biometric', 'genetic', 'union_membership', 'criminal_record',
+] as const;
+export type SensitiveCategory = (typeof SENSITIVE_CATEGORIES)[number];
+
+const Category = Type.Union(SENSITIVE_CATEGORIES.map((c) => Type.Literal(c)));
+/** Which traits and event properties (dot paths, e.g. `product.category`) hold special-category data. */
+export const SensitiveData = Type.Object({
+  traits: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Category),
+  properties: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Category),
+}, { additionalProperties: false });
+export type SensitiveDataT = Static<typeof SensitiveData>;
+
+/** The purpose whose consent is the explicit consent art. 9(2)(a) asks for a category. */
+export function explicitPurpose(category: string): string {
+  return `explicit_${category}`;
+}

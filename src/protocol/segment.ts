@@ -36,6 +36,7 @@
  *   ] };
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { explicitPurpose } from './privacy.js';
 import { Value } from '@sinclair/typebox/value';
 import { ANY_EVENT, PAGE_EVENT } from './computed-trait.js';
 import {
@@ -301,6 +302,10 @@ export interface StoredSegment {
   definition: SegmentCondition;
   /** Purposes the segment serves: a profile is a member only with consent in force for each. */
   purposes?: string[];
+  /** Special categories of data its rule reads (derived from the workspace's tags, not stored). */
+  sensitive?: string[];
+  /** When a DPO approved it (needed when `sensitive` is not empty; derived from the approvals). */
+  approvedAt?: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -312,9 +317,24 @@ export const SegmentView = Type.Object({
   description: Type.Optional(Type.String()),
   definition: Type.Unknown(),
   purposes: Type.Array(Type.String()),
+  sensitive: Type.Array(Type.String(), { description: 'Special categories of data the rule reads: members need explicit consent for each, and a DPO approval.' }),
+  approvedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When a DPO approved the use of special-category data (null: not approved).' }),
   kind: Type.Union([Type.Literal('rules'), Type.Literal('list')], { description: '`list`: a static list uploaded as identifiers.' }),
   size: Type.Integer({ description: 'Members now.' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
 export type SegmentView = Static<typeof SegmentView>;
+
+/**
+ * Every purpose a segment's members must consent to: those it serves, and explicit consent for
+ * each special category of data its rule reads (`explicit_<category>`, GDPR art. 9(2)(a)).
+ */
+export function requiredPurposes(segment: Pick<StoredSegment, 'purposes' | 'sensitive'>): string[] {
+  return [...(segment.purposes ?? []), ...(segment.sensitive ?? []).map(explicitPurpose)];
+}
+
+/** A segment reading special-category data has no members until a DPO approved it. */
+export function awaitsApproval(segment: Pick<StoredSegment, 'sensitive' | 'approvedAt'>): boolean {
+  return (segment.sensitive?.length ?? 0) > 0 && segment.approvedAt === undefined;
+}

@@ -18,7 +18,7 @@
  *   engine.committed(merges, events);                          // after each processed batch
  */
 import type { TraitValue } from '../protocol/profile.js';
-import { ANY_EVENT, PAGE_EVENT, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
+import { ANY_EVENT, PAGE_EVENT, awaitsApproval, requiredPurposes, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
 import { DAY_MS } from '../profiles/computed-trait-buckets.js';
 import { compileDefinition, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf } from './compile-leaf.js';
 import { fold, mergeState } from './leaf-fold.js';
@@ -431,7 +431,7 @@ export class SegmentEngine {
   consentChanged(workspaceId: string, profileIds: Iterable<string>, restriction = false): void {
     const ws = this.workspaces.get(workspaceId);
     if (!ws) return;
-    const gated = restriction ? 'all' : new Set([...ws.entries.values()].filter((e) => (e.segment.purposes?.length ?? 0) > 0).map((e) => e.segment.id));
+    const gated = restriction ? 'all' : new Set([...ws.entries.values()].filter((e) => requiredPurposes(e.segment).length > 0).map((e) => e.segment.id));
     if (gated !== 'all' && gated.size === 0) return;
     const now = this.now();
     const changes: MembershipChange[] = [];
@@ -445,11 +445,13 @@ export class SegmentEngine {
     this.emit(changes);
   }
 
-  /** No segment holds a restricted profile; a segment that serves purposes admits only profiles with consent in force for each. */
+  /**
+   * No segment holds a restricted profile; a segment admits only profiles with consent in force
+   * for each purpose it requires; one reading special-category data, none before its approval.
+   */
   private permitted(entry: Entry, pid: string): boolean {
-    if (this.facts.restricted(pid)) return false;
-    const purposes = entry.segment.purposes;
-    return purposes === undefined || purposes.every((p) => this.facts.consented(pid, p));
+    if (this.facts.restricted(pid) || awaitsApproval(entry.segment)) return false;
+    return requiredPurposes(entry.segment).every((p) => this.facts.consented(pid, p));
   }
 
   /** Whether the profile is a member at `now`; schedules when it should be looked at again. */

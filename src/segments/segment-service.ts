@@ -10,7 +10,7 @@ import type { Metrics } from '../platform/metrics.js';
 import type { ComputedTraitDefinition } from '../protocol/computed-trait.js';
 import { EnsembleError } from '../protocol/errors.js';
 import {
-  durationMs, leaves, segmentRefs, validateSegmentDefinition, type SegmentCondition, type StoredSegment,
+  awaitsApproval, durationMs, leaves, requiredPurposes, segmentRefs, validateSegmentDefinition, type SegmentCondition, type StoredSegment,
 } from '../protocol/segment.js';
 import type { DuckDbSegmentStore, BackfillFilter } from '../storage/duckdb/segment-store.js';
 import type { ChangeCause, SegmentEngine } from './engine.js';
@@ -36,6 +36,8 @@ export interface SegmentServiceDeps {
   settled: () => Promise<void>;
   /** Whether a profile's consent for a purpose is in force: segments that serve purposes admit only those. */
   consented: (profileId: string, purpose: string) => boolean;
+  /** The segment with what privacy derives for it: the special categories its rule reads, its approval. */
+  classify: (segment: StoredSegment) => StoredSegment;
 }
 
 export interface Reconciliation {
@@ -61,7 +63,10 @@ export class SegmentService {
     }
     for (const [id, keys] of lists) engine.setList(id, keys);
     const byWs = new Map<string, StoredSegment[]>();
-    for (const s of await store.list()) byWs.set(s.workspaceId, [...(byWs.get(s.workspaceId) ?? []), s]);
+    for (const stored of await store.list()) {
+      const s = this.deps.classify(stored);
+      byWs.set(s.workspaceId, [...(byWs.get(s.workspaceId) ?? []), s]);
+    }
     for (const [ws, segments] of byWs) {
       const announced = new Map<string, Set<string>>();
       for (const s of segments) announced.set(s.id, await store.announced(ws, s.id));
@@ -81,9 +86,15 @@ export class SegmentService {
   }
 
   /** Saves the segment, fills it from history, and announces its first members. */
-  async save(segment: StoredSegment, cause: ChangeCause): Promise<void> {
+  /** Saves and fills; returns the segment as classified. Special-category data is never used for advertising. */
+  async save(input: StoredSegment, cause: ChangeCause): Promise<StoredSegment> {
+    const segment = this.deps.classify(input);
+    if ((segment.sensitive?.length ?? 0) > 0 && segment.purposes?.includes('advertising')) {
+      throw new EnsembleError('ENSEMBLE_ERR_SENSITIVE_DATA_ADVERTISING', `The rule reads special-category data (${segment.sensitive?.join(', ')}), which is never used for advertising.`, { categories: segment.sensitive });
+    }
     await this.deps.store.save(segment);
     await this.fill([segment], cause);
+    return segment;
   }
 
   async remove(workspaceId: string, id: string): Promise<void> {
@@ -103,11 +114,17 @@ export class SegmentService {
     await this.save(segment, 'created');
   }
 
-  /** The SQL result of a definition now, among the profiles consenting to `purposes`: how many, and the first profile ids. */
+  /**
+   * The SQL result of a definition now, among the profiles consenting to every purpose it would
+   * require (`purposes`, and explicit consent for the special categories it reads): how many,
+   * and the first profile ids. A preview needs no approval.
+   */
   async preview(workspaceId: string, definition: SegmentCondition, sample: number, purposes: readonly string[] = []): Promise<{ count: number; sample: string[] }> {
     const { sql, params } = this.compile(workspaceId, definition, this.deps.clock.now());
-    if (purposes.length === 0) return this.deps.store.count(sql, params, sample);
-    const ids = this.consenting(await this.deps.store.query(sql, params), purposes);
+    const probe = this.deps.classify({ id: '', workspaceId, name: '', definition, purposes: [...purposes], createdAt: 0, updatedAt: 0 });
+    const required = requiredPurposes(probe);
+    if (required.length === 0) return this.deps.store.count(sql, params, sample);
+    const ids = this.consenting(await this.deps.store.query(sql, params), required);
     return { count: ids.length, sample: ids.slice(0, sample) };
   }
 
@@ -115,8 +132,8 @@ export class SegmentService {
    * The profiles of a SQL result that consent to every purpose: consent lives in the ledger (in
    * memory), so the batch side applies the same gate as the incremental engine.
    */
-  private consenting(ids: readonly string[], purposes: readonly string[] | undefined): string[] {
-    if (!purposes || purposes.length === 0) return [...ids];
+  private consenting(ids: readonly string[], purposes: readonly string[]): string[] {
+    if (purposes.length === 0) return [...ids];
     return ids.filter((id) => purposes.every((p) => this.deps.consented(id, p)));
   }
 
@@ -134,7 +151,7 @@ export class SegmentService {
       engine.timers.runDue(now);
       const members = new Set(engine.members(workspaceId, id) ?? []);
       const { sql, params } = this.compile(workspaceId, segment.definition, now);
-      const expected = new Set(this.consenting(await store.query(sql, params), segment.purposes));
+      const expected = new Set(awaitsApproval(segment) ? [] : this.consenting(await store.query(sql, params), requiredPurposes(segment)));
       const missing = [...expected].filter((p) => !members.has(p));
       const extra = [...members].filter((p) => !expected.has(p));
       metrics.segmentMismatch.set({ segment: id }, missing.length + extra.length);

@@ -1,0 +1,20 @@
+/**
+ * Purpose limitation (GDPR art. 5(1)(b)) at configuration time: a segment that serves purposes
+ * must have a source collecting for all of them, or it would be fed only by data collected for
+ * something else. Refused with the sources and what each declares, so the fix is obvious.
+ *
+ * Not yet enforced per event: a segment serving `advertising` still reads events of every source
+ * of the workspace (see docs/privacy.md).
+ */
+import { EnsembleError } from '../protocol/errors.js';
+import type { Source } from '../protocol/workspace.js';
+
+export function requireSourceFor(sources: readonly Source[], purposes: readonly string[]): void {
+  if (purposes.length === 0) return;
+  if (sources.some((s) => purposes.every((p) => s.purposes.includes(p)))) return;
+  throw new EnsembleError(
+    'ENSEMBLE_ERR_PURPOSE_LIMITATION',
+    `No source of this workspace collects for ${purposes.join(' and ')}: declare it on the sources whose data may serve it (PATCH .../sources/{id}).`,
+    { purposes, sources: sources.map((s) => ({ id: s.id, name: s.name, purposes: s.purposes })) },
+  );
+}
