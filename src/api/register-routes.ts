@@ -9,6 +9,7 @@
  *   // GET /api/workspaces/ws_1/privacy/register?format=html
  */
 import type { FastifyInstance } from 'fastify';
+import { HTML_CSP } from '../platform/html.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { PrivacySettings } from '../privacy/privacy-settings.js';
 import { ControllerInput, ControllerView, type ControllerInputT, type ControllerSettings } from '../privacy/controller-settings.js';
@@ -24,11 +25,6 @@ const RegisterQuery = Type.Object({ format: Type.Optional(Type.Union(FORMATS.map
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MARKDOWN_TYPE = 'text/markdown; charset=utf-8';
 const HTML_TYPE = 'text/html; charset=utf-8';
-/**
- * The HTML register is opened in browsers: everything in it is escaped, and this policy makes
- * sure that even a slip could run no script and load nothing (the inline style is the only need).
- */
-const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export interface RegisterRouteDeps {
   catalog: Catalog;

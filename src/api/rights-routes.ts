@@ -11,6 +11,7 @@ import type { RightsService } from '../privacy/rights-service.js';
 import type { Catalog } from './catalog.js';
 import { ErrorResponse } from './error-handler.js';
 import { canSeePersonalData } from './admin-auth.js';
+import { HTML_CSP } from '../platform/html.js';
 import { EnsembleError } from '../protocol/errors.js';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
@@ -66,7 +67,9 @@ export function registerRightsRoutes(app: FastifyInstance, deps: RightsRouteDeps
     const bundle = await accessBundle(deps.bundle, profile, request.id, deps.now());
     reply.header('content-disposition', `attachment; filename="${request.id}.${req.query.format === 'html' ? 'html' : 'json'}"`);
     if (request.type === 'portability') return reply.type('application/json').send(JSON.stringify(portabilityBundle(bundle)));
-    if (req.query.format === 'html') return reply.type('text/html; charset=utf-8').send(accessBundleHtml(bundle));
+    if (req.query.format === 'html') {
+      return reply.header('content-security-policy', HTML_CSP).header('x-content-type-options', 'nosniff').type('text/html; charset=utf-8').send(accessBundleHtml(bundle));
+    }
     return reply.type('application/json').send(JSON.stringify(bundle));
   });
 }

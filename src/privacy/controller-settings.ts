@@ -13,7 +13,7 @@
  *   controller.get(ws).missing; // []
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { checkValue } from '../platform/check-value.js';
 import { EnsembleError } from '../protocol/errors.js';
 import type { ConfigStore } from '../storage/ports.js';
 
@@ -80,10 +80,7 @@ export class ControllerSettings {
 
   /** Replaces the details (fields left out are cleared: the body is the whole record). */
   async set(workspace: { id: string; name: string }, input: unknown): Promise<ControllerDetails> {
-    if (!Value.Check(ControllerInput, input)) {
-      const problems = [...Value.Errors(ControllerInput, input)].slice(0, 20).map((e) => ({ path: e.path, message: e.message }));
-      throw new EnsembleError('ENSEMBLE_ERR_VALIDATION', 'The controller details are not valid; see details.', problems);
-    }
+    checkValue(ControllerInput, input, 'ENSEMBLE_ERR_VALIDATION', 'The controller details are not valid; see details.');
     const clean = tidy(input);
     for (const f of REQUIRED_CONTROLLER_FIELDS) {
       if (clean[f] === '') throw new EnsembleError('ENSEMBLE_ERR_VALIDATION', `${f} cannot be blank.`, [{ path: `/${f}`, message: 'blank' }]);

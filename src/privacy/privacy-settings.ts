@@ -8,7 +8,7 @@
  *   await settings.putPurpose(ws, 'loyalty', { name: 'Loyalty programme', legalBasis: 'contract', description: '…' });
  *   settings.reader(ws).decisions(event.context.consent, sourceId, messageId);
  */
-import { Value } from '@sinclair/typebox/value';
+import { checkValue } from '../platform/check-value.js';
 import { EnsembleError } from '../protocol/errors.js';
 import {
   DEFAULT_PURPOSES, DEFAULT_RETENTION, PURPOSE_ID, RetentionPolicy, SensitiveData, explicitPurpose,
@@ -97,10 +97,7 @@ export class PrivacySettings {
 
   /** Validates (shape, and every purpose named exists), stores, applies to later events. */
   async setMapping(workspaceId: string, input: unknown): Promise<ConsentMappingT> {
-    if (!Value.Check(ConsentMapping, input)) {
-      const problems = [...Value.Errors(ConsentMapping, input)].slice(0, 20).map((e) => ({ path: e.path, message: e.message }));
-      throw new EnsembleError('ENSEMBLE_ERR_CONSENT_MAPPING_INVALID', undefined, problems);
-    }
+    checkValue(ConsentMapping, input, 'ENSEMBLE_ERR_CONSENT_MAPPING_INVALID');
     const named = [...Object.values(input.categories).flat(), ...Object.keys(input.tcf)];
     this.requirePurposes(workspaceId, named);
     const current = this.of(workspaceId);
@@ -115,10 +112,7 @@ export class PrivacySettings {
 
   /** Replaces the workspace's retention periods (the next daily run applies them). */
   async setRetention(workspaceId: string, input: unknown): Promise<RetentionPolicyT> {
-    if (!Value.Check(RetentionPolicy, input)) {
-      const problems = [...Value.Errors(RetentionPolicy, input)].slice(0, 20).map((e) => ({ path: e.path, message: e.message }));
-      throw new EnsembleError('ENSEMBLE_ERR_VALIDATION', 'The retention policy is not valid; see details.', problems);
-    }
+    checkValue(RetentionPolicy, input, 'ENSEMBLE_ERR_VALIDATION', 'The retention policy is not valid; see details.');
     await this.store.setWorkspaceSetting(workspaceId, RETENTION, JSON.stringify(input));
     this.retentionByWs.set(workspaceId, input);
     return input;
@@ -133,10 +127,7 @@ export class PrivacySettings {
    * purpose (`explicit_<category>`, legal basis consent) if the workspace has none yet.
    */
   async setSensitive(workspaceId: string, input: unknown): Promise<SensitiveDataT> {
-    if (!Value.Check(SensitiveData, input)) {
-      const problems = [...Value.Errors(SensitiveData, input)].slice(0, 20).map((e) => ({ path: e.path, message: e.message }));
-      throw new EnsembleError('ENSEMBLE_ERR_VALIDATION', 'The special-category tags are not valid; see details.', problems);
-    }
+    checkValue(SensitiveData, input, 'ENSEMBLE_ERR_VALIDATION', 'The special-category tags are not valid; see details.');
     for (const category of new Set([...Object.values(input.traits), ...Object.values(input.properties)])) {
       const id = explicitPurpose(category);
       if (this.purpose(workspaceId, id)) continue;
