@@ -272,4 +272,17 @@ test('purpose limitation: a segment cannot serve purposes no source collects for
   assert.equal((await s.api('PATCH', `${wsPath()}/sources/${shop.id}`, { purposes: ['analytics', 'loyalty', 'advertising'] })).status, 200);
   const ok = await s.api('POST', `${wsPath()}/segments`, { name: 'Loyal ads', definition, purposes: ['loyalty', 'advertising'] });
   assert.equal(ok.status, 201, 'once a source declares both');
+
+  // Only events of sources collecting for both purposes feed it.
+  const [web, shopper] = [`lw-${uid()}`, `ls-${uid()}`];
+  const consent = { consent: { categoryPreferences: { loyalty: true, advertising: true, analytics: true } } }; // the shop is a strict source
+  await send([{ type: 'track', anonymousId: web, event: 'Cart Viewed', context: consent }]);
+  const shopKey = (await s.api('GET', `${wsPath()}/sources`)).body.sources.find((x: any) => x.id === shop.id).writeKey as string;
+  await send([{ type: 'track', anonymousId: shopper, event: 'Cart Viewed', context: consent }], shopKey);
+  await s.ensemble.segments.writer.drain();
+  const members = s.ensemble.segments.engine.members(s.workspaceId, ok.body.id) ?? new Set();
+  assert.ok(members.has((await profileOf(shopper)).id), 'fed by the shop, which collects for loyalty and advertising');
+  assert.ok(!members.has((await profileOf(web)).id), 'not by the web source, which does not collect for loyalty');
+  const rec = await s.api('POST', `${wsPath()}/segments/${ok.body.id}/reconcile`);
+  assert.deepEqual([rec.body.missing, rec.body.extra], [[], []], 'the SQL side reads the same sources');
 });

@@ -91,6 +91,7 @@ function harness() {
     traits: (id) => profiles.get(id)?.traits,
     consented: () => true,
     restricted: () => false,
+    sourceServes: () => true,
     computed: () => undefined,
     computedWindowed: () => false,
     identifierKeys: () => [],
@@ -108,7 +109,7 @@ function harness() {
     if (!p) { p = { id: pid, workspaceId: WS, traits: {}, firstSeen: now, lastSeen: now, eventCount: 0, mergedInto: null }; profiles.set(pid, p); }
     p.eventCount++;
     seq++;
-    const e: SegmentEvent = { type: 'track', event, properties: {}, consent: null, at: now + offset, seq };
+    const e: SegmentEvent = { type: 'track', event, properties: {}, consent: null, at: now + offset, seq, sourceId: 'src' };
     engine.committed([], [{ workspaceId: WS, profileId: pid, event: e }]);
   };
   return {
@@ -154,7 +155,7 @@ test('a start-up fill announces only the differences from what was announced bef
   // Announced before the restart: p1 (still true), p2 (no longer: say its cart was split away).
   h.engine.add(segment, 10n, new Set(['p1', 'p2']));
   for (const [pid, event] of [['p1', 'Cart'], ['p3', 'Cart']] as const) {
-    h.engine.backfill(WS, new Set(['carts']), pid, { type: 'track', event, properties: {}, consent: null, at: 0, seq: 1n });
+    h.engine.backfill(WS, new Set(['carts']), pid, { type: 'track', event, properties: {}, consent: null, at: 0, seq: 1n, sourceId: 'src' });
   }
   h.changes.length = 0;
   h.engine.finish(WS, 'carts', 'reconciled');

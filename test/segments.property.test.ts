@@ -96,7 +96,11 @@ const eventSpec = fc.record({
   cat: fc.option(fc.oneof(text, num), { nil: undefined }),
   traits: fc.record({ plan: fc.oneof(text, num), age: num, address: fc.record({ city: text }) }, { requiredKeys: [] }),
   consent: fc.option(fc.record({ ads: fc.boolean(), analytics: fc.oneof(fc.boolean(), fc.constant('yes')) }, { requiredKeys: [] }), { nil: undefined }),
+  // Purpose limitation: `src` collects for advertising, `src2` does not, so segment b reads only `src`'s events.
+  source: fc.constantFrom('src', 'src2'),
 });
+
+const AD_SOURCES = ['src'];
 
 const action = fc.oneof(
   { weight: 6, arbitrary: fc.array(eventSpec, { minLength: 1, maxLength: 4 }).map((events) => ({ do: 'batch' as const, events })) },
@@ -109,7 +113,7 @@ const action = fc.oneof(
   { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), granted: fc.boolean() }) },
 );
 
-interface Stored { seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string }
+interface Stored { seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string; sourceId: string }
 
 let db: Database;
 let conn: DuckDBConnection;
@@ -130,9 +134,9 @@ async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<stri
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [p.join('\n')]);
   }
   if (events.length === 0) return;
-  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, c: e.consent ?? null }));
+  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, c: e.consent ?? null, o: e.sourceId }));
   await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, properties, consent)
-    SELECT '${WS}', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'p', 'src', make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
+    SELECT '${WS}', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'p', j->>'o', make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
            make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c')
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
 }
@@ -181,6 +185,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       traits: (id) => profiles.get(id)?.traits,
       consented,
       restricted: () => false,
+      sourceServes: (sourceId) => AD_SOURCES.includes(sourceId),
       computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
       computedWindowed: (ws, id, name) => computed.hasState(ws, id, name),
       identifierKeys: () => [],
@@ -198,6 +203,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       personalTrait: () => false,
       consented,
       classify: (x) => x,
+      sourcesFor: () => AD_SOURCES,
     });
     await conn.run('DELETE FROM segments');
 
@@ -209,6 +215,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       for (const s of segments) {
         const { sql, params } = compileSegment(s.definition, {
           workspaceId: WS, now, segment: ctx.segment, computedTrait: (name) => COMPUTED.find((c) => c.name === name),
+          ...(s.purposes?.length ? { sources: AD_SOURCES } : {}),
         });
         const rows = await all(conn, sql, params);
         // The batch side applies the same consent gate (segment-service.ts): SQL result ∩ consent in force.
@@ -258,8 +265,8 @@ test('incremental membership equals the SQL result at every checked instant', as
           const consent = spec.consent === undefined ? undefined : { categoryPreferences: JSON.parse(JSON.stringify(spec.consent)) as unknown };
           const messageId = `m${seq}`;
           if (type === 'identify') applyTraits(p, JSON.parse(JSON.stringify(spec.traits)) as Record<string, unknown>, at, 'src', messageId, () => 'most_recent');
-          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, consent, at, seq };
-          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, consent, messageId });
+          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, consent, at, seq, sourceId: spec.source };
+          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, consent, messageId, sourceId: spec.source });
           computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq });
           batch.push({ workspaceId: WS, profileId: pid, event });
         }

@@ -50,6 +50,7 @@ export function factsOf(profiles: ReadonlyMap<string, PlainProfile>): ProfileFac
     traits: (id) => profiles.get(id)?.traits,
     consented: () => true,
     restricted: () => false,
+    sourceServes: () => true,
     computed: () => undefined,
     computedWindowed: () => false,
     identifierKeys: () => [],

@@ -22,6 +22,7 @@ import type { ConsentLedger } from '../privacy/consent-ledger.js';
 import type { PrivacySettings } from '../privacy/privacy-settings.js';
 import { sensitiveCategoriesOf } from '../privacy/sensitive-data.js';
 import type { StoredSegment } from '../protocol/segment.js';
+import type { Source } from '../protocol/workspace.js';
 import type { ComputedTraitDefinition } from '../protocol/computed-trait.js';
 import { DuckDbSegmentStore } from '../storage/duckdb/segment-store.js';
 
@@ -37,6 +38,11 @@ export interface SegmentsWiring {
   /** Fills every stored segment (after the processor started) and starts the reconciliation job. */
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Whether a source collects for all these purposes (an unknown source — e.g. a rectification — for none). */
+function serves(source: Source | undefined, purposes: readonly string[]): boolean {
+  return source !== undefined && purposes.every((p) => source.purposes.includes(p));
 }
 
 /** The segment with the special categories its rule reads now, and its approval if it is for this rule. */
@@ -56,7 +62,7 @@ function classify(s: StoredSegment, privacy: PrivacySettings, computedDef: (ws: 
 
 function segmentEvent(c: CommittedEvent): SegmentEvent {
   const e = c.event;
-  return { type: e.type, event: e.event ?? null, properties: e.properties, consent: e.context.consent ?? null, at: c.at, seq: c.seq };
+  return { type: e.type, event: e.event ?? null, properties: e.properties, consent: e.context.consent ?? null, at: c.at, seq: c.seq, sourceId: e.sourceId };
 }
 
 export async function wireSegments(deps: {
@@ -67,6 +73,8 @@ export async function wireSegments(deps: {
   burst: BurstPolicy;
   consents: ConsentLedger;
   privacy: PrivacySettings;
+  sources: (sourceId: string) => Source | undefined;
+  sourcesOf: (workspaceId: string) => Source[];
 }): Promise<SegmentsWiring> {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
@@ -83,6 +91,7 @@ export async function wireSegments(deps: {
     eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
     consented: (id, purpose) => deps.consents.granted(id, purpose),
     restricted: (id) => deps.consents.restricted(id),
+    sourceServes: (sourceId, purposes) => serves(deps.sources(sourceId), purposes),
   };
   const engine = new SegmentEngine(facts, now, (ws, name) => computedDef(ws, name)?.event);
   const store = await DuckDbSegmentStore.open(deps.db);
@@ -95,6 +104,7 @@ export async function wireSegments(deps: {
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
     consented: (id, purpose) => deps.consents.granted(id, purpose),
     classify: (s) => classify(s, deps.privacy, (ws, name) => computedDef(ws, name)),
+    sourcesFor: (ws, purposes) => deps.sourcesOf(ws).filter((src) => serves(src, purposes)).map((src) => src.id),
   });
   // Batches reach the engine a slice at a time, off the processor's turn of the event loop.
   const feed = new SegmentFeed(engine, facts, (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'segment engine failed on a batch'), {

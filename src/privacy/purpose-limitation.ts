@@ -1,10 +1,9 @@
 /**
  * Purpose limitation (GDPR art. 5(1)(b)) at configuration time: a segment that serves purposes
  * must have a source collecting for all of them, or it would be fed only by data collected for
- * something else. Refused with the sources and what each declares, so the fix is obvious.
- *
- * Not yet enforced per event: a segment serving `advertising` still reads events of every source
- * of the workspace (see docs/privacy.md).
+ * something else. Refused with the sources and what each declares, so the fix is obvious. At
+ * run time such a segment's event, sequence and consent conditions read only the events of those
+ * sources (segments/engine.ts `feeds`, and the SQL compiler's `sources`).
  */
 import { EnsembleError } from '../protocol/errors.js';
 import type { Source } from '../protocol/workspace.js';

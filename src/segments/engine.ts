@@ -32,6 +32,8 @@ export interface SegmentEvent {
   properties: Record<string, unknown>;
   /** `context.consent` of the event. */
   consent: unknown;
+  /** The source it came from (purpose limitation). */
+  sourceId: string;
   /** Event time, ms. */
   at: number;
   seq: bigint;
@@ -55,6 +57,8 @@ export interface ProfileFacts {
   consented(profileId: string, purpose: string): boolean;
   /** Whether the profile's processing is restricted: it is then in no segment at all. */
   restricted(profileId: string): boolean;
+  /** Whether a source collects for every one of these purposes (its events may feed segments serving them). */
+  sourceServes(sourceId: string, purposes: readonly string[]): boolean;
 }
 
 export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent' | 'restriction' | 'erasure';
@@ -173,7 +177,7 @@ export class SegmentEngine {
     if (!ws) return;
     const now = this.now();
     this.route(ws, e, (r) => {
-      if (r.leaf !== null && segmentIds.has(r.entry.segment.id) && !r.entry.stale && e.seq <= r.entry.fromSeq) fold(r.leaf, profileId, e, now);
+      if (r.leaf !== null && segmentIds.has(r.entry.segment.id) && !r.entry.stale && e.seq <= r.entry.fromSeq && this.feeds(r.entry, e)) fold(r.leaf, profileId, e, now);
     });
   }
 
@@ -283,7 +287,7 @@ export class SegmentEngine {
       const affected: string[] = [];
       const e = c.event;
       this.route(ws, e, (r) => {
-        if (e.seq > r.entry.fromSeq && (r.leaf === null || fold(r.leaf, pid, e, now))) affected.push(r.entry.segment.id);
+        if (e.seq > r.entry.fromSeq && (r.leaf === null || (this.feeds(r.entry, e) && fold(r.leaf, pid, e, now)))) affected.push(r.entry.segment.id);
       });
       if (affected.length > 0 || !byProfileHas(todo, c.workspaceId, pid)) mark(c.workspaceId, pid, affected);
     }
@@ -317,7 +321,7 @@ export class SegmentEngine {
     for (const c of events) {
       const pid = this.facts.live(c.profileId) ?? c.profileId;
       touched.add(pid);
-      for (const entry of ws.entries.values()) if (!entry.loading) for (const leaf of entry.stateful) fold(leaf, pid, c.event, now);
+      for (const entry of ws.entries.values()) if (!entry.loading && this.feeds(entry, c.event)) for (const leaf of entry.stateful) fold(leaf, pid, c.event, now);
     }
     for (const id of replaced) if (this.facts.live(id) === id) touched.add(id);
     for (const entry of ws.entries.values()) {
@@ -443,6 +447,12 @@ export class SegmentEngine {
       this.reevaluate(workspaceId, pid, gated, now, restriction ? 'restriction' : 'consent', changes);
     }
     this.emit(changes);
+  }
+
+  /** Purpose limitation: a segment that serves purposes reads only events of sources collecting for all of them. */
+  private feeds(entry: Entry, e: SegmentEvent): boolean {
+    const purposes = entry.segment.purposes;
+    return purposes === undefined || purposes.length === 0 || this.facts.sourceServes(e.sourceId, purposes);
   }
 
   /**

@@ -38,6 +38,8 @@ export interface SegmentServiceDeps {
   consented: (profileId: string, purpose: string) => boolean;
   /** The segment with what privacy derives for it: the special categories its rule reads, its approval. */
   classify: (segment: StoredSegment) => StoredSegment;
+  /** The sources collecting for every one of these purposes (purpose limitation). */
+  sourcesFor: (workspaceId: string, purposes: readonly string[]) => string[];
 }
 
 export interface Reconciliation {
@@ -120,7 +122,7 @@ export class SegmentService {
    * and the first profile ids. A preview needs no approval.
    */
   async preview(workspaceId: string, definition: SegmentCondition, sample: number, purposes: readonly string[] = []): Promise<{ count: number; sample: string[] }> {
-    const { sql, params } = this.compile(workspaceId, definition, this.deps.clock.now());
+    const { sql, params } = this.compile(workspaceId, definition, this.deps.clock.now(), purposes);
     const probe = this.deps.classify({ id: '', workspaceId, name: '', definition, purposes: [...purposes], createdAt: 0, updatedAt: 0 });
     const required = requiredPurposes(probe);
     if (required.length === 0) return this.deps.store.count(sql, params, sample);
@@ -150,7 +152,7 @@ export class SegmentService {
       const now = this.deps.clock.now();
       engine.timers.runDue(now);
       const members = new Set(engine.members(workspaceId, id) ?? []);
-      const { sql, params } = this.compile(workspaceId, segment.definition, now);
+      const { sql, params } = this.compile(workspaceId, segment.definition, now, segment.purposes);
       const expected = new Set(awaitsApproval(segment) ? [] : this.consenting(await store.query(sql, params), requiredPurposes(segment)));
       const missing = [...expected].filter((p) => !members.has(p));
       const extra = [...members].filter((p) => !expected.has(p));
@@ -174,9 +176,11 @@ export class SegmentService {
     return mismatches;
   }
 
-  compile(workspaceId: string, definition: SegmentCondition, now: number): { sql: string; params: ReturnType<typeof compileSegment>['params'] } {
+  /** `purposes`: those the segment serves; its events then come only from the sources collecting for them all. */
+  compile(workspaceId: string, definition: SegmentCondition, now: number, purposes: readonly string[] = []): { sql: string; params: ReturnType<typeof compileSegment>['params'] } {
     return compileSegment(definition, {
       workspaceId, now,
+      ...(purposes.length > 0 ? { sources: this.deps.sourcesFor(workspaceId, purposes) } : {}),
       segment: (id) => this.deps.engine.segment(workspaceId, id)?.definition,
       computedTrait: (name) => this.deps.computedTrait(workspaceId, name),
     });

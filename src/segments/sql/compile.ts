@@ -39,6 +39,8 @@ export interface CompileContext {
   segment(id: string): SegmentCondition | undefined;
   /** A computed trait's definition (a `computed` leaf compiles its value from the events). */
   computedTrait(name: string): ComputedTraitDefinition | undefined;
+  /** Purpose limitation: the only sources whose events feed event, sequence and consent conditions. */
+  sources?: readonly string[];
 }
 
 export interface CompiledSegment {
@@ -48,7 +50,11 @@ export interface CompiledSegment {
 
 export function compileSegment(def: SegmentCondition, ctx: CompileContext, dialect: SqlDialect = duckdb): CompiledSegment {
   const p = new SqlParams(dialect);
-  const compiler = new Compiler(ctx, { p, ws: p.bind(ctx.workspaceId) });
+  const allowed = ctx.sources;
+  let sourceTest: string | undefined;
+  const sources = allowed === undefined ? undefined
+    : () => (sourceTest ??= allowed.length === 0 ? 'false' : `e.source_id IN (${allowed.map((id) => p.bind(id)).join(', ')})`);
+  const compiler = new Compiler(ctx, { p, ws: p.bind(ctx.workspaceId), ...(sources === undefined ? {} : { sources }) });
   const where = compiler.condition(def);
   const { ctes, joins, ws, traitColumns } = compiler;
   const head = ctes.length === 0 ? '' : `WITH RECURSIVE\n${[liveCte(ws), ...ctes].join(',\n')}\n`;
@@ -94,7 +100,12 @@ class Compiler {
   readonly traitColumns: Array<[string, string]> = [];
   private readonly traitByPath = new Map<string, string>();
 
-  constructor(private readonly ctx: CompileContext, private readonly scope: LeafScope) {}
+  /** The scope of the segment being compiled; a referenced segment is read as a whole, with every source. */
+  private scope: LeafScope;
+
+  constructor(private readonly ctx: CompileContext, scope: LeafScope) {
+    this.scope = scope;
+  }
 
   /** The universe's column holding the JSON value at `path` of the traits. */
   private traitColumn(path: string[]): string {
@@ -151,11 +162,17 @@ class Compiler {
         if (target === undefined) return 'false';
         if (this.inlining.includes(c.id)) throw new Error(`segment ${c.id} refers to itself`);
         this.inlining.push(c.id);
+        // Membership of another segment is its own, whatever sources feed the one reading it
+        // (the engine reads the other segment's members): its conditions see every source.
+        const scope = this.scope;
+        const { sources: _limited, ...unlimited } = scope;
+        this.scope = unlimited;
         try {
           // A leaf is safe inside AND / OR as it is, and/or/not bring their parentheses.
           return this.condition(target);
         } finally {
           this.inlining.pop();
+          this.scope = scope;
         }
       }
       case 'consent':
@@ -171,7 +188,8 @@ class Compiler {
 
   /** The name of the CTE of `leaf` (what it reads, as JSON): `c1`, `c2`... in leaf order, built on first use and LEFT JOINed. */
   private leafCte(leaf: unknown, build: (name: string) => string[]): string {
-    const key = JSON.stringify(leaf);
+    // The same leaf read with and without the source limit is two CTEs.
+    const key = JSON.stringify([this.scope.sources === undefined, leaf]);
     const known = this.byLeaf.get(key);
     if (known !== undefined) return known;
     const name = `c${this.byLeaf.size + 1}`;

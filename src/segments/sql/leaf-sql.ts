@@ -16,6 +16,12 @@ import { eventMatchSql, pathOf, propertyFilterSql, type Operand } from './filter
 export interface LeafScope {
   p: SqlParams;
   ws: string;
+  /**
+   * Purpose limitation: the test keeping the events of the sources allowed to feed the segment
+   * (its event, sequence and consent conditions), or undefined for every source. A function, so
+   * the source ids are bound only when a condition reads events (an unused parameter is an error).
+   */
+  sources?: () => string;
 }
 
 /** `name AS (...)`, one line of the body per entry. */
@@ -28,8 +34,8 @@ const LIVE_EVENTS = 'FROM events e LEFT JOIN live l ON l.id = e.profile_id';
 /** The live profile of an event: the one its profile was merged into, or its own. */
 const LIVE_ID = 'coalesce(l.live_id, e.profile_id)';
 
-function where(s: LeafScope, conditions: readonly string[]): string {
-  return `WHERE ${[`e.workspace_id = ${s.ws}`, ...conditions].join(' AND ')}`;
+function where(s: LeafScope, conditions: readonly string[], limited = false): string {
+  return `WHERE ${[`e.workspace_id = ${s.ws}`, ...(limited && s.sources !== undefined ? [s.sources()] : []), ...conditions].join(' AND ')}`;
 }
 
 /** Definitions reach the compiler validated: a bad duration or date is a programmer error. */
@@ -51,7 +57,7 @@ export function eventCountCte(name: string, c: EventCondition, now: number, s: L
     conditions.push(`e.timestamp >= ${ms(from)}`, `e.timestamp < ${ms(to)}`);
   }
   for (const f of c.filters ?? []) conditions.push(propertyFilterSql('e.properties', f, s.p));
-  return cte(name, [`SELECT ${LIVE_ID} AS profile_id, count(*) AS n`, LIVE_EVENTS, where(s, conditions), `GROUP BY ${LIVE_ID}`]);
+  return cte(name, [`SELECT ${LIVE_ID} AS profile_id, count(*) AS n`, LIVE_EVENTS, where(s, conditions, true), `GROUP BY ${LIVE_ID}`]);
 }
 
 /** `profile_id, granted`: what the latest event (by time, then seq) with a boolean for the purpose says. */
@@ -60,7 +66,7 @@ export function consentCte(name: string, c: ConsentCondition, s: LeafScope): str
   const said = d.jsonExtract('e.consent', ['categoryPreferences', c.purpose], s.p);
   return cte(name, [
     `SELECT ${LIVE_ID} AS profile_id, ${d.argMax(d.jsonBoolean(said), [d.epochMs('e.timestamp'), 'e.seq'])} AS granted`,
-    LIVE_EVENTS, where(s, [d.jsonIsBoolean(said)]), `GROUP BY ${LIVE_ID}`,
+    LIVE_EVENTS, where(s, [d.jsonIsBoolean(said)], true), `GROUP BY ${LIVE_ID}`,
   ]);
 }
 
@@ -107,7 +113,7 @@ export function sequenceCtes(name: string, c: SequenceCondition, s: LeafScope): 
     `  SELECT ${LIVE_ID} AS profile_id, ${d.epochMs('e.timestamp')} AS at_ms, e.seq,`,
     ...matches.map((m, i) => `    ${m.length === 0 ? 'true' : `(${m.join(' AND ')})`} AS m${i}${i < matches.length - 1 ? ',' : ''}`),
     `  ${LIVE_EVENTS}`,
-    `  ${where(s, byName)}`,
+    `  ${where(s, byName, true)}`,
     `) WHERE ${matches.map((_, i) => `m${i}`).join(' OR ')}`,
   ])];
   let from = `${name}_e`;

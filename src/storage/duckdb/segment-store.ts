@@ -17,6 +17,7 @@ export interface SegmentBackfillRow {
   at: number;
   properties: Record<string, unknown>;
   consent: unknown;
+  sourceId: string;
 }
 
 /** Which stored events a backfill needs (the union over the segments being filled). */
@@ -216,7 +217,7 @@ export class DuckDbSegmentStore {
       properties = `CASE WHEN ${tests.join(' OR ')} THEN properties::VARCHAR END`;
     }
     const consent = f.withConsent ? 'consent::VARCHAR' : 'NULL';
-    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, ${consent}
+    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, ${consent}, source_id
       FROM events WHERE workspace_id = $1 AND seq <= $2${window}${f.all ? '' : ` AND (${kinds.join(' OR ')})`}`, params);
     for await (const rows of result.yieldRowsJs()) {
       yield rows.map((r) => ({
@@ -227,6 +228,7 @@ export class DuckDbSegmentStore {
         at: Number(r[4]),
         properties: r[5] == null ? {} : JSON.parse(r[5] as string) as Record<string, unknown>,
         consent: r[6] == null ? null : JSON.parse(r[6] as string) as unknown,
+        sourceId: r[7] as string,
       }));
     }
   }
