@@ -80,6 +80,8 @@ export interface EventsInput {
    * no event is searched for forbidden data. Without it, every event is.
    */
   text?: string;
+  /** Whether `text` has a number written with an exponent, when the scan of it found out. */
+  exponents?: boolean;
 }
 
 /** Prepares already-parsed events (importers, the demo loader, the body path below). */
@@ -88,7 +90,7 @@ export function prepareEvents(input: EventsInput, settings: PrepareSettings, ip:
   const records: PreparedRecord[] = [];
   const forbidden = forbiddenRules(settings);
   // One probe of the whole request: in the common case it rules out every event at once.
-  const suspect = !forbidden.off && (input.text === undefined || mayHoldForbidden(input.text, forbidden));
+  const suspect = !forbidden.off && (input.text === undefined || mayHoldForbidden(input.text, forbidden, input.exponents));
   let masked: MaskCounts | undefined;
   for (let index = 0; index < input.events.length; index++) {
     const n = normalise(input.events[index], { type: input.type, envelope: input.envelope, receivedAt: input.receivedAt, source: input.source });
@@ -178,7 +180,7 @@ export async function prepareBody(
       const spans = scanEvent(text);
       return prepareEvents({
         source, events: [body], type: input.route, envelope: {}, requestIp: input.requestIp, receivedAt: input.receivedAt,
-        raw: spans === null ? undefined : rawEvents(text, [spans], [body]), text,
+        raw: spans === null ? undefined : rawEvents(text, [spans], [body]), text, exponents: spans?.exponents,
       }, settings, ip);
     }
     if (!Array.isArray(envelope.batch)) throw new EnsembleError('ENSEMBLE_ERR_BATCH_INVALID');
@@ -186,7 +188,7 @@ export async function prepareBody(
     return prepareEvents({
       source, events: envelope.batch, type: null, requestIp: input.requestIp, receivedAt: input.receivedAt,
       envelope: { sentAt: envelope.sentAt, context: envelope.context, integrations: envelope.integrations },
-      raw: spans === null ? undefined : rawEvents(text, spans.events, envelope.batch), text,
+      raw: spans === null ? undefined : rawEvents(text, spans.events, envelope.batch), text, exponents: spans?.exponents,
     }, settings, ip);
   } catch (err) {
     if (err instanceof EnsembleError) return { kind: 'error', code: err.code, message: err.message, details: err.details };

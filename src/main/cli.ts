@@ -9,7 +9,8 @@
  *
  * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_READER_TOKEN,
  * ENSEMBLE_MASTER_KEY, ENSEMBLE_LOG_LEVEL,
- * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS. Flags win over the environment. Logs are JSON on stdout; messages for
+ * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS, ENSEMBLE_MASK_CARD_NUMBERS (true/false),
+ * ENSEMBLE_FORBIDDEN_PATTERNS (a JSON array of {name, pattern, flags?}). Flags win over the environment. Logs are JSON on stdout; messages for
  * the person at the terminal (the generated admin token, the demo's ids) go to stderr.
  */
 import { parseArgs } from 'node:util';
@@ -22,6 +23,15 @@ import { PRIVACY_USAGE, privacyCommand } from './cli-privacy.js';
 const USAGE = `Usage: ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
        ensemble compact [--data ./data/ensemble.duckdb]
 ${PRIVACY_USAGE.replace('Usage: ', '       ')}`;
+
+/** An environment variable holding JSON; a clear message rather than a stack when it is not. */
+function jsonEnv(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${name} is not valid JSON.`);
+  }
+}
 
 function say(line = ''): void {
   process.stderr.write(`${line}\n`);
@@ -58,7 +68,11 @@ async function main(argv: string[]): Promise<number> {
     ...(env.ENSEMBLE_MASTER_KEY ? { masterKey: env.ENSEMBLE_MASTER_KEY } : {}),
     logLevel: env.ENSEMBLE_LOG_LEVEL ?? 'info',
     trustProxy: env.ENSEMBLE_TRUST_PROXY === 'true',
-    collect: env.ENSEMBLE_PREPARE_THREADS ? { prepareThreads: env.ENSEMBLE_PREPARE_THREADS } : {},
+    collect: {
+      ...(env.ENSEMBLE_PREPARE_THREADS ? { prepareThreads: env.ENSEMBLE_PREPARE_THREADS } : {}),
+      ...(env.ENSEMBLE_MASK_CARD_NUMBERS ? { maskCardNumbers: env.ENSEMBLE_MASK_CARD_NUMBERS !== 'false' } : {}),
+      ...(env.ENSEMBLE_FORBIDDEN_PATTERNS ? { forbiddenPatterns: jsonEnv('ENSEMBLE_FORBIDDEN_PATTERNS', env.ENSEMBLE_FORBIDDEN_PATTERNS) } : {}),
+    },
   });
 
   const ensemble = await openEnsemble(config);

@@ -13,7 +13,9 @@
  *   the Luhn check;
  * - not glued to an ASCII letter (`a4111…`, `…1111b`): hex digests (hashed e-mails) and tokens
  *   hold long digit runs, and IBANs (`FR76 3000 …`) are groups after letters;
- * - not after `+`: a telephone number in international form.
+ * - not after `+`: a telephone number in international form;
+ * - not part of a decimal number (`48.856614023456789`, `…1111.50`): coordinates and computed
+ *   values have long fractions.
  * Card numbers inside longer text are found (`paid with 4111-1111-1111-1111 yesterday`).
  *
  * Almost no event holds anything to mask, so the request's text is probed first
@@ -145,7 +147,7 @@ export function probeSource(source: string): string | null {
       if (isQuantifier(source[i + 1])) return null;
       i++;
     } else if (source.startsWith('(?=', i) || source.startsWith('(?!', i) || source.startsWith('(?<=', i) || source.startsWith('(?<!', i)) {
-      const end = groupEnd(source, i);
+      const end = parenEnd(source, i);
       if (end < 0 || isQuantifier(source[end])) return null;
       i = end;
     } else {
@@ -170,7 +172,7 @@ function classEnd(source: string, start: number): number {
 }
 
 /** Index just past the `)` closing the group that opens at `start`; -1 if none. */
-function groupEnd(source: string, start: number): number {
+function parenEnd(source: string, start: number): number {
   let depth = 0;
   for (let j = start; j < source.length; j++) {
     const c = source[j];
@@ -187,69 +189,136 @@ function groupEnd(source: string, start: number): number {
 
 // ——— The probe of the request text ———
 
-/** A 13-digit group, or a digit before an exponent (a number written `4.1111e15`). */
-const PROBE = /\d(?:[ -]?\d){12}|\d[eE][-+]?\d/g;
 /** A digit, a space or a dash written as a `\u` escape, which the probe would not see as such. */
 const DIGIT_ESCAPE = /\\u00(?:3\d|2[0dD])/;
 
 /**
  * Whether a value parsed from this JSON text could hold something to mask. `text` is a whole
  * request or a member of one (`{"a":1}`); it must have been accepted by `JSON.parse`.
+ * `exponents`: whether a number in it is written with an exponent (json-spans.ts notes it while
+ * scanning); searched for when unknown.
  *
- * Card numbers: every 13-digit group of the text is checked as a value would be, without the
- * boundary rules; and a number token that parsing may turn into another integer says yes: 17–19
- * digits or 16 starting with 9 (beyond 2^53), a fraction after 13 digits or an exponent.
- * Patterns: each probe runs on the text, with its escapes decoded when it has any.
+ * Card numbers: every group of 13 digits or more (with single separators) is checked as a value
+ * would be, with the boundary rules only where the text surely shows them; a number token that
+ * parsing could turn into an integer the text does not show says yes (an exponent giving an
+ * integer of 13 digits or more, a fraction after 13 digits, 17 digits or more, or 16 from 9:
+ * beyond 2^53). Patterns: each probe runs on the text, its escapes decoded if it has any.
  *
  * @example
  *   mayHoldForbidden('{"a":"4111111111111111"}', rules); // true
- *   mayHoldForbidden('{"ts":1764496800000}', rules);     // false: starts with 1
+ *   mayHoldForbidden('{"ts":1764496800000}', rules);     // false: it starts with 1
  */
-export function mayHoldForbidden(text: string, rules: ForbiddenRules): boolean {
+export function mayHoldForbidden(text: string, rules: ForbiddenRules, exponents?: boolean): boolean {
   if (rules.off) return false;
-  const escaped = text.includes('\\');
-  if (rules.cards && ((escaped && DIGIT_ESCAPE.test(text)) || cardsMayBeIn(text))) return true;
+  if (rules.cards) {
+    if (exponents ?? exponentIn(text)) return true;
+    if (text.includes('\\u') && DIGIT_ESCAPE.test(text)) return true;
+    if (longGroupIn(text)) return true;
+  }
   if (rules.patterns.length === 0) return false;
-  const plain = escaped ? unescapeAll(text) : text;
+  const plain = text.includes('\\') ? unescapeAll(text) : text;
   for (const p of rules.patterns) if (p.probe === null || p.probe.test(plain)) return true;
   return false;
 }
 
-function cardsMayBeIn(text: string): boolean {
-  PROBE.lastIndex = 0;
-  for (let m = PROBE.exec(text); m !== null; m = PROBE.exec(text)) {
-    const at = m.index;
-    if (m[0].length < 13) {
-      if (endsNumber(text, at + 2)) return true;
-      // The exponent's digits may start a group of their own (`3e-5411…`): scan them again.
-      PROBE.lastIndex = at + 2;
+/**
+ * Runs of 13 characters that are digits, spaces or dashes, found by looking at every 13th
+ * character only (the idea of Boyer-Moore's skip): a character outside the set rules out the 13
+ * windows that hold it. Each run found is then checked group by group.
+ */
+function longGroupIn(text: string): boolean {
+  const n = text.length;
+  let i = 12;
+  while (i < n) {
+    if (!isRunChar(text.charCodeAt(i))) {
+      i += 13;
       continue;
     }
-    const end = groupEnd13(text, at);
-    if (numberMayChange(text, at, end) || anyCard(text, at, end)) return true;
-    PROBE.lastIndex = end;
+    let k = i - 1;
+    const stop = i - 13;
+    while (k > stop && isRunChar(text.charCodeAt(k))) k--;
+    if (k > stop) {
+      i = k + 13;
+      continue;
+    }
+    // [stop + 1, i] is in the set and the character before it is not (or it is the start).
+    let end = i + 1;
+    while (end < n && isRunChar(text.charCodeAt(end))) end++;
+    for (let g = stop + 1; g < end; g++) {
+      if (!isDigit(text.charCodeAt(g))) continue;
+      const ge = groupEndAt(text, g);
+      if (numberMayChange(text, g, ge)) return true;
+      // `\uab12` + digits: the escape's last digits joined the group, so its blocks are not the value's.
+      if (escapeJoins(text, g)) {
+        if (digitsIn(text, g, ge) >= 13) return true;
+      } else if (!surelyGlued(text, g, ge) && anyCard(text, g, ge)) return true;
+      g = ge;
+    }
+    i = end + 13;
   }
   return false;
 }
 
-/** Whether the exponent whose sign or first digit is at `i` ends a JSON number token. */
-function endsNumber(text: string, i: number): boolean {
-  let j = i;
-  const sign = text.charCodeAt(j);
-  if (sign === 43 || sign === 45) j++;
-  while (isDigit(text.charCodeAt(j))) j++;
-  const c = text.charCodeAt(j);
-  return c === 44 || c === 125 || c === 93 || c === 32 || c === 9 || c === 10 || c === 13 || Number.isNaN(c);
+/**
+ * Whether a value's group at [start, end) is glued to its surroundings (so it is not a card
+ * number, see the header), judging from the text. It is sure only with no escape just before the
+ * group: `\n4111…` has a letter before the digits in the text but a line break in the value, and
+ * the digits of `\u0034…` belong to the escape. What follows the digits is the same in the value.
+ * (UUIDs and fractions make most groups of the probe, and theirs are glued.)
+ */
+function surelyGlued(text: string, start: number, end: number): boolean {
+  const before = text.charCodeAt(start - 1);
+  const after = text.charCodeAt(end);
+  if (isLetter(after) || (after === 46 && isDigit(text.charCodeAt(end + 1)))) return true;
+  if ((isLetter(before) || before === 43) && literalAt(text, start - 1)) return true;
+  return before === 46 && isDigit(text.charCodeAt(start - 2)) && literalAt(text, start - 2);
 }
 
-/** A block of the group [start, end) that parsing could make a card number the text does not show. */
+/** Whether the character at `p` stands for itself in the value: it is not part of an escape. */
+function literalAt(text: string, p: number): boolean {
+  if (text.charCodeAt(p - 1) === 92) return false;
+  for (let q = p - 5; q <= p - 2; q++) if (text.charCodeAt(q) === 92 && text.charCodeAt(q + 1) === 117) return false;
+  return true;
+}
+
+/** Whether a `\u` escape's hex digits run into the group that starts at `g`. */
+function escapeJoins(text: string, g: number): boolean {
+  for (let q = g - 5; q <= g - 2; q++) if (text.charCodeAt(q) === 92 && text.charCodeAt(q + 1) === 117) return true;
+  return false;
+}
+
+function digitsIn(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (isDigit(text.charCodeAt(i))) n++;
+  return n;
+}
+
+/** A letter or `+` before the group, a letter after it, or a decimal point between it and a digit. */
+function glued(s: string, start: number, end: number): boolean {
+  const before = s.charCodeAt(start - 1);
+  const after = s.charCodeAt(end);
+  return isLetter(before) || before === 43 || isLetter(after)
+    || (before === 46 && isDigit(s.charCodeAt(start - 2))) || (after === 46 && isDigit(s.charCodeAt(end + 1)));
+}
+
+function isRunChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 32 || c === 45;
+}
+
+/**
+ * A block of the group [start, end) that, as the integer part of a number token, parsing could
+ * turn into an integer the text does not show: beyond 2^53, or before a fraction that rounds
+ * (`4111111111111110.9999999`). Exponents are `exponents`' business; a block after a `.` is a
+ * fraction, not an integer part.
+ */
 function numberMayChange(text: string, start: number, end: number): boolean {
   for (let bs = start; bs < end;) {
     const be = digitsEnd(text, bs);
     const len = be - bs;
-    if (len >= 17 || (len === 16 && text.charCodeAt(bs) === 57)) return true;
-    const next = text.charCodeAt(be);
-    if (len >= 13 && (next === 46 || next === 101 || next === 69)) return true;
+    if (text.charCodeAt(bs - 1) !== 46) {
+      if (len >= 17 || (len === 16 && text.charCodeAt(bs) === 57)) return true;
+      if (len >= 13 && text.charCodeAt(be) === 46) return true;
+    }
     bs = be + 1;
   }
   return false;
@@ -261,6 +330,47 @@ function anyCard(text: string, start: number, end: number): boolean {
     found = true;
   });
   return found;
+}
+
+const EXPONENT = /\d[eE][-+]?\d/g;
+
+/**
+ * A number token written with an exponent whose value is an integer of 13 digits or more
+ * (`4.111111111111111e15`); not `15E148` in a user agent, nor `5e-324`.
+ */
+function exponentIn(text: string): boolean {
+  EXPONENT.lastIndex = 0;
+  for (let m = EXPONENT.exec(text); m !== null; m = EXPONENT.exec(text)) {
+    // The exponent's digits may start a group of their own: look at them again.
+    EXPONENT.lastIndex = m.index + 2;
+    const start = numberStart(text, m.index);
+    const end = numberEnd(text, m.index + 2);
+    if (start < 0 || end < 0) continue;
+    const v = Math.abs(Number(text.slice(start, end)));
+    if (v >= 1e12 && Number.isInteger(v)) return true;
+  }
+  return false;
+}
+
+/** Where the number token holding the digit at `i` starts, if it starts where a JSON value may; else -1. */
+function numberStart(text: string, i: number): number {
+  let j = i;
+  for (let c = text.charCodeAt(j); isDigit(c) || c === 46; c = text.charCodeAt(--j));
+  if (text.charCodeAt(j) === 45) j--;
+  const start = j + 1;
+  for (let c = text.charCodeAt(j); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(--j));
+  const c = text.charCodeAt(j);
+  return j < 0 || c === 58 || c === 44 || c === 91 ? start : -1;
+}
+
+/** Where the number token ends whose exponent's sign or first digit is at `i`, if a delimiter follows; else -1. */
+function numberEnd(text: string, i: number): number {
+  let j = i;
+  const sign = text.charCodeAt(j);
+  if (sign === 43 || sign === 45) j++;
+  while (isDigit(text.charCodeAt(j))) j++;
+  const c = text.charCodeAt(j);
+  return c === 44 || c === 125 || c === 93 || c === 32 || c === 9 || c === 10 || c === 13 || Number.isNaN(c) ? j : -1;
 }
 
 /** `\n`, `\"`, `\u00e9`… decoded everywhere in the text (not only in strings: it is a probe). */
@@ -323,9 +433,10 @@ export interface MaskableEvent {
 /** The event with its properties, traits and context masked; the same object when nothing was. */
 export function maskEvent<E extends MaskableEvent>(event: E, rules: ForbiddenRules, counts: MaskCounts): E {
   if (rules.off) return event;
-  const properties = maskObject(event.properties, rules, counts);
-  const traits = maskObject(event.traits, rules, counts);
-  const context = maskObject(event.context, rules, counts);
+  // Through maskValue: a client may have sent an array where an object belongs.
+  const properties = maskValue(event.properties, rules, counts) as E['properties'];
+  const traits = maskValue(event.traits, rules, counts) as E['traits'];
+  const context = maskValue(event.context, rules, counts) as E['context'];
   if (properties === event.properties && traits === event.traits && context === event.context) return event;
   return { ...event, properties, traits, context };
 }
@@ -359,10 +470,9 @@ function maskCards(s: string, counts: MaskCounts): string {
   GROUP.lastIndex = 0;
   for (let m = GROUP.exec(s); m !== null; m = GROUP.exec(s)) {
     const start = m.index;
-    const end = groupEnd13(s, start);
+    const end = groupEndAt(s, start);
     GROUP.lastIndex = end;
-    const before = start === 0 ? NaN : s.charCodeAt(start - 1);
-    if (isLetter(before) || before === 43 || isLetter(s.charCodeAt(end))) continue;
+    if (glued(s, start, end)) continue;
     eachCard(s, start, end, (from, to) => {
       out = (out ?? '') + s.slice(last, from) + CARD_MARKER;
       last = to;
@@ -415,7 +525,7 @@ function eachCard(s: string, start: number, end: number, found: (from: number, t
 }
 
 /** End of the group of digits and single separators that starts at `start`. */
-function groupEnd13(s: string, start: number): number {
+function groupEndAt(s: string, start: number): number {
   let i = start;
   for (;;) {
     i = digitsEnd(s, i);

@@ -23,6 +23,8 @@ const LBRACE = 123;
 const RBRACE = 125;
 const LBRACKET = 91;
 const RBRACKET = 93;
+const LOWER_E = 101;
+const UPPER_E = 69;
 
 /** [start, end) of a value in the text; null when the member is absent. */
 export type Span = readonly [number, number];
@@ -41,12 +43,25 @@ export interface EventSpans {
 export interface BatchSpans {
   /** One entry per element of `batch`; null for an element that is not an object. */
   events: Array<EventSpans | null>;
+  /**
+   * Some number in the body is written with an exponent and is an integer of 13 digits or more
+   * (`4.111111111111111e15`): see `exponents` below.
+   */
+  exponents: boolean;
 }
+
+/**
+ * Set by `skipValue` when it passes such a number. Forbidden-data masking (forbidden-data.ts)
+ * must find card numbers sent as numbers whatever their notation, and every number of a body
+ * passes here anyway; the scans are synchronous, so one module variable carries it out.
+ */
+let exponents = false;
 
 /** The spans of a batch body's events (`{"batch":[…], …}`), or null when it has no `batch` array. */
 export function scanBatch(text: string): BatchSpans | null {
   const i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== LBRACE) return null;
+  exponents = false;
   let events: Array<EventSpans | null> | null = null;
   eachMember(text, i, (keyStart, keyEnd, valueStart) => {
     if (!keyIs(text, keyStart, keyEnd, 'batch')) return skipValue(text, valueStart);
@@ -58,13 +73,18 @@ export function scanBatch(text: string): BatchSpans | null {
     events = [];
     return scanElements(text, valueStart, events);
   });
-  return events === null ? null : { events };
+  return events === null ? null : { events, exponents };
 }
 
-/** The spans of a single-event body (the whole text is the event object), or null. */
-export function scanEvent(text: string): EventSpans | null {
+/**
+ * The spans of a single-event body (the whole text is the event object), or null; `exponents`
+ * as in `BatchSpans`.
+ */
+export function scanEvent(text: string): (EventSpans & { exponents: boolean }) | null {
   const i = skipSpace(text, 0);
-  return text.charCodeAt(i) === LBRACE ? scanEventAt(text, i).spans : null;
+  if (text.charCodeAt(i) !== LBRACE) return null;
+  exponents = false;
+  return { ...scanEventAt(text, i).spans, exponents };
 }
 
 /**
@@ -173,6 +193,8 @@ function skipValue(text: string, i: number): number {
       if (d === QUOTE) j = skipString(text, j) - 1;
       else if (d === LBRACE || d === LBRACKET) depth++;
       else if ((d === RBRACE || d === RBRACKET) && --depth === 0) return j + 1;
+      // Outside strings, an `e` after a digit is an exponent (`true` and `false` have theirs after letters).
+      else if ((d === LOWER_E || d === UPPER_E) && isDigit(text.charCodeAt(j - 1)) && !exponents) exponents = largeInteger(text, j);
     }
     throw new Error('unterminated JSON value');
   }
@@ -181,6 +203,21 @@ function skipValue(text: string, i: number): number {
   for (;;) {
     const d = text.charCodeAt(j);
     if (Number.isNaN(d) || d === COMMA || d === RBRACE || d === RBRACKET || d === COLON || d === 32 || d === 10 || d === 13 || d === 9) return j;
+    if ((d === LOWER_E || d === UPPER_E) && isDigit(text.charCodeAt(j - 1)) && !exponents) exponents = largeInteger(text, j);
     j++;
   }
+}
+
+/** Whether the number token around the exponent at `e` is an integer of 13 digits or more (rare: parsed). */
+function largeInteger(text: string, e: number): boolean {
+  let start = e;
+  for (let c = text.charCodeAt(start - 1); isDigit(c) || c === 46 || c === 45; c = text.charCodeAt(--start - 1));
+  let end = e + 1;
+  for (let c = text.charCodeAt(end); isDigit(c) || c === 43 || c === 45; c = text.charCodeAt(++end));
+  const v = Math.abs(Number(text.slice(start, end)));
+  return v >= 1e12 && Number.isInteger(v);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
