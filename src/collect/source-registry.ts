@@ -35,6 +35,10 @@ export class SourceRegistry {
     return this.byId.get(id);
   }
 
+  all(): IterableIterator<Source> {
+    return this.byId.values();
+  }
+
   list(workspaceId: string): Source[] {
     return [...this.byId.values()].filter((s) => s.workspaceId === workspaceId);
   }

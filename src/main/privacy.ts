@@ -60,6 +60,7 @@ export async function wirePrivacy(deps: {
   for (const r of await rightsStore.restrictions()) ledger.restrict(r.workspaceId, r.profileId, true);
   const step = new ConsentStep({
     ledger, settings, suppressions, source: (id) => catalog.sources.get(id), now: () => deps.clock.now(),
+    anyStrict: () => [...catalog.sources.all()].some((s) => s.consentMode === 'strict'),
     existingProfile: (e) => existingProfile(identity, e),
   });
   const consents = new ConsentService({ store, ledger, settings, lineage, now: () => deps.clock.now() });

@@ -40,6 +40,8 @@ export interface ConsentStepDeps {
   /** The live profile an event's identifiers already point to, without creating anything. */
   existingProfile(e: CollectedEvent): string | undefined;
   suppressions: Suppressions;
+  /** Whether any source is strict (else a batch need not remember which profiles it reached). */
+  anyStrict(): boolean;
   now(): number;
 }
 
@@ -69,9 +71,11 @@ export class ConsentBatch {
   /** Profiles this batch's events reached, by identifier: not in the profile memory before the commit. */
   private readonly reached = new Map<string, string>();
   private readonly now: number;
+  private readonly strict: boolean;
 
   constructor(private readonly deps: ConsentStepDeps) {
     this.now = deps.now();
+    this.strict = deps.anyStrict();
   }
 
   get anonymous(): AnonymousCount[] {
@@ -106,7 +110,7 @@ export class ConsentBatch {
 
   /** After resolution: records the event's decisions on its profile. */
   observe(e: CollectedEvent, seq: bigint, at: number, profileId: string): void {
-    for (const k of identifierKeys(e)) this.reached.set(k, profileId);
+    if (this.strict) for (const k of identifierKeys(e)) this.reached.set(k, profileId);
     const decisions = this.decisionsOf(e);
     if (decisions.length > 0) this.note(decisions, profileId, e, seq, at);
   }
