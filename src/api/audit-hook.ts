@@ -31,6 +31,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EnsembleError } from '../protocol/errors.js';
 import { SYSTEM_CHAIN, type AuditDetail, type AuditInput, type AuditLog, type JsonValue } from '../privacy/audit-log.js';
+import { observationOf, type SecurityMonitor } from '../privacy/security-monitor.js';
 import { actorOf, canSeePersonalData } from './admin-auth.js';
 import type { Catalog } from './catalog.js';
 
@@ -63,6 +64,8 @@ export interface AuditHookOptions {
    * it must not hold an id an erasure has to remove everywhere else. Default: ids as they are.
    */
   pseudonym?: (workspaceId: string, profileId: string) => string;
+  /** Shown every recorded call, 401s included, to detect security events (privacy/security-monitor.ts). */
+  monitor?: Pick<SecurityMonitor, 'observe'>;
 }
 
 /** Path and query parameters that hold a profile id. */
@@ -89,7 +92,9 @@ export function registerAuditHook(app: FastifyInstance, audit: AuditLog, opts: A
       return;
     }
     recorded.add(req);
-    audit.recordDurable(auditInput(req, reply.statusCode, payload, known, opts.pseudonym)).then(
+    const input = auditInput(req, reply.statusCode, payload, known, opts.pseudonym);
+    opts.monitor?.observe(observationOf(input, reply.statusCode));
+    audit.recordDurable(input).then(
       () => done(null, payload),
       (err: unknown) => {
         req.log.error({ err: { name: (err as Error).name, message: (err as Error).message }, route: req.routeOptions.url }, 'audit entry not stored');
@@ -102,7 +107,9 @@ export function registerAuditHook(app: FastifyInstance, audit: AuditLog, opts: A
     if (isRead(req.method) && !recorded.has(req) && audited(req)) {
       recorded.add(req);
       try {
-        audit.record(auditInput(req, reply.statusCode, null, known, opts.pseudonym));
+        const input = auditInput(req, reply.statusCode, null, known, opts.pseudonym);
+        opts.monitor?.observe(observationOf(input, reply.statusCode));
+        audit.record(input);
       } catch (err) {
         // Only after close: a hook must not throw once the answer is gone.
         req.log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'audit entry not recorded');

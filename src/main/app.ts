@@ -57,6 +57,10 @@ import { registerSegmentRoutes } from '../api/segment-routes.js';
 import { wireSegments, type SegmentsWiring } from './segments.js';
 import { loadPrivacySettings, wirePrivacy, wireRights, type PrivacyWiring } from './privacy.js';
 import { registerRightsRoutes } from '../api/rights-routes.js';
+import { registerBreachRoutes } from '../api/breach-routes.js';
+import { SecurityMonitor } from '../privacy/security-monitor.js';
+import { BreachService } from '../privacy/breaches.js';
+import { DuckDbBreachStore } from '../storage/duckdb/breach-store.js';
 import { registerRegisterRoutes } from '../api/register-routes.js';
 import { ControllerSettings } from '../privacy/controller-settings.js';
 import { requireSourceFor } from '../privacy/purpose-limitation.js';
@@ -137,6 +141,10 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     clock,
     onError: (err) => logger.error({ err: { name: err.name, message: err.message } }, 'audit log write failed; entries kept and retried'),
   });
+  // Breach support: the audit hook shows the monitor every call; detections are audited too.
+  const breachStore = await DuckDbBreachStore.open(db);
+  const monitor = new SecurityMonitor({ store: breachStore, audit, metrics, logger, clock, config: config.security });
+  const breaches = new BreachService({ store: breachStore, monitor, now: () => clock.now() });
   // 100k unwrapped data keys (~15 MB): a profile read then costs one AES-GCM open, not two.
   const keys = new KeyRing(masterKeyFor(config, logger), { cacheSize: 100_000 });
   for (const k of await processingStore.loadKeys()) keys.load(k.workspaceId, k.profileId, k.wrapped);
@@ -227,7 +235,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   await http.register(async (scope) => registerIngestRoutes(scope, { collector, sources: catalog.sources, clock, settings: config.collect, ip, pool }));
   await http.register(async (scope) => {
     requireApiToken(scope, { admin: admin.hash, reader: config.readerToken ? hashSecret(config.readerToken) : null }, new Set(['/api/openapi.json']));
-    registerAuditHook(scope, audit, { catalog, pseudonym: (ws, id) => keys.pseudonym(ws, 'profile', id) });
+    registerAuditHook(scope, audit, { catalog, pseudonym: (ws, id) => keys.pseudonym(ws, 'profile', id), monitor });
     registerAuditRoutes(scope, { audit, catalog });
     scope.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
     registerWorkspaceRoutes(scope, catalog);
@@ -249,6 +257,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
         logRetentionSeconds: config.processor.logRetentionSeconds,
       }),
     });
+    registerBreachRoutes(scope, { catalog, breaches, controller: controllerSettings, now: () => clock.now() });
     registerRightsRoutes(scope, {
       catalog, rights, now: () => clock.now(),
       bundle: {
@@ -290,6 +299,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       retention.stop();
       await httpClose.close();
       // After the HTTP server: the answers in flight have recorded their entries.
+      await monitor.close();
       await audit.close().catch((err: Error) => logger.error({ err: { name: err.name, message: err.message } }, 'audit log not flushed at shutdown'));
       await groupCommit.flush();
       await pool?.close();

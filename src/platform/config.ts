@@ -99,12 +99,26 @@ export const ConfigSchema = Type.Object({
     /** Membership changes are written to the store (and announced) in groups gathered this long. */
     flushMs: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   }, { default: {} }),
+  /**
+   * Security monitoring (privacy/security-monitor.ts): what counts as a security event worth
+   * examining as a possible breach (GDPR art. 33). Each is "more than `threshold` within
+   * `windowSeconds`", recorded once per window.
+   */
+  security: Type.Object({
+    /** Refused API tokens (401), from anyone: a guessing attack or a leaked, revoked token in use. */
+    authFailureThreshold: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
+    authFailureWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+    /** Successful reads of personal data (profiles, lookups, bundles, member lists) by one token in one workspace. */
+    exportReadThreshold: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+    exportWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
+  }, { default: {} }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
 export type CollectConfig = Config['collect'];
 export type ProcessorConfig = Config['processor'];
 export type SegmentsConfig = Config['segments'];
+export type SecurityConfig = Config['security'];
 
 /** Fills defaults and validates; throws a readable error listing every problem. */
 export function parseConfig(input: unknown): Config {

@@ -39,6 +39,10 @@ export function createMetrics() {
       name: 'ensemble_segment_batch_seconds', help: 'Time the segment engine spends on one slice (up to 500 events) of a processed batch, during which nothing else runs on the event loop.',
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers: [registry],
     }),
+    securityEvents: new Counter({
+      name: 'ensemble_security_events_total', help: 'Security events detected (auth-failure-spike, export-volume), each possibly a breach to assess.',
+      labelNames: ['kind'] as const, registers: [registry],
+    }),
     segmentChanges: new Counter({ name: 'ensemble_segment_changes_total', help: 'Segment memberships entered and exited.', labelNames: ['change'] as const, registers: [registry] }),
     segmentMismatch: new Gauge({
       name: 'ensemble_segment_reconcile_mismatch', help: 'Profiles on which a segment\'s incremental members and its SQL result disagreed at the last reconciliation (expected 0).',

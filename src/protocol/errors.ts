@@ -53,6 +53,10 @@ export const ERRORS = {
   ENSEMBLE_ERR_SENSITIVE_DATA_ADVERTISING: { status: 400, message: 'A segment that reads special-category data cannot serve advertising.' },
   ENSEMBLE_ERR_SEGMENT_NOT_SENSITIVE: { status: 409, message: 'This segment reads no special-category data: there is nothing to approve.' },
   ENSEMBLE_ERR_PURPOSE_LIMITATION: { status: 400, message: 'No source collects data for the purposes this would serve.' },
+  ENSEMBLE_ERR_BREACH_NOT_FOUND: { status: 404, message: 'No such breach record in this workspace.' },
+  ENSEMBLE_ERR_BREACH_INVALID: { status: 400, message: 'The breach record is not valid; see the message.' },
+  ENSEMBLE_ERR_BREACH_STATUS: { status: 409, message: 'The breach record cannot change this way from its current status.' },
+  ENSEMBLE_ERR_SECURITY_EVENT_NOT_FOUND: { status: 400, message: 'A security event named here does not exist in this workspace; see details.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

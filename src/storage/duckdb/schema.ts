@@ -124,4 +124,19 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, since BIGINT NOT NULL, request_id VARCHAR NOT NULL,
        PRIMARY KEY (workspace_id, profile_id))`,
   ],
+  // 6: breach support (GDPR arts. 33–34). Security events are what the monitor detected (counts
+  // only, never ids of the people concerned); auth-failure spikes belong to the system chain `*`.
+  // A breach record tracks the 72-hour deadline from `aware_at` and keeps its own history.
+  [
+    `CREATE TABLE security_events (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, kind VARCHAR NOT NULL, detected_at BIGINT NOT NULL,
+       detail JSON NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE breaches (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, status VARCHAR NOT NULL, detected_at BIGINT NOT NULL,
+       aware_at BIGINT NOT NULL, notify_by BIGINT NOT NULL, nature VARCHAR NOT NULL, categories JSON NOT NULL,
+       data_subjects JSON NOT NULL, approx_people BIGINT, people_estimated BOOLEAN NOT NULL, approx_records BIGINT,
+       records_estimated BOOLEAN NOT NULL, consequences VARCHAR, measures VARCHAR NOT NULL, high_risk BOOLEAN,
+       delay_reason VARCHAR, security_event_ids JSON NOT NULL, notified_at BIGINT, closed_at BIGINT,
+       history JSON NOT NULL, PRIMARY KEY (workspace_id, id))`,
+  ],
 ];
