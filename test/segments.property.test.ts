@@ -80,7 +80,7 @@ const leaf = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.oneof(
 );
 
 const condition = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true, maxDepth: 6 }, // the validator allows 8 levels of nesting
     leaf(withRef),
     fc.record({ kind: fc.constantFrom('and', 'or'), of: fc.array(tie('node'), { minLength: 1, maxLength: 3 }) }),
     fc.record({ kind: fc.constant('not'), of: tie('node') }),
