@@ -13,7 +13,7 @@ import { sendAll } from '../http-outcome.js';
 import { normaliseEmail, sha256Hex } from '../hashing.js';
 
 export const WebhookConfig = Type.Object({
-  url: Type.String({ pattern: '^https?://[^\s]+$', maxLength: 2048, description: 'Receiving endpoint (POST).' }),
+  url: Type.String({ pattern: '^https?://\\S+$', maxLength: 2048, description: 'Receiving endpoint (POST).' }),
   secret: Type.String({ minLength: 16, description: 'Shared secret of the HMAC signature.' }),
 }, { additionalProperties: false });
 export type WebhookConfigT = Static<typeof WebhookConfig>;
