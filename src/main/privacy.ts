@@ -71,6 +71,8 @@ export async function wirePrivacy(deps: {
 export async function wireRights(privacy: PrivacyWiring, deps: {
   db: Database; memory: ProfileMemory; identity: IdentityService; clock: Clock; logger: Logger; audit: AuditLog; truncateIp: boolean;
   log: EventLog; processor: Processor; collector: Collector; computed: ComputedTraitEngine; segments: SegmentsWiring; workspaces: () => string[];
+  /** Activation's part of an erasure (platform audiences, queued deliveries). */
+  beforeForget(workspaceId: string, profileIds: readonly string[]): Promise<void>;
 }): Promise<{ rights: RightsService; retention: RetentionJob }> {
   const { memory, identity, processor, segments } = deps;
   let checkpointer: Promise<DuckDBConnection> | null = null;
@@ -86,6 +88,7 @@ export async function wireRights(privacy: PrivacyWiring, deps: {
       await segments.feed.idle();
       await segments.writer.drain();
     },
+    beforeForget: deps.beforeForget,
     checkpoint: async () => {
       checkpointer ??= deps.db.connect();
       try {

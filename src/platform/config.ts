@@ -104,6 +104,28 @@ export const ConfigSchema = Type.Object({
    * examining as a possible breach (GDPR art. 33). Each is "more than `threshold` within
    * `windowSeconds`", recorded once per window.
    */
+  activation: Type.Object({
+    /**
+     * The public base URL of this server (ENSEMBLE_PUBLIC_URL), for links in messages
+     * (unsubscribe, open pixel, click redirect) and status callbacks; default: the listening address.
+     */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+    /** First retry delay; each further attempt doubles it (with jitter) up to `retryMaxMs`. */
+    retryBaseMs: Type.Integer({ minimum: 1, default: 1000 }),
+    retryMaxMs: Type.Integer({ minimum: 1, default: 3_600_000 }),
+    /** A connector's `send` that takes longer is abandoned and its items retried. */
+    sendTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /**
+     * Cookie-sync partners by name: the partner's user-sync URL with `{callback}` where Ensemble's
+     * return URL goes, the macro the partner replaces with its user id, and the identifier type
+     * the id is stored as (default `<name>_id`).
+     */
+    syncPartners: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,30}$' }), Type.Object({
+      url: Type.String({ pattern: '^https?://\\S+$' }),
+      macro: Type.String({ minLength: 1, maxLength: 40, default: '$UID' }),
+      type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,40}$' })),
+    }), { default: {} }),
+  }, { default: {} }),
   security: Type.Object({
     /** Refused API tokens (401), from anyone: a guessing attack or a leaked, revoked token in use. */
     authFailureThreshold: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),

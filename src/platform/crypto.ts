@@ -27,7 +27,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
  *
  *   deriveKey(master, 'lookup', 'ws_1').length === 32
  */
-export function deriveKey(master: Buffer, purpose: 'kek' | 'lookup' | 'suppress' | 'pseudonym', workspaceId: string): Buffer {
+export function deriveKey(master: Buffer, purpose: 'kek' | 'lookup' | 'suppress' | 'pseudonym' | 'secrets' | 'links', workspaceId: string): Buffer {
   if (master.length !== KEY_BYTES) throw new Error(`master key must be ${KEY_BYTES} bytes`);
   return Buffer.from(hkdfSync('sha256', master, SALT, `${purpose}:${workspaceId}`, KEY_BYTES));
 }

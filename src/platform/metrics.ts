@@ -43,6 +43,14 @@ export function createMetrics() {
       name: 'ensemble_security_events_total', help: 'Security events detected (auth-failure-spike, export-volume), each possibly a breach to assess.',
       labelNames: ['kind'] as const, registers: [registry],
     }),
+    deliveries: new Counter({
+      name: 'ensemble_deliveries_total', help: 'Delivery outcomes per destination: delivered, retried, dropped (with the reason), dead.',
+      labelNames: ['destination', 'outcome', 'reason'] as const, registers: [registry],
+    }),
+    deliverySeconds: new Histogram({
+      name: 'ensemble_delivery_latency_seconds', help: 'From the change (membership, event) to its delivery, per destination.',
+      labelNames: ['destination'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 600], registers: [registry],
+    }),
     segmentChanges: new Counter({ name: 'ensemble_segment_changes_total', help: 'Segment memberships entered and exited.', labelNames: ['change'] as const, registers: [registry] }),
     segmentMismatch: new Gauge({
       name: 'ensemble_segment_reconcile_mismatch', help: 'Profiles on which a segment\'s incremental members and its SQL result disagreed at the last reconciliation (expected 0).',

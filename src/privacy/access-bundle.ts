@@ -28,8 +28,8 @@ export interface AccessBundleDeps {
   consents(workspaceId: string, profileId: string): Promise<{ current: Map<string, ConsentRecord>; history: ConsentRecord[] }>;
   sources(workspaceId: string): Source[];
   retention(workspaceId: string): RetentionPolicyT;
-  /** Recipients that received the person's data (destinations); none until destinations exist. */
-  recipients(workspaceId: string, profileId: string): Array<{ destination: string; at: string }>;
+  /** Recipients that received the person's data (destinations), with the last time. */
+  recipients(workspaceId: string, profileId: string): Promise<Array<{ destination: string; at: string }>>;
 }
 
 export interface AccessBundle {
@@ -82,7 +82,7 @@ export async function accessBundle(deps: AccessBundleDeps, p: ProfileState, requ
       current: Object.fromEntries([...current].map(([purpose, r]) => [purpose, { status: r.status, at: iso(r.at), source: r.source }])),
       history: history.map((r) => ({ purpose: r.purpose, status: r.status, at: iso(r.at), source: r.source, proof: r.proof })),
     },
-    recipients: deps.recipients(ws, p.id),
+    recipients: await deps.recipients(ws, p.id),
     sources: sources.map((s) => ({ id: s.id, name: s.name, kind: s.kind, purposes: s.purposes })),
     retention: {
       events: `each event is deleted ${retention.eventsDays} days after it happened`,

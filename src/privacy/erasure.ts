@@ -36,6 +36,11 @@ export interface ErasureDeps {
   forgetDerived(workspaceId: string, profileIds: readonly string[]): Promise<void>;
   /** Folds the store's write-ahead log into its file. */
   checkpoint(): Promise<void>;
+  /**
+   * Before memory forgets them (their identifiers are still readable): activation freezes the
+   * removals that take them out of the platform audiences holding them.
+   */
+  beforeForget?(workspaceId: string, profileIds: readonly string[]): Promise<void>;
 }
 
 /**
@@ -72,6 +77,7 @@ export async function eraseNow(deps: ErasureDeps, workspaceId: string, profileId
     const messageIds = await store.messageIdsOf(ws, ids);
     const logRecords = await deps.log.erase(ws, { messageIds, needles: [...needles] });
 
+    await deps.beforeForget?.(ws, ids);
     memory.remove(ids);
     deps.ledger.remove(ids);
     await deps.forgetDerived(ws, ids);

@@ -74,6 +74,20 @@ export class KeyRing {
     return `${kind}~${lookupHash(this.workspace(workspaceId).pseudonym, kind, id).slice(0, 32)}`;
   }
 
+  /** Seals a configuration secret (a destination's API token) under the workspace's secrets key. */
+  sealSecret(workspaceId: string, plaintext: string, aad: string): string {
+    return seal(deriveKey(this.master, 'secrets', workspaceId), plaintext, aad);
+  }
+
+  openSecret(workspaceId: string, token: string, aad: string): string {
+    return open(deriveKey(this.master, 'secrets', workspaceId), token, aad).toString('utf8');
+  }
+
+  /** The key signing a workspace's message links (unsubscribe, open, click). */
+  linkKey(workspaceId: string): Buffer {
+    return deriveKey(this.master, 'links', workspaceId);
+  }
+
   /**
    * A new DEK for a profile, wrapped for the caller to persist with the profile. Creating a
    * second key for a profile that has one is refused: values sealed under the first would be lost.

@@ -57,6 +57,16 @@ export const ERRORS = {
   ENSEMBLE_ERR_BREACH_INVALID: { status: 400, message: 'The breach record is not valid; see the message.' },
   ENSEMBLE_ERR_BREACH_STATUS: { status: 409, message: 'The breach record cannot change this way from its current status.' },
   ENSEMBLE_ERR_SECURITY_EVENT_NOT_FOUND: { status: 400, message: 'A security event named here does not exist in this workspace; see details.' },
+  ENSEMBLE_ERR_DESTINATION_NOT_FOUND: { status: 404, message: 'No such destination in this workspace.' },
+  ENSEMBLE_ERR_DESTINATION_TYPE_UNKNOWN: { status: 400, message: 'No connector of this type; GET /api/destination-types lists them.' },
+  ENSEMBLE_ERR_DESTINATION_CONFIG_INVALID: { status: 400, message: "The destination's config does not match its connector's schema; see details." },
+  ENSEMBLE_ERR_DESTINATION_KIND: { status: 400, message: 'This connector does not take that kind of delivery (audiences, events or messages).' },
+  ENSEMBLE_ERR_TRIGGER_NOT_FOUND: { status: 404, message: 'No such trigger in this workspace.' },
+  ENSEMBLE_ERR_TRIGGER_INVALID: { status: 400, message: 'The trigger is not valid; see details.' },
+  ENSEMBLE_ERR_TEMPLATE_INVALID: { status: 400, message: 'A message template does not parse; see details.' },
+  ENSEMBLE_ERR_LINK_INVALID: { status: 404, message: 'This link is not one Ensemble signed, or it was altered.' },
+  ENSEMBLE_ERR_SYNC_PARTNER_UNKNOWN: { status: 404, message: 'No cookie-sync partner of this name.' },
+  ENSEMBLE_ERR_SYNC_INVALID: { status: 400, message: 'The cookie-sync request lacks the visitor or the partner user id.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -15,6 +15,7 @@ export class MembershipWriter {
   private nextId = 1n;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly written: Array<() => void> = [];
 
   constructor(
     private readonly store: DuckDbSegmentStore,
@@ -25,6 +26,11 @@ export class MembershipWriter {
   async start(): Promise<void> {
     this.nextId = (await this.store.lastChangeId()) + 1n;
     this.engine.onChanges((changes) => this.push(changes));
+  }
+
+  /** Called after each group is committed (activation reads the outbox then). */
+  onWritten(listener: () => void): void {
+    this.written.push(listener);
   }
 
   /** Changes written so far are visible to readers of the store once this resolves. */
@@ -53,6 +59,7 @@ export class MembershipWriter {
       for (const c of batch) sizes.set(c.segmentId, { workspaceId: c.workspaceId, size: this.engine.members(c.workspaceId, c.segmentId)?.size ?? 0 });
       try {
         await this.store.writeChanges(stored, sizes, new Date(this.deps.now()).toISOString().slice(0, 10));
+        for (const l of this.written) l();
       } catch (err) {
         // Ids are reused on retry: nothing was written.
         this.nextId -= BigInt(stored.length);

@@ -139,4 +139,37 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        delay_reason VARCHAR, security_event_ids JSON NOT NULL, notified_at BIGINT, closed_at BIGINT,
        history JSON NOT NULL, PRIMARY KEY (workspace_id, id))`,
   ],
+  // 7: activation. Deliveries are the queue of the delivery engine, filled from the outboxes
+  // (segment_changes, the events) by one fan-out whose cursors move in the same transaction, so
+  // each change becomes its deliveries exactly once. A delivery holds references (profile,
+  // segment) and is materialised just before it is sent; only a removal that must outlive an
+  // erasure is frozen with the platform-ready (hashed) identifiers. `audience_members` is what
+  // each platform audience holds, so adds and removes are exact diffs. Secrets of a destination's
+  // config are sealed. `delivery_receipts` says which destination received whose data and when
+  // (access requests, art. 15(1)(c)); erasure deletes a person's rows.
+  [
+    `CREATE TABLE destinations (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, type VARCHAR NOT NULL, name VARCHAR NOT NULL, config JSON NOT NULL,
+       purpose VARCHAR NOT NULL, segments JSON NOT NULL, events JSON, rate_per_second DOUBLE NOT NULL, max_attempts INTEGER NOT NULL,
+       enabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, recipient JSON NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE delivery_receipts (
+       workspace_id VARCHAR NOT NULL, destination_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, first_at BIGINT NOT NULL,
+       last_at BIGINT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (destination_id, profile_id))`,
+    `CREATE TABLE deliveries (
+       workspace_id VARCHAR NOT NULL, destination_id VARCHAR NOT NULL, key VARCHAR NOT NULL, seq BIGINT NOT NULL, kind VARCHAR NOT NULL,
+       action VARCHAR, profile_id VARCHAR NOT NULL, segment_id VARCHAR, payload JSON, frozen BOOLEAN NOT NULL, attempts INTEGER NOT NULL,
+       next_at BIGINT NOT NULL, status VARCHAR NOT NULL, error VARCHAR, created_at BIGINT NOT NULL, failed_at BIGINT,
+       PRIMARY KEY (destination_id, key))`,
+    `CREATE TABLE audience_members (
+       workspace_id VARCHAR NOT NULL, destination_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL,
+       PRIMARY KEY (destination_id, segment_id, profile_id))`,
+    `CREATE TABLE activation_cursors (stream VARCHAR PRIMARY KEY, position BIGINT NOT NULL)`,
+    `CREATE TABLE destination_state (destination_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (destination_id, key))`,
+    `CREATE TABLE delivery_stats (
+       workspace_id VARCHAR NOT NULL, destination_id VARCHAR NOT NULL, day DATE NOT NULL, outcome VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+       count BIGINT NOT NULL, PRIMARY KEY (destination_id, day, outcome, reason))`,
+    `CREATE TABLE triggers (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, definition JSON NOT NULL, enabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL,
+       PRIMARY KEY (workspace_id, id))`,
+  ],
 ];

@@ -1,0 +1,274 @@
+/**
+ * The delivery engine: one loop per destination reads its due deliveries from the queue in
+ * batches (the connector's batch size), admits each (consent, restriction, sensitive segments),
+ * materialises it (identifiers normalised and hashed by the connector, events with their
+ * pseudonyms revealed, messages rendered), waits for the destination's rate limit, calls the
+ * connector's `send` under a timeout, and applies the outcomes in one transaction: delivered
+ * and dropped items leave the queue (counted, with the drop's reason), retried ones come back
+ * after an exponential backoff with jitter (or the platform's Retry-After), and after
+ * `maxAttempts` they become dead letters that an operator can inspect and replay.
+ *
+ * Loops are independent: a slow or failing destination waits alone, and no loop runs inside a
+ * processing transaction (the queue is filled by the fan-out, after the fact).
+ */
+import type { Destination } from '../protocol/activation.js';
+import type { DeliveryItem, DeliveryOutcome, DestinationContext, DestinationManifest, Identifiers, MessageItem, SmtpMessage, SmtpOptions } from '../protocol/destination.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { AudienceMember, DeliveryRow, DuckDbActivationStore, Settlement } from '../storage/duckdb/activation-store.js';
+import { admit, type AdmissionFacts } from './admission.js';
+import { retryDelay, type BackoffPolicy } from './backoff.js';
+import type { Destinations } from './destinations.js';
+import { TokenBucket } from './rate-limit.js';
+
+export interface DispatcherDeps {
+  store: DuckDbActivationStore;
+  destinations: Destinations;
+  facts(workspaceId: string): AdmissionFacts;
+  /** The live profile an id now belongs to (merges), undefined once erased. */
+  live(workspaceId: string, profileId: string): string | undefined;
+  identifiersOf(workspaceId: string, profileId: string): Identifiers;
+  segmentName(workspaceId: string, segmentId: string): string;
+  /** A stored event with its pseudonyms replaced by the values (sent to a destination, not kept). */
+  reveal(workspaceId: string, event: unknown): Record<string, unknown>;
+  /** A message rendered for its person, or the drop that says why it cannot be. */
+  message(d: Destination, row: DeliveryRow, profileId: string): Pick<MessageItem, 'content' | 'traits' | 'links'> | DeliveryOutcome;
+  smtp(options: SmtpOptions, message: SmtpMessage): Promise<{ messageId: string; response: string }>;
+  delivered(d: Destination, items: readonly DeliveryItem[]): void;
+  fanoutForgot(members: readonly AudienceMember[]): void;
+  policy: BackoffPolicy & { sendTimeoutMs: number };
+  metrics: Metrics;
+  logger: Logger;
+  now(): number;
+  random(): number;
+}
+
+interface Loop {
+  running: boolean;
+  again: boolean;
+  timer: NodeJS.Timeout | null;
+  bucket: TokenBucket;
+  latencies: number[];
+}
+
+const LATENCY_SAMPLES = 1000;
+
+export class Dispatcher {
+  private readonly loops = new Map<string, Loop>();
+  private stopped = false;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  start(): void {
+    for (const d of this.deps.destinations.list()) this.wake(d.id);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const l of this.loops.values()) if (l.timer) clearTimeout(l.timer);
+    await Promise.all([...this.running]);
+  }
+
+  /** New deliveries for a destination (or its config changed): look at its queue now. */
+  wake(destinationId: string): void {
+    if (this.stopped) return;
+    const loop = this.loopOf(destinationId);
+    if (loop.timer) { clearTimeout(loop.timer); loop.timer = null; }
+    if (loop.running) { loop.again = true; return; }
+    const run = this.run(destinationId, loop).catch((err: unknown) => {
+      this.deps.logger.error({ destinationId, err: err instanceof Error ? err.message : String(err) }, 'delivery loop failed; retrying in a second');
+      loop.timer = setTimeout(() => this.wake(destinationId), 1000);
+    }).finally(() => { this.running.delete(run); });
+    this.running.add(run);
+  }
+
+  /** Resolves when no due delivery is waiting or being sent (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  /** Delivery latencies of the last deliveries (ms), for the stats view. */
+  latencies(destinationId: string): readonly number[] {
+    return this.loops.get(destinationId)?.latencies ?? [];
+  }
+
+  forget(destinationId: string): void {
+    const l = this.loops.get(destinationId);
+    if (l?.timer) clearTimeout(l.timer);
+    this.loops.delete(destinationId);
+  }
+
+  private loopOf(id: string): Loop {
+    let l = this.loops.get(id);
+    if (!l) {
+      const d = this.deps.destinations.find(id);
+      l = { running: false, again: false, timer: null, bucket: new TokenBucket(d?.ratePerSecond ?? 10, this.deps.now), latencies: [] };
+      this.loops.set(id, l);
+    }
+    return l;
+  }
+
+  private async run(id: string, loop: Loop): Promise<void> {
+    loop.running = true;
+    try {
+      do {
+        loop.again = false;
+        for (;;) {
+          const d = this.deps.destinations.find(id);
+          if (!d || !d.enabled || this.stopped) return;
+          const m = this.deps.destinations.manifestOf(d);
+          const rows = await this.deps.store.due(id, this.deps.now(), m.batchSize);
+          if (rows.length === 0) break;
+          loop.bucket.setRate(d.ratePerSecond);
+          await loop.bucket.take();
+          await this.deliver(d, m, rows, loop);
+        }
+      } while (loop.again && !this.stopped);
+      const next = await this.deps.store.nextDue(id);
+      if (next !== null && !this.stopped) loop.timer = setTimeout(() => { loop.timer = null; this.wake(id); }, Math.max(0, next - this.deps.now()));
+    } finally {
+      loop.running = false;
+    }
+  }
+
+  private async deliver(d: Destination, m: DestinationManifest, rows: readonly DeliveryRow[], loop: Loop): Promise<void> {
+    const facts = this.deps.facts(d.workspaceId);
+    const s: Settlement = { delivered: [], dropped: [], retried: [], dead: [], counts: [], forget: [], received: [] };
+    const counts = new Map<string, number>();
+    const count = (outcome: string, reason: string) => { const k = `${outcome}\u0000${reason}`; counts.set(k, (counts.get(k) ?? 0) + 1); };
+    const sent: Array<{ row: DeliveryRow; item: DeliveryItem }> = [];
+    const now = this.deps.now();
+    const apply = (row: DeliveryRow, o: DeliveryOutcome) => {
+      switch (o.kind) {
+        case 'ok':
+          s.delivered.push(row.key);
+          count('delivered', '');
+          loop.latencies.push(now - row.createdAt);
+          if (loop.latencies.length > LATENCY_SAMPLES) loop.latencies.shift();
+          this.deps.metrics.deliverySeconds.observe({ destination: d.id }, Math.max(0, this.deps.now() - row.createdAt) / 1000);
+          return;
+        case 'drop':
+          s.dropped.push(row.key);
+          count('dropped', o.reason);
+          if (row.kind === 'audience' && row.action === 'add' && row.segmentId !== undefined) {
+            s.forget.push({ workspaceId: row.workspaceId, destinationId: row.destinationId, segmentId: row.segmentId, profileId: row.profileId });
+          }
+          return;
+        case 'retry': {
+          const attempts = row.attempts + 1;
+          if (attempts >= d.maxAttempts) {
+            s.dead.push({ key: row.key, attempts, error: `gave up after ${attempts} attempts: ${o.reason}` });
+            count('dead', o.reason);
+            return;
+          }
+          s.retried.push({ key: row.key, attempts, nextAt: now + retryDelay(attempts, this.deps.policy, this.deps.random, o.afterMs), error: o.reason });
+          count('retried', o.reason);
+          return;
+        }
+        case 'dead':
+          s.dead.push({ key: row.key, attempts: row.attempts + 1, error: o.error });
+          count('dead', 'error');
+          return;
+        default: {
+          const unreachable: never = o;
+          throw new Error(`unknown outcome ${JSON.stringify(unreachable)}`);
+        }
+      }
+    };
+    for (const row of rows) {
+      const built = this.build(d, m, row, facts);
+      if ('kind' in built && !('key' in built)) apply(row, built);
+      else sent.push({ row, item: built as DeliveryItem });
+    }
+    if (sent.length > 0) {
+      const outcomes = await this.send(d, m, sent.map((x) => x.item));
+      sent.forEach((x, i) => apply(x.row, outcomes[i] ?? { kind: 'retry', reason: 'connector_missing_outcome' }));
+      const ok = sent.filter((x, i) => outcomes[i]?.kind === 'ok' && !x.row.frozen);
+      s.received = ok.map((x) => x.item.profileId);
+      if (ok.length > 0) this.deps.delivered(d, ok.map((x) => x.item));
+    }
+    s.counts = [...counts].map(([k, n]) => { const [outcome, reason] = k.split('\u0000') as [string, string]; return { outcome, reason, count: n }; });
+    await this.deps.store.settle(d.workspaceId, d.id, s, new Date(now).toISOString().slice(0, 10), now);
+    for (const c of s.counts) this.deps.metrics.deliveries.inc({ destination: d.id, outcome: c.outcome, reason: c.reason }, c.count);
+    if (s.forget.length > 0) this.deps.fanoutForgot(s.forget);
+  }
+
+  /** The item to send, or the outcome that settles it without a request. */
+  private build(d: Destination, m: DestinationManifest, row: DeliveryRow, facts: AdmissionFacts): DeliveryItem | DeliveryOutcome {
+    const payload = (row.payload ?? {}) as { identifiers?: Record<string, string[]>; event?: unknown };
+    if (row.frozen) {
+      if (row.kind !== 'audience') return { kind: 'drop', reason: 'frozen_not_audience' };
+      return { kind: 'audience', key: row.key, profileId: row.profileId, action: row.action ?? 'remove', identifiers: payload.identifiers ?? {},
+        audience: { segmentId: row.segmentId ?? '', name: this.deps.segmentName(d.workspaceId, row.segmentId ?? '') } };
+    }
+    const pid = this.deps.live(d.workspaceId, row.profileId);
+    if (pid === undefined) return { kind: 'drop', reason: 'profile_erased' };
+    const denied = admit({ kind: row.kind, ...(row.action ? { action: row.action } : {}), profileId: pid, ...(row.segmentId ? { segmentId: row.segmentId } : {}) }, m, d.purpose, facts);
+    if (denied) return denied;
+    const identifiers = m.identify(this.deps.identifiersOf(d.workspaceId, pid), d.config);
+    const base = { key: row.key, profileId: pid, identifiers };
+    switch (row.kind) {
+      case 'audience':
+        return { ...base, kind: 'audience', action: row.action ?? 'add', audience: { segmentId: row.segmentId ?? '', name: this.deps.segmentName(d.workspaceId, row.segmentId ?? '') } };
+      case 'event':
+        return { ...base, kind: 'event', event: this.deps.reveal(d.workspaceId, payload.event) };
+      case 'message': {
+        const msg = this.deps.message(d, row, pid);
+        if ('kind' in msg) return msg;
+        return { ...base, kind: 'message', ...msg };
+      }
+      default: {
+        const unreachable: never = row.kind;
+        throw new Error(`unknown delivery kind ${String(unreachable)}`);
+      }
+    }
+  }
+
+  /** Sends items directly, outside the queue (test deliveries). */
+  sendNow(d: Destination, items: DeliveryItem[]): Promise<DeliveryOutcome[]> {
+    return this.send(d, this.deps.destinations.manifestOf(d), items);
+  }
+
+  private async send(d: Destination, m: DestinationManifest, items: DeliveryItem[]): Promise<DeliveryOutcome[]> {
+    const timeout = this.deps.policy.sendTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<DeliveryOutcome[]>((resolve) => {
+      timer = setTimeout(() => resolve(items.map(() => ({ kind: 'retry', reason: 'timeout' }))), timeout);
+    });
+    try {
+      const outcomes = await Promise.race([m.send(items, this.context(d, m)), expired]);
+      if (outcomes.length !== items.length) {
+        this.deps.logger.error({ destinationId: d.id, items: items.length, outcomes: outcomes.length }, 'connector returned the wrong number of outcomes; retrying the batch');
+        return items.map(() => ({ kind: 'retry', reason: 'connector_outcomes' }));
+      }
+      return outcomes;
+    } catch (err) {
+      // A connector should not throw; if it does, the batch waits and the failure is visible.
+      this.deps.logger.error({ destinationId: d.id, err: err instanceof Error ? err.name : 'error' }, 'connector threw; retrying the batch');
+      return items.map(() => ({ kind: 'retry', reason: 'connector_error' }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private context(d: Destination, m: DestinationManifest): DestinationContext<Record<string, unknown>> {
+    const secrets = m.secrets.map((k) => d.config[k]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+    // A safety net under the connectors' own care: no secret value reaches a log line.
+    const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('[secret]'), text);
+    const log = (level: 'info' | 'warn' | 'error') => (fields: Record<string, unknown>, message: string) => {
+      this.deps.logger[level]({ destinationId: d.id, connector: m.id, detail: JSON.parse(scrub(JSON.stringify(fields))) as unknown }, scrub(message));
+    };
+    const timeout = this.deps.policy.sendTimeoutMs;
+    return {
+      workspaceId: d.workspaceId,
+      destinationId: d.id,
+      config: d.config,
+      fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeout) }),
+      smtp: (o, msg) => this.deps.smtp(o, msg),
+      log: { info: log('info'), warn: log('warn'), error: log('error') },
+      now: this.deps.now,
+      store: { get: (k) => this.deps.store.getState(d.id, k), set: (k, v) => this.deps.store.setState(d.id, k, v) },
+    };
+  }
+}

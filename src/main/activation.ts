@@ -1,0 +1,143 @@
+/**
+ * Wires activation: destinations and triggers (config), the fan-out that follows the outboxes,
+ * the per-destination delivery loops, and the facts they read from identity, segments and
+ * privacy. Consent decides through `permitted`: a purpose resting on consent needs it granted;
+ * one resting on another legal basis (legitimate interest, contract) serves unless the person
+ * objected (denied or withdrew it) — and nothing serves a restricted profile.
+ */
+import type { Config } from '../platform/config.js';
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { Identifiers } from '../protocol/destination.js';
+import type { IdentityService } from '../identity/identity-service.js';
+import type { ProfileMemory } from '../profiles/profile-memory.js';
+import type { KeyRing } from '../privacy/key-ring.js';
+import { Database } from '../storage/duckdb/database.js';
+import { DuckDbActivationStore } from '../storage/duckdb/activation-store.js';
+import { Destinations } from '../activate/destinations.js';
+import { Triggers } from '../activate/triggers.js';
+import { Fanout } from '../activate/fanout.js';
+import { Dispatcher } from '../activate/dispatcher.js';
+import type { AdmissionFacts } from '../activate/admission.js';
+import { Messages } from '../activate/messages.js';
+import { createSmtpSender } from '../activate/smtp.js';
+import type { PrivacyWiring } from './privacy.js';
+import type { SegmentsWiring } from './segments.js';
+
+export interface ActivationWiring {
+  store: DuckDbActivationStore;
+  destinations: Destinations;
+  triggers: Triggers;
+  fanout: Fanout;
+  dispatcher: Dispatcher;
+  messages: Messages;
+  /** Whether the purpose may serve the profile now. */
+  permitted(workspaceId: string, profileId: string, purpose: string): boolean;
+  /** Destinations that received data of these profiles, with the last time (access requests). */
+  receipts(workspaceId: string, profileIds: readonly string[]): Promise<Array<{ destination: string; at: string }>>;
+  /** Activation's part of an erasure, before the identifiers are destroyed. */
+  forget(workspaceId: string, profileIds: readonly string[]): Promise<void>;
+  start(): Promise<void>;
+  /** Everything written to the outboxes so far is queued and every due delivery attempted. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function wireActivation(deps: {
+  db: Database; keys: KeyRing; memory: ProfileMemory; identity: IdentityService; segments: SegmentsWiring; privacy: PrivacyWiring;
+  config: Config['activation']; metrics: Metrics; logger: Logger; clock: Clock; baseUrl: () => string;
+}): Promise<ActivationWiring> {
+  const { memory, identity, segments, privacy, keys } = deps;
+  const now = () => deps.clock.now();
+  const store = await DuckDbActivationStore.open(deps.db);
+  const segmentOf = (ws: string, id: string) => segments.engine.segment(ws, id);
+
+  const permitted = (ws: string, pid: string, purpose: string): boolean => {
+    if (privacy.ledger.restricted(pid)) return false;
+    const basis = privacy.settings.purpose(ws, purpose)?.legalBasis ?? 'consent';
+    if (basis === 'consent') return privacy.ledger.granted(pid, purpose);
+    const d = privacy.ledger.decision(pid, purpose);
+    return d === undefined || d.status === 'granted';
+  };
+  const identifiersOf = (_ws: string, pid: string): Identifiers => {
+    const out: Record<string, string[]> = {};
+    for (const id of memory.lineage(pid)) {
+      for (const r of memory.recordsOf(id)) {
+        const v = identity.clearValue(r);
+        if (v !== null) (out[r.type] ??= []).push(v);
+      }
+    }
+    return out;
+  };
+  const destinations = new Destinations({
+    store, now,
+    seal: (ws, text, aad) => keys.sealSecret(ws, text, aad),
+    open: (ws, token, aad) => keys.openSecret(ws, token, aad),
+    requirePurposes: (ws, ids) => privacy.settings.requirePurposes(ws, ids),
+    segment: (ws, id) => { const s = segmentOf(ws, id); return s ? { sensitive: (s.sensitive ?? []).length > 0 } : undefined; },
+  });
+  await destinations.load();
+  const messages = new Messages({ memory, keys, baseUrl: () => deps.config.publicUrl ?? deps.baseUrl() });
+  const triggers = new Triggers({ store, destinations, now, segmentExists: (ws, id) => segmentOf(ws, id) !== undefined, templateProblems: (t) => messages.problems(t) });
+  await triggers.load();
+  let dispatcher: Dispatcher | null = null;
+  const fanout = new Fanout({
+    store, destinations, triggers, now, identifiersOf,
+    permitted: (pid, purpose) => { const ws = memory.live(pid)?.workspaceId; return ws !== undefined && permitted(ws, pid, purpose); },
+    isMember: (ws, seg, pid) => segments.engine.isMember(ws, seg, pid),
+    queued: (ids) => { for (const id of ids) dispatcher?.wake(id); },
+    onError: (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'activation fan-out failed; retrying'),
+  });
+  const smtp = createSmtpSender();
+  dispatcher = new Dispatcher({
+    store, destinations, metrics: deps.metrics, logger: deps.logger, now, random: Math.random,
+    policy: { baseMs: deps.config.retryBaseMs, maxMs: deps.config.retryMaxMs, sendTimeoutMs: deps.config.sendTimeoutMs },
+    facts: (ws): AdmissionFacts => ({
+      permitted: (pid, purpose) => permitted(ws, pid, purpose),
+      restricted: (pid) => privacy.ledger.restricted(pid),
+      segment: (id) => {
+        const s = segmentOf(ws, id);
+        return s ? { sensitive: (s.sensitive ?? []).length > 0, approved: s.approvedAt !== undefined } : undefined;
+      },
+    }),
+    live: (_ws, pid) => memory.live(pid)?.id,
+    identifiersOf,
+    segmentName: (ws, id) => segmentOf(ws, id)?.name ?? id,
+    reveal: (ws, event) => (identity.revealPseudonyms(ws, event) ?? {}) as Record<string, unknown>,
+    message: (d, row, pid) => messages.render(d, row, pid),
+    smtp: (o, m) => smtp.send(o, m),
+    delivered: () => undefined,
+    fanoutForgot: (members) => fanout.forgotten(members),
+  });
+  destinations.onChange((next, before) => {
+    if (next === null) dispatcher.forget(before!.id);
+    else dispatcher.wake(next.id);
+  });
+  segments.writer.onWritten(() => fanout.wake());
+  identity.observe({ committed: () => fanout.wake() });
+  privacy.ledger.onChange((ws, ids) => fanout.consentChanged(ws, ids));
+
+  return {
+    store, destinations, triggers, fanout, dispatcher, messages,
+    permitted,
+    forget: (ws, ids) => fanout.forget(ws, ids, (id) => keys.pseudonym(ws, 'profile', id)),
+    receipts: async (ws, ids) => (await store.receiptsOf(ws, ids)).map((r) => ({
+      destination: destinations.find(r.destinationId)?.name ?? r.destinationId, at: new Date(r.lastAt).toISOString(),
+    })),
+    async start() {
+      await fanout.start();
+      dispatcher.start();
+    },
+    async idle() {
+      await segments.writer.drain();
+      await fanout.idle();
+      await dispatcher.idle();
+    },
+    async stop() {
+      await fanout.stop();
+      await dispatcher.stop();
+      smtp.close();
+    },
+  };
+}

@@ -1,0 +1,366 @@
+/**
+ * Activation in the embedded store: destinations and triggers (config), the delivery queue with
+ * its dead letters, what each platform audience holds, the fan-out cursors over the outboxes,
+ * connectors' small state, and daily delivery counts. One connection; writes are serialised
+ * here, because the per-destination delivery loops run concurrently and a DuckDB transaction
+ * belongs to its connection.
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DeliveryKind } from '../../protocol/destination.js';
+import { all, inTransaction, jsonRows, type Database, type Row } from './database.js';
+
+export interface StoredDestination {
+  workspaceId: string;
+  id: string;
+  type: string;
+  name: string;
+  /** Secrets sealed (see activate/destinations.ts). */
+  config: Record<string, unknown>;
+  purpose: string;
+  segments: string[];
+  events: unknown;
+  ratePerSecond: number;
+  maxAttempts: number;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+  recipient: { country: string; transferSafeguard: string | null };
+}
+
+export interface NewDelivery {
+  workspaceId: string;
+  destinationId: string;
+  key: string;
+  kind: DeliveryKind;
+  action?: 'add' | 'remove';
+  profileId: string;
+  segmentId?: string;
+  payload?: unknown;
+  /** The payload holds platform-ready identifiers: nothing is looked up at send time. */
+  frozen?: boolean;
+  createdAt: number;
+}
+
+export interface DeliveryRow extends NewDelivery {
+  seq: bigint;
+  attempts: number;
+  nextAt: number;
+  status: 'pending' | 'dead';
+  error: string | null;
+  failedAt: number | null;
+}
+
+export interface AudienceMember {
+  workspaceId: string;
+  destinationId: string;
+  segmentId: string;
+  profileId: string;
+}
+
+export interface Settlement {
+  delivered: string[];
+  dropped: string[];
+  retried: Array<{ key: string; attempts: number; nextAt: number; error: string }>;
+  dead: Array<{ key: string; attempts: number; error: string }>;
+  /** Counts by (outcome, reason) for today's stats. */
+  counts: Array<{ outcome: string; reason: string; count: number }>;
+  /** Audience rows to forget (an add that was dropped never reached the platform). */
+  forget: AudienceMember[];
+  /** Profiles whose data this batch delivered (the receipts access requests show). */
+  received: string[];
+}
+
+export interface ChangeRow { id: bigint; workspaceId: string; segmentId: string; profileId: string; entered: boolean; at: number; cause: string }
+export interface EventRow {
+  workspaceId: string; seq: bigint; messageId: string; type: string; event: string | null; name: string | null;
+  profileId: string; sourceId: string; timestamp: number; receivedAt: number; properties: Record<string, unknown>; traits: Record<string, unknown>; context: Record<string, unknown>;
+}
+
+const DELIVERY_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', k: 'VARCHAR', q: 'BIGINT', t: 'VARCHAR', a: 'VARCHAR', p: 'VARCHAR', s: 'VARCHAR', y: 'JSON', f: 'BOOLEAN', c: 'BIGINT' });
+const MEMBER_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', s: 'VARCHAR', p: 'VARCHAR' });
+const KEYS_SPEC = JSON.stringify({ k: 'VARCHAR' });
+
+export class DuckDbActivationStore {
+  private lock: Promise<unknown> = Promise.resolve();
+  private nextSeq = 1n;
+
+  private constructor(private readonly conn: DuckDBConnection) {}
+
+  static async open(db: Database): Promise<DuckDbActivationStore> {
+    const s = new DuckDbActivationStore(await db.connect());
+    const rows = await all(s.conn, 'SELECT coalesce(max(seq), 0) AS q FROM deliveries');
+    s.nextSeq = BigInt(rows[0]?.q as bigint | number) + 1n;
+    return s;
+  }
+
+  /** Runs writes one at a time (and reads that must see them in order). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- config ----
+
+  async destinations(): Promise<StoredDestination[]> {
+    const rows = await this.serial(() => all(this.conn, `SELECT workspace_id, id, type, name, config::VARCHAR AS config, purpose, segments::VARCHAR AS segments,
+      events::VARCHAR AS events, rate_per_second, max_attempts, enabled, created_at, updated_at, recipient::VARCHAR AS recipient FROM destinations ORDER BY created_at, id`));
+    return rows.map((r) => ({
+      workspaceId: r.workspace_id as string, id: r.id as string, type: r.type as string, name: r.name as string,
+      config: JSON.parse(r.config as string) as Record<string, unknown>, purpose: r.purpose as string,
+      segments: JSON.parse(r.segments as string) as string[], events: r.events == null ? undefined : JSON.parse(r.events as string),
+      ratePerSecond: Number(r.rate_per_second), maxAttempts: Number(r.max_attempts), enabled: r.enabled as boolean,
+      createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), recipient: JSON.parse(r.recipient as string) as StoredDestination['recipient'],
+    }));
+  }
+
+  saveDestination(d: StoredDestination): Promise<void> {
+    return this.serial(async () => {
+      await this.conn.run(`INSERT OR REPLACE INTO destinations VALUES ($1, $2, $3, $4, $5::JSON, $6, $7::JSON, $8::JSON, $9, $10, $11, $12, $13, $14::JSON)`, [
+        d.workspaceId, d.id, d.type, d.name, JSON.stringify(d.config), d.purpose, JSON.stringify(d.segments),
+        d.events === undefined ? null : JSON.stringify(d.events), d.ratePerSecond, d.maxAttempts, d.enabled, BigInt(d.createdAt), BigInt(d.updatedAt), JSON.stringify(d.recipient),
+      ]);
+    });
+  }
+
+  /** The destination and everything queued or remembered for it. */
+  deleteDestination(workspaceId: string, id: string): Promise<void> {
+    return this.serial(() => inTransaction(this.conn, async () => {
+      await this.conn.run('DELETE FROM destinations WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+      for (const t of ['deliveries', 'audience_members', 'delivery_stats', 'delivery_receipts']) await this.conn.run(`DELETE FROM ${t} WHERE workspace_id = $1 AND destination_id = $2`, [workspaceId, id]);
+      await this.conn.run('DELETE FROM destination_state WHERE destination_id = $1', [id]);
+    }));
+  }
+
+  async triggers(): Promise<Array<{ workspaceId: string; id: string; definition: unknown; enabled: boolean; createdAt: number }>> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT workspace_id, id, definition::VARCHAR AS definition, enabled, created_at FROM triggers ORDER BY created_at, id'));
+    return rows.map((r) => ({ workspaceId: r.workspace_id as string, id: r.id as string, definition: JSON.parse(r.definition as string), enabled: r.enabled as boolean, createdAt: Number(r.created_at) }));
+  }
+
+  saveTrigger(t: { workspaceId: string; id: string; definition: unknown; enabled: boolean; createdAt: number }): Promise<void> {
+    return this.serial(async () => {
+      await this.conn.run('INSERT OR REPLACE INTO triggers VALUES ($1, $2, $3::JSON, $4, $5)', [t.workspaceId, t.id, JSON.stringify(t.definition), t.enabled, BigInt(t.createdAt)]);
+    });
+  }
+
+  deleteTrigger(workspaceId: string, id: string): Promise<void> {
+    return this.serial(async () => { await this.conn.run('DELETE FROM triggers WHERE workspace_id = $1 AND id = $2', [workspaceId, id]); });
+  }
+
+  // ---- the outboxes the fan-out follows ----
+
+  async cursor(stream: string): Promise<bigint | null> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT position FROM activation_cursors WHERE stream = $1', [stream]));
+    return rows.length === 0 ? null : BigInt(rows[0]!.position as bigint | number);
+  }
+
+  async lastChangeId(): Promise<bigint> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT coalesce(max(id), 0) AS id FROM segment_changes'));
+    return BigInt(rows[0]?.id as bigint | number);
+  }
+
+  async lastEventSeq(): Promise<bigint> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT coalesce(max(seq), 0) AS seq FROM events'));
+    return BigInt(rows[0]?.seq as bigint | number);
+  }
+
+  async changesAfter(after: bigint, limit: number): Promise<ChangeRow[]> {
+    const rows = await this.serial(() => all(this.conn, `SELECT id, workspace_id, segment_id, profile_id, entered, changed_at, cause FROM segment_changes
+      WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit]));
+    return rows.map((r) => ({ id: BigInt(r.id as bigint), workspaceId: r.workspace_id as string, segmentId: r.segment_id as string, profileId: r.profile_id as string,
+      entered: r.entered as boolean, at: Number(r.changed_at), cause: r.cause as string }));
+  }
+
+  async eventsAfter(after: bigint, limit: number): Promise<EventRow[]> {
+    const rows = await this.serial(() => all(this.conn, `SELECT workspace_id, seq, message_id, type, event, name, profile_id, source_id, epoch_ms(timestamp) AS ts, epoch_ms(received_at) AS received,
+      properties::VARCHAR AS properties, traits::VARCHAR AS traits, context::VARCHAR AS context FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]));
+    return rows.map((r) => ({
+      workspaceId: r.workspace_id as string, seq: BigInt(r.seq as bigint), messageId: r.message_id as string, type: r.type as string,
+      event: (r.event as string | null) ?? null, name: (r.name as string | null) ?? null, profileId: r.profile_id as string, sourceId: r.source_id as string,
+      timestamp: Number(r.ts), receivedAt: Number(r.received), properties: parseObject(r.properties), traits: parseObject(r.traits), context: parseObject(r.context),
+    }));
+  }
+
+  /** Current members of a segment as the segment store last announced them. */
+  async segmentMembers(workspaceId: string, segmentId: string): Promise<string[]> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT profile_id FROM segment_members WHERE workspace_id = $1 AND segment_id = $2 ORDER BY profile_id', [workspaceId, segmentId]));
+    return rows.map((r) => r.profile_id as string);
+  }
+
+  async audienceMembers(): Promise<AudienceMember[]> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT workspace_id, destination_id, segment_id, profile_id FROM audience_members'));
+    return rows.map((r) => ({ workspaceId: r.workspace_id as string, destinationId: r.destination_id as string, segmentId: r.segment_id as string, profileId: r.profile_id as string }));
+  }
+
+  /**
+   * One fan-out step, atomically: the new deliveries, the audience rows they imply, and the
+   * cursors they were read up to. A crash before commit repeats the step; after, never.
+   */
+  enqueue(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, cursors: ReadonlyMap<string, bigint>): Promise<void> {
+    return this.serial(() => inTransaction(this.conn, async () => {
+      if (deliveries.length > 0) {
+        const first = this.nextSeq;
+        const rows = deliveries.map((d) => JSON.stringify({
+          w: d.workspaceId, d: d.destinationId, k: d.key, q: (this.nextSeq++).toString(), t: d.kind, a: d.action ?? null, p: d.profileId,
+          s: d.segmentId ?? null, y: d.payload === undefined ? null : d.payload, f: d.frozen ?? false, c: d.createdAt,
+        })).join('\n');
+        try {
+          // A key already queued (a fan-out repeated after a crash between send and cursor) is kept as it is.
+          await this.conn.run(`INSERT OR IGNORE INTO deliveries SELECT w, d, k, q, t, a, p, s, y, f, 0, c, 'pending', NULL, c, NULL FROM ${jsonRows(DELIVERY_SPEC)}`, [rows]);
+        } catch (err) {
+          this.nextSeq = first;
+          throw err;
+        }
+      }
+      await this.members(members.add, members.remove);
+      for (const [stream, position] of cursors) {
+        await this.conn.run('INSERT OR REPLACE INTO activation_cursors VALUES ($1, $2)', [stream, position]);
+      }
+    }));
+  }
+
+  private async members(add: readonly AudienceMember[], remove: readonly AudienceMember[]): Promise<void> {
+    const json = (ms: readonly AudienceMember[]) => ms.map((m) => JSON.stringify({ w: m.workspaceId, d: m.destinationId, s: m.segmentId, p: m.profileId })).join('\n');
+    if (remove.length > 0) {
+      await this.conn.run(`DELETE FROM audience_members a USING ${jsonRows(MEMBER_SPEC)} m WHERE a.destination_id = m.d AND a.segment_id = m.s AND a.profile_id = m.p`, [json(remove)]);
+    }
+    if (add.length > 0) await this.conn.run(`INSERT OR IGNORE INTO audience_members SELECT w, d, s, p FROM ${jsonRows(MEMBER_SPEC)}`, [json(add)]);
+  }
+
+  // ---- the delivery loop ----
+
+  async due(destinationId: string, now: number, limit: number): Promise<DeliveryRow[]> {
+    const rows = await this.serial(() => all(this.conn, `SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
+      WHERE destination_id = $1 AND status = 'pending' AND next_at <= $2 ORDER BY seq LIMIT $3`, [destinationId, now, limit]));
+    return rows.map(toDelivery);
+  }
+
+  /** When the next pending delivery of a destination falls due (null: none pending). */
+  async nextDue(destinationId: string): Promise<number | null> {
+    const rows = await this.serial(() => all(this.conn, `SELECT min(next_at) AS t FROM deliveries WHERE destination_id = $1 AND status = 'pending'`, [destinationId]));
+    const t = rows[0]?.t;
+    return t == null ? null : Number(t);
+  }
+
+  /** Applies a batch's outcomes in one transaction. */
+  settle(workspaceId: string, destinationId: string, s: Settlement, day: string, now: number): Promise<void> {
+    return this.serial(() => inTransaction(this.conn, async () => {
+      const gone = [...s.delivered, ...s.dropped];
+      if (gone.length > 0) {
+        await this.conn.run(`DELETE FROM deliveries d USING ${jsonRows(KEYS_SPEC)} x WHERE d.destination_id = $2 AND d.key = x.k`,
+          [gone.map((k) => JSON.stringify({ k })).join('\n'), destinationId]);
+      }
+      for (const r of s.retried) {
+        await this.conn.run('UPDATE deliveries SET attempts = $3, next_at = $4, error = $5 WHERE destination_id = $1 AND key = $2', [destinationId, r.key, r.attempts, BigInt(r.nextAt), r.error]);
+      }
+      for (const r of s.dead) {
+        await this.conn.run(`UPDATE deliveries SET attempts = $3, status = 'dead', error = $4, failed_at = $5 WHERE destination_id = $1 AND key = $2`, [destinationId, r.key, r.attempts, r.error, BigInt(now)]);
+      }
+      await this.members([], s.forget);
+      if (s.received.length > 0) {
+        await this.conn.run(`INSERT INTO delivery_receipts SELECT $2, $3, p, $4, $4, count(*) FROM (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS p) GROUP BY p
+          ON CONFLICT (destination_id, profile_id) DO UPDATE SET last_at = excluded.last_at, count = delivery_receipts.count + excluded.count`,
+        [JSON.stringify(s.received), workspaceId, destinationId, BigInt(now)]);
+      }
+      for (const c of s.counts) {
+        await this.conn.run(`INSERT INTO delivery_stats VALUES ($1, $2, CAST($3 AS DATE), $4, $5, $6)
+          ON CONFLICT (destination_id, day, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count`,
+        [workspaceId, destinationId, day, c.outcome, c.reason, BigInt(c.count)]);
+      }
+    }));
+  }
+
+  async deadLetters(destinationId: string, limit: number): Promise<DeliveryRow[]> {
+    const rows = await this.serial(() => all(this.conn, `SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
+      WHERE destination_id = $1 AND status = 'dead' ORDER BY seq LIMIT $2`, [destinationId, limit]));
+    return rows.map(toDelivery);
+  }
+
+  /** Puts dead letters back in the queue, due now, with their attempts reset; returns how many. */
+  async replay(destinationId: string, keys: readonly string[] | null, now: number): Promise<number> {
+    return this.serial(async () => {
+      const params: DuckDBValue[] = [destinationId, BigInt(now)];
+      let where = `destination_id = $1 AND status = 'dead'`;
+      if (keys !== null) {
+        params.push(JSON.stringify(keys));
+        where += ` AND key IN (SELECT unnest(from_json($3::JSON, '["VARCHAR"]')))`;
+      }
+      const rows = await all(this.conn, `UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $2, error = NULL, failed_at = NULL WHERE ${where} RETURNING key`, params);
+      return rows.length;
+    });
+  }
+
+  async stats(destinationId: string): Promise<{ counts: Array<{ outcome: string; reason: string; count: number }>; pending: number; dead: number; audience: Record<string, number> }> {
+    return this.serial(async () => {
+      const counts = await all(this.conn, 'SELECT outcome, reason, sum(count) AS n FROM delivery_stats WHERE destination_id = $1 GROUP BY ALL ORDER BY ALL', [destinationId]);
+      const queue = await all(this.conn, `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'dead') AS dead FROM deliveries WHERE destination_id = $1`, [destinationId]);
+      const audience = await all(this.conn, 'SELECT segment_id, count(*) AS n FROM audience_members WHERE destination_id = $1 GROUP BY ALL', [destinationId]);
+      return {
+        counts: counts.map((r) => ({ outcome: r.outcome as string, reason: r.reason as string, count: Number(r.n) })),
+        pending: Number(queue[0]?.pending ?? 0), dead: Number(queue[0]?.dead ?? 0),
+        audience: Object.fromEntries(audience.map((r) => [r.segment_id as string, Number(r.n)])),
+      };
+    });
+  }
+
+  /** The queued deliveries of some profiles (the access bundle shows where their data is going). */
+  async deliveriesOf(workspaceId: string, profileIds: readonly string[]): Promise<DeliveryRow[]> {
+    const rows = await this.serial(() => all(this.conn, `SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
+      WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) ORDER BY seq`, [workspaceId, JSON.stringify(profileIds)]));
+    return rows.map(toDelivery);
+  }
+
+  /**
+   * Erasure: the profiles' queued deliveries and audience rows go; `removals` (frozen, keyed by
+   * pseudonyms) take their place so the platforms that hold them let them go too.
+   */
+  forgetProfiles(workspaceId: string, profileIds: readonly string[], removals: readonly NewDelivery[]): Promise<void> {
+    const ids = JSON.stringify(profileIds);
+    return this.serial(() => inTransaction(this.conn, async () => {
+      for (const t of ['deliveries', 'audience_members', 'delivery_receipts']) {
+        await this.conn.run(`DELETE FROM ${t} WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]')))`, [workspaceId, ids]);
+      }
+      if (removals.length > 0) {
+        const rows = removals.map((d) => JSON.stringify({
+          w: d.workspaceId, d: d.destinationId, k: d.key, q: (this.nextSeq++).toString(), t: d.kind, a: d.action ?? null, p: d.profileId,
+          s: d.segmentId ?? null, y: d.payload ?? null, f: true, c: d.createdAt,
+        })).join('\n');
+        await this.conn.run(`INSERT OR REPLACE INTO deliveries SELECT w, d, k, q, t, a, p, s, y, f, 0, c, 'pending', NULL, c, NULL FROM ${jsonRows(DELIVERY_SPEC)}`, [rows]);
+      }
+    }));
+  }
+
+  /** Which destinations received data of these profiles, first and last time. */
+  async receiptsOf(workspaceId: string, profileIds: readonly string[]): Promise<Array<{ destinationId: string; firstAt: number; lastAt: number; count: number }>> {
+    const rows = await this.serial(() => all(this.conn, `SELECT destination_id, min(first_at) AS f, max(last_at) AS l, sum(count) AS n FROM delivery_receipts
+      WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) GROUP BY destination_id ORDER BY destination_id`, [workspaceId, JSON.stringify(profileIds)]));
+    return rows.map((r) => ({ destinationId: r.destination_id as string, firstAt: Number(r.f), lastAt: Number(r.l), count: Number(r.n) }));
+  }
+
+  // ---- connectors' state ----
+
+  async getState(destinationId: string, key: string): Promise<string | null> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT value FROM destination_state WHERE destination_id = $1 AND key = $2', [destinationId, key]));
+    return rows.length === 0 ? null : (rows[0]!.value as string);
+  }
+
+  setState(destinationId: string, key: string, value: string): Promise<void> {
+    return this.serial(async () => { await this.conn.run('INSERT OR REPLACE INTO destination_state VALUES ($1, $2, $3)', [destinationId, key, value]); });
+  }
+}
+
+function parseObject(v: unknown): Record<string, unknown> {
+  if (typeof v !== 'string') return {};
+  const o = JSON.parse(v) as unknown;
+  return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : {};
+}
+
+function toDelivery(r: Row): DeliveryRow {
+  return {
+    workspaceId: r.workspace_id as string, destinationId: r.destination_id as string, key: r.key as string, seq: BigInt(r.seq as bigint),
+    kind: r.kind as DeliveryKind, ...(r.action == null ? {} : { action: r.action as 'add' | 'remove' }), profileId: r.profile_id as string,
+    ...(r.segment_id == null ? {} : { segmentId: r.segment_id as string }), payload: r.payload == null ? undefined : JSON.parse(r.payload as string),
+    frozen: r.frozen as boolean, attempts: Number(r.attempts), nextAt: Number(r.next_at), status: r.status as 'pending' | 'dead',
+    error: (r.error as string | null) ?? null, createdAt: Number(r.created_at), failedAt: r.failed_at == null ? null : Number(r.failed_at),
+  };
+}
