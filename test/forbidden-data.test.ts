@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { forbiddenRules, luhn, maskValue, mayHoldForbidden, probeSource, type MaskCounts } from '../src/collect/steps/forbidden-data.js';
+import { forbiddenRules, luhn, maskEvent, maskValue, mayHoldForbidden, probeSource, type MaskCounts } from '../src/collect/steps/forbidden-data.js';
 import { scanEvent } from '../src/collect/steps/json-spans.js';
 import { prepareBody, prepareEvents, type Prepared, type PrepareSettings } from '../src/collect/prepare.js';
 import { openIpLookup } from '../src/collect/steps/ip.js';
@@ -396,4 +396,18 @@ test('over HTTP, inline and on a worker thread: no card number in the log files 
   } finally {
     removeDir(s.dir);
   }
+});
+
+test('ids declared in context.externalIds are identifiers, not card numbers: kept, while a card elsewhere in the context is masked', () => {
+  const rules = forbiddenRules({ maskCardNumbers: true, forbiddenPatterns: [] });
+  // 19 digits passing the Luhn check: a plausible partner (Xandr) user id.
+  const partnerId = '4111111111111111110'.slice(0, 18);
+  const id = [...'0123456789'].map((d) => partnerId + d).find((v) => luhn(v))!;
+  const counts: MaskCounts = {};
+  const e = { properties: {}, traits: {}, context: { externalIds: [{ type: 'xandr_id', id, collection: 'users', note: 'card 4111 1111 1111 1111' }], page: { search: '?cc=4111111111111111' } } };
+  const masked = maskEvent(e, rules, counts);
+  assert.equal(masked.context.externalIds[0]!.id, id);
+  assert.equal(masked.context.externalIds[0]!.note, 'card [masked:card]');
+  assert.equal((masked.context.page as { search: string }).search, '?cc=[masked:card]');
+  assert.equal(counts.card, 2);
 });

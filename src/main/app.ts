@@ -79,6 +79,7 @@ import { registerPersonalize } from '../collect/routes/personalize.js';
 import { registerCookieSync } from '../collect/routes/cookie-sync.js';
 import { registerMessageLinks } from '../collect/routes/message-links.js';
 import { traitValues } from '../profiles/traits.js';
+import { verifyTwilioSignature } from '../activate/twilio-sms/index.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
 import type { EventLog, EventStore } from '../storage/ports.js';
 
@@ -230,6 +231,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
+    // Signed message links carry their payload in the path (a click target up to 4 KB).
+    maxParamLength: 12 * 1024,
   });
   useTypeBoxValidation(http);
   const httpClose = trackInFlight(http);
@@ -282,6 +285,13 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
         if (userId) return { userId: identity.clearValue(userId) ?? undefined };
         if (anonymousId) return { anonymousId: identity.clearValue(anonymousId) ?? undefined };
         return { anonymousId: `profile:${live.id}` };
+      },
+      baseUrl: () => baseUrl,
+      genuineStatus: (p, url, form, headers) => {
+        const d = activation.destinations.find(p.d);
+        if (d?.type !== 'twilio-sms') return false;
+        const signature = headers['x-twilio-signature'];
+        return verifyTwilioSignature(String(d.config.authToken), url, form, typeof signature === 'string' ? signature : null);
       },
       unsubscribe: async (p) => {
         const d = activation.destinations.find(p.d);

@@ -32,10 +32,11 @@ export const EventForwarding = Type.Object({
 export type EventForwardingT = Static<typeof EventForwarding>;
 
 /** Message fields rendered with Liquid for each person (`{{ traits.firstName }}`). */
-export const MessageTemplate = Type.Record(
-  Type.Union([Type.Literal('subject'), Type.Literal('html'), Type.Literal('text'), Type.Literal('body'), Type.Literal('title'), Type.Literal('url')]),
-  Type.String({ maxLength: 200_000 }),
-);
+const TemplateField = Type.String({ maxLength: 200_000 });
+export const MessageTemplate = Type.Object({
+  subject: Type.Optional(TemplateField), html: Type.Optional(TemplateField), text: Type.Optional(TemplateField),
+  body: Type.Optional(TemplateField), title: Type.Optional(TemplateField), url: Type.Optional(TemplateField),
+}, { additionalProperties: false, minProperties: 1 });
 export type MessageTemplateT = Static<typeof MessageTemplate>;
 
 const DestinationFields = {

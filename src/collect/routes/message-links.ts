@@ -30,6 +30,10 @@ export interface MessageLinkDeps {
   who(workspaceId: string, profileId: string): { userId?: string; anonymousId?: string } | undefined;
   /** Records the person's objection to the destination's purpose; answers the purpose's name. */
   unsubscribe(p: LinkPayload): Promise<string>;
+  /** A status callback is the platform's own (e.g. X-Twilio-Signature over `url` and the form). */
+  genuineStatus(p: LinkPayload, url: string, form: Record<string, string>, headers: Record<string, unknown>): boolean;
+  /** This server's public base URL (the callback URL the platform signed starts with it). */
+  baseUrl(): string;
 }
 
 function page(reply: FastifyReply, title: string, body: string): FastifyReply {
@@ -88,6 +92,7 @@ export function registerMessageLinks(app: FastifyInstance, deps: MessageLinkDeps
   app.post<{ Params: { token: string }; Body: Record<string, string> }>('/v1/m/s/:token', { schema: { hide: true } }, async (req, reply) => {
     const p = verified(req.params.token, 's');
     const form = req.body && typeof req.body === 'object' ? req.body : {};
+    if (!deps.genuineStatus(p, `${deps.baseUrl()}${req.url}`, form, req.headers)) throw new EnsembleError('ENSEMBLE_ERR_LINK_INVALID', 'The status callback is not signed by the platform.');
     const e = twilioStatusEvent(form);
     if (e) await track(p, e.event, e.properties, `${String(form.MessageStatus ?? '')}`);
     return reply.code(204).send();

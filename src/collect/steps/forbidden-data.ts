@@ -4,7 +4,8 @@
  * the operator configures (`collect.forbiddenPatterns`), found in the string values of an event's
  * `properties`, `traits` and `context`, at any depth and in arrays, are replaced by
  * `[masked:<name>]` and counted per name. A card number sent as a JSON number becomes that string
- * too. Only values are scanned, not object keys, nor the event's other members (ids, names).
+ * too. Only values are scanned, not object keys, nor the event's other members (ids, names),
+ * nor the ids declared in `context.externalIds`.
  *
  * A card number: 13–19 digits, in one run or in groups of at most 6 digits separated by single
  * spaces or dashes, starting with 2–9, passing the Luhn check. Beyond the pattern and the check:
@@ -436,9 +437,29 @@ export function maskEvent<E extends MaskableEvent>(event: E, rules: ForbiddenRul
   // Through maskValue: a client may have sent an array where an object belongs.
   const properties = maskValue(event.properties, rules, counts) as E['properties'];
   const traits = maskValue(event.traits, rules, counts) as E['traits'];
-  const context = maskValue(event.context, rules, counts) as E['context'];
+  const context = maskContext(event.context, rules, counts) as E['context'];
   if (properties === event.properties && traits === event.traits && context === event.context) return event;
   return { ...event, properties, traits, context };
+}
+
+/**
+ * The context, but the ids of `context.externalIds` are declared identifiers (a partner's
+ * numeric user id is 19 digits and one in ten passes the Luhn check): their `id` is kept.
+ */
+function maskContext(context: unknown, rules: ForbiddenRules, counts: MaskCounts): unknown {
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) return maskValue(context, rules, counts);
+  const c = context as Record<string, unknown>;
+  if (!Array.isArray(c.externalIds)) return maskValue(c, rules, counts);
+  const { externalIds, ...rest } = c;
+  const masked = maskValue(rest, rules, counts) as Record<string, unknown>;
+  const ids = externalIds.map((x: unknown) => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return maskValue(x, rules, counts);
+    const { id, ...others } = x as Record<string, unknown>;
+    const m = maskValue(others, rules, counts);
+    return m === others ? x : { ...(m as Record<string, unknown>), ...(id === undefined ? {} : { id }) };
+  });
+  if (masked === rest && ids.every((x, i) => x === externalIds[i])) return context;
+  return { ...masked, externalIds: ids };
 }
 
 /** Whether a value the collector wrote itself (the client IP in `context.ip`) matches a pattern. */
