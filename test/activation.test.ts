@@ -342,3 +342,17 @@ test('the queue is durable: a delivery waiting for a platform that is down is se
   await s.api('DELETE', `${ws()}/destinations/${d.id}`);
   await down.close();
 });
+
+test('deleting a segment empties its audience and the destinations stop mirroring it', async () => {
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Short-lived', definition: { kind: 'event', event: 'Short Lived' } })).body;
+  const path = `/short-${uid()}`;
+  const d = await destination({ type: 'webhook', name: 'Short hook', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
+  const anon = `s-${uid()}`;
+  await send([{ type: 'track', anonymousId: anon, event: 'Short Lived' }]);
+  const pid = await profileOf(anon);
+  await until(() => items(hook, path).some((i) => i.profileId === pid && i.action === 'add'), 'the add');
+  assert.equal((await s.api('DELETE', `${ws()}/segments/${seg.id}`)).status, 204);
+  await until(() => items(hook, path).some((i) => i.profileId === pid && i.action === 'remove'), 'the removal');
+  assert.deepEqual((await s.api('GET', `${ws()}/destinations/${d.id}`)).body.segments, []);
+  await s.api('DELETE', `${ws()}/destinations/${d.id}`);
+});

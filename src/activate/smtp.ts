@@ -37,6 +37,10 @@ function keyOf(o: SmtpOptions): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function transporterFor(o: SmtpOptions): Transporter {
   return nodemailer.createTransport({
     pool: true,
@@ -47,6 +51,9 @@ function transporterFor(o: SmtpOptions): Transporter {
     secure: o.secure,
     ...(o.user !== undefined && o.user !== '' ? { auth: { user: o.user, pass: o.password ?? '' } } : {}),
     ...(o.allowSelfSigned === true ? { tls: { rejectUnauthorized: false } } : {}),
+    // A password never crosses the network in clear: without implicit TLS, STARTTLS is required
+    // (a relay that does not offer it fails); only a relay on this machine may go without.
+    requireTLS: !o.secure && o.user !== undefined && o.user !== '' && !isLoopback(o.host),
     connectionTimeout: SMTP_TIMEOUT_MS,
     greetingTimeout: SMTP_TIMEOUT_MS,
     socketTimeout: SMTP_TIMEOUT_MS,

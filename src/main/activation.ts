@@ -115,6 +115,7 @@ export async function wireActivation(deps: {
     else dispatcher.wake(next.id);
   });
   segments.writer.onWritten(() => fanout.wake());
+  segments.service.onRemoved((ws, id) => destinations.segmentDeleted(ws, id));
   identity.observe({ committed: () => fanout.wake() });
   privacy.ledger.onChange((ws, ids) => fanout.consentChanged(ws, ids));
 

@@ -53,6 +53,7 @@ export interface Reconciliation {
 }
 
 export class SegmentService {
+  private readonly removedListeners: Array<(workspaceId: string, id: string) => Promise<void>> = [];
   constructor(private readonly deps: SegmentServiceDeps) {}
 
   async start(): Promise<void> {
@@ -107,6 +108,12 @@ export class SegmentService {
     await this.deps.store.delete(workspaceId, id);
     await this.deps.store.deleteList(workspaceId, id);
     this.deps.engine.remove(workspaceId, id);
+    for (const l of this.removedListeners) await l(workspaceId, id);
+  }
+
+  /** Called after a segment was deleted (destinations stop mirroring it). */
+  onRemoved(listener: (workspaceId: string, id: string) => Promise<void>): void {
+    this.removedListeners.push(listener);
   }
 
   /** A static list: the identity keys of its identifiers, then the segment reading it. */
