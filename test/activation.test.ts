@@ -356,3 +356,27 @@ test('deleting a segment empties its audience and the destinations stop mirrorin
   assert.deepEqual((await s.api('GET', `${ws()}/destinations/${d.id}`)).body.segments, []);
   await s.api('DELETE', `${ws()}/destinations/${d.id}`);
 });
+
+test('batches never exceed the connector\'s batch size; a test delivery reaches the platform outside the queue', async () => {
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Many', definition: { kind: 'event', event: 'Many' } })).body;
+  await send(Array.from({ length: 250 }, (_v, i) => ({ type: 'track', anonymousId: `many-${i}-${uid()}`, event: 'Many' })));
+  const path = `/many-${uid()}`;
+  const d = await destination({ type: 'webhook', name: 'Many hook', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
+  await until(() => items(hook, path).length >= 250, 'the backfill of 250');
+  const sizes = hook.requests.filter((r) => r.url === path).map((r) => JSON.parse(r.body).batch.length);
+  assert.ok(sizes.every((n) => n <= 100), JSON.stringify(sizes));
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 250, 'each member once');
+
+  const before = (await s.api('GET', `${ws()}/destinations/${d.id}/stats`)).body;
+  const t = await s.api('POST', `${ws()}/destinations/${d.id}/test`);
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  assert.deepEqual(t.body.outcome, { kind: 'ok' });
+  const last = JSON.parse(hook.requests.filter((r) => r.url === path).at(-1)!.body).batch[0];
+  assert.equal(last.profileId, 'prf_test');
+  assert.deepEqual(last.identifiers.email_sha256, [sha('ensemble-test@example.com')]);
+  assert.equal((await s.api('GET', `${ws()}/destinations/${d.id}/stats`)).body.delivered, before.delivered, 'a test is not counted');
+  hook.handler = () => ({ status: 401, body: { error: 'bad token' } });
+  assert.deepEqual((await s.api('POST', `${ws()}/destinations/${d.id}/test`)).body.outcome, { kind: 'drop', reason: 'http_401' });
+  hook.handler = () => ({ status: 200, body: {} });
+  await s.api('DELETE', `${ws()}/destinations/${d.id}`);
+});

@@ -34,7 +34,6 @@ export interface DispatcherDeps {
   /** A message rendered for its person, or the drop that says why it cannot be. */
   message(d: Destination, row: DeliveryRow, profileId: string): Pick<MessageItem, 'content' | 'traits' | 'links'> | DeliveryOutcome;
   smtp(options: SmtpOptions, message: SmtpMessage): Promise<{ messageId: string; response: string }>;
-  delivered(d: Destination, items: readonly DeliveryItem[]): void;
   fanoutForgot(members: readonly AudienceMember[]): void;
   policy: BackoffPolicy & { sendTimeoutMs: number };
   metrics: Metrics;
@@ -186,7 +185,6 @@ export class Dispatcher {
       sent.forEach((x, i) => apply(x.row, outcomes[i] ?? { kind: 'retry', reason: 'connector_missing_outcome' }));
       const ok = sent.filter((x, i) => outcomes[i]?.kind === 'ok' && !x.row.frozen);
       s.received = ok.map((x) => x.item.profileId);
-      if (ok.length > 0) this.deps.delivered(d, ok.map((x) => x.item));
     }
     s.counts = [...counts].map(([k, n]) => { const [outcome, reason] = k.split('\u0000') as [string, string]; return { outcome, reason, count: n }; });
     await this.deps.store.settle(d.workspaceId, d.id, s, new Date(now).toISOString().slice(0, 10), now);

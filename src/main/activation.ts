@@ -107,7 +107,6 @@ export async function wireActivation(deps: {
     reveal: (ws, event) => (identity.revealPseudonyms(ws, event) ?? {}) as Record<string, unknown>,
     message: (d, row, pid) => messages.render(d, row, pid),
     smtp: (o, m) => smtp.send(o, m),
-    delivered: () => undefined,
     fanoutForgot: (members) => fanout.forgotten(members),
   });
   destinations.onChange((next, before) => {
