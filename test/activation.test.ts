@@ -123,7 +123,7 @@ test('audiences: backfill when connected, add on enter, remove on exit — exact
     { type: 'identify', anonymousId: early, traits: { email: `Early.${early}@Example.com` } },
     { type: 'track', anonymousId: early, event: 'Product Added', properties: { sku: 'a' } },
   ]);
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Cart abandoners', definition: abandoners })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Cart abandoners', purposes: ['necessary'], definition: abandoners })).body;
   await settle();
   const path = `/aud-${uid()}`;
   const d = await destination({ type: 'webhook', name: 'Audience hook', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
@@ -160,17 +160,23 @@ test('audiences: backfill when connected, add on enter, remove on exit — exact
   await s.api('DELETE', `${ws()}/destinations/${d.id}`);
 });
 
-test('consent: no addition without the destination purpose (a counted drop); granting adds, withdrawing removes at once', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Browsers', definition: { kind: 'event', event: 'Viewed', within: '30d' } })).body;
+test('consent and purpose limitation: only segments serving the destination\'s purpose connect; no delivery without it (a counted drop); granting adds, withdrawing removes at once', async () => {
+  const loose = (await s.api('POST', `${ws()}/segments`, { name: 'Loose', definition: { kind: 'event', event: 'Viewed', within: '30d' } })).body;
   const path = `/ads-${uid()}`;
+  const refused = await s.api('POST', `${ws()}/destinations`, { type: 'webhook', name: 'Ads hook', purpose: 'advertising', segments: [loose.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error.code, 'ENSEMBLE_ERR_PURPOSE_LIMITATION', 'a segment not serving advertising cannot feed an advertising destination');
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Browsers', purposes: ['advertising'], definition: { kind: 'event', event: 'Viewed', within: '30d' } })).body;
   const d = await destination({ type: 'webhook', name: 'Ads hook', purpose: 'advertising', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
+  const fpath = `/ads-events-${uid()}`;
+  const f = await destination({ type: 'webhook', name: 'Ads events', purpose: 'advertising', events: { names: ['Viewed'] }, config: { url: `${hook.url}${fpath}`, secret: SECRET } });
   const anon = `c-${uid()}`;
   await send([{ type: 'track', anonymousId: anon, event: 'Viewed' }]);
   const pid = await profileOf(anon);
   await settle();
-  assert.equal(items(hook, path).length, 0, 'nothing sent without advertising consent');
-  const dropped = (await s.api('GET', `${ws()}/destinations/${d.id}/stats`)).body.dropped;
-  assert.equal(dropped['consent:advertising'], 1);
+  assert.equal(items(hook, path).length + items(hook, fpath).length, 0, 'nothing sent without advertising consent');
+  const dropped = (await s.api('GET', `${ws()}/destinations/${f.id}/stats`)).body.dropped;
+  assert.equal(dropped['consent:advertising'], 1, 'the refused event is counted, not silently lost');
 
   await consent(pid, 'advertising', 'granted');
   await until(() => items(hook, path).some((i) => i.profileId === pid && i.action === 'add'), 'the add after consent');
@@ -178,10 +184,11 @@ test('consent: no addition without the destination purpose (a counted drop); gra
   await until(() => items(hook, path).some((i) => i.profileId === pid && i.action === 'remove'), 'the removal on withdrawal');
   assert.deepEqual(items(hook, path).map((i) => i.action), ['add', 'remove']);
   await s.api('DELETE', `${ws()}/destinations/${d.id}`);
+  await s.api('DELETE', `${ws()}/destinations/${f.id}`);
 });
 
 test('retries honour Retry-After, 4xx are dropped with their status, repeated failures become dead letters that replay', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Retry me', definition: { kind: 'event', event: 'Retry Me' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Retry me', purposes: ['necessary'], definition: { kind: 'event', event: 'Retry Me' } })).body;
   const flaky = await startPlatform();
   let calls = 0;
   flaky.handler = () => (++calls === 1 ? { status: 503, headers: { 'retry-after': '1' }, body: 'busy' } : { status: 200, body: {} });
@@ -225,7 +232,7 @@ test('retries honour Retry-After, 4xx are dropped with their status, repeated fa
 });
 
 test('a destination that hangs does not hold up another one', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Both', definition: { kind: 'event', event: 'Both' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Both', purposes: ['necessary'], definition: { kind: 'event', event: 'Both' } })).body;
   const slow = await startPlatform(() => new Promise(() => undefined)); // never answers
   const fast = await startPlatform();
   const dSlow = await destination({ type: 'webhook', name: 'Slow', purpose: 'necessary', segments: [seg.id], config: { url: `${slow.url}/in`, secret: SECRET } });
@@ -245,7 +252,7 @@ test('a destination that hangs does not hold up another one', async () => {
 });
 
 test('triggers: an Order Completed removes the buyer from the retargeting audience; events forwarded with a mapping', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Visitors', definition: { kind: 'event', event: 'Visited' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Visitors', purposes: ['necessary'], definition: { kind: 'event', event: 'Visited' } })).body;
   const path = `/retarget-${uid()}`;
   const d = await destination({ type: 'webhook', name: 'Retargeting', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
   const badTrigger = await s.api('POST', `${ws()}/triggers`, { name: 'x', when: { kind: 'segment', segmentId: 'seg_nope', on: 'entered' }, then: { action: 'remove', destinationId: d.id, segmentId: seg.id } });
@@ -287,7 +294,7 @@ test('triggers: an Order Completed removes the buyer from the retargeting audien
 });
 
 test('erasure removes the person from every platform audience, with identifiers hashed before the keys are destroyed', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Erasable', definition: { kind: 'event', event: 'Erasable' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Erasable', purposes: ['necessary'], definition: { kind: 'event', event: 'Erasable' } })).body;
   const path = `/erase-${uid()}`;
   const d = await destination({ type: 'webhook', name: 'Erasure hook', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
   const anon = `e-${uid()}`;
@@ -323,7 +330,7 @@ test('the register of processing lists destinations as recipients with their cou
 });
 
 test('the queue is durable: a delivery waiting for a platform that is down is sent after a restart', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Durable', definition: { kind: 'event', event: 'Durable' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Durable', purposes: ['necessary'], definition: { kind: 'event', event: 'Durable' } })).body;
   const down = await startPlatform(() => ({ status: 503, headers: { 'retry-after': '2' }, body: 'maintenance' }));
   const d = await destination({ type: 'webhook', name: 'Down', purpose: 'necessary', segments: [seg.id], config: { url: `${down.url}/in`, secret: SECRET } });
   await send([{ type: 'track', anonymousId: `d-${uid()}`, event: 'Durable' }]);
@@ -344,7 +351,7 @@ test('the queue is durable: a delivery waiting for a platform that is down is se
 });
 
 test('deleting a segment empties its audience and the destinations stop mirroring it', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Short-lived', definition: { kind: 'event', event: 'Short Lived' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Short-lived', purposes: ['necessary'], definition: { kind: 'event', event: 'Short Lived' } })).body;
   const path = `/short-${uid()}`;
   const d = await destination({ type: 'webhook', name: 'Short hook', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });
   const anon = `s-${uid()}`;
@@ -358,7 +365,7 @@ test('deleting a segment empties its audience and the destinations stop mirrorin
 });
 
 test('batches never exceed the connector\'s batch size; a test delivery reaches the platform outside the queue', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Many', definition: { kind: 'event', event: 'Many' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Many', purposes: ['necessary'], definition: { kind: 'event', event: 'Many' } })).body;
   await send(Array.from({ length: 250 }, (_v, i) => ({ type: 'track', anonymousId: `many-${i}-${uid()}`, event: 'Many' })));
   const path = `/many-${uid()}`;
   const d = await destination({ type: 'webhook', name: 'Many hook', purpose: 'necessary', segments: [seg.id], config: { url: `${hook.url}${path}`, secret: SECRET } });

@@ -286,3 +286,18 @@ test('purpose limitation: a segment cannot serve purposes no source collects for
   const rec = await s.api('POST', `${wsPath()}/segments/${ok.body.id}/reconcile`);
   assert.deepEqual([rec.body.missing, rec.body.extra], [[], []], 'the SQL side reads the same sources');
 });
+
+test('a segment serving a purpose on another legal basis holds people without consent until they object', async () => {
+  const seg = await s.api('POST', `${wsPath()}/segments`, { name: 'Customers', purposes: ['necessary'], definition: { kind: 'event', event: 'Order Placed' } });
+  assert.equal(seg.status, 201, JSON.stringify(seg.body));
+  const anon = `lb-${uid()}`;
+  await send([{ type: 'track', anonymousId: anon, event: 'Order Placed' }]);
+  const p = await profileOf(anon);
+  await s.ensemble.segments.writer.drain();
+  assert.ok(s.ensemble.segments.engine.isMember(s.workspaceId, seg.body.id, p.id), 'a contract basis needs no consent');
+  const objected = await s.api('PUT', `${wsPath()}/profiles/${p.id}/consents`, { consents: [{ purpose: 'necessary', status: 'denied' }] });
+  assert.equal(objected.status, 200, JSON.stringify(objected.body));
+  await s.settle();
+  assert.ok(!s.ensemble.segments.engine.isMember(s.workspaceId, seg.body.id, p.id), 'an objection takes them out at once');
+  await s.api('DELETE', `${wsPath()}/segments/${seg.body.id}`);
+});

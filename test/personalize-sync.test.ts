@@ -65,7 +65,7 @@ test('personalize: segments and exposed traits with personalization consent only
 });
 
 test('cookie sync: redirect to the partner, store its id as the visitor\'s identifier, and the Xandr connector uses it', async () => {
-  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Shoppers', definition: { kind: 'event', event: 'Shopped' } })).body;
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Shoppers', purposes: ['advertising'], definition: { kind: 'event', event: 'Shopped' } })).body;
   const d = await s.api('POST', `${ws()}/destinations`, {
     type: 'xandr', name: 'Xandr', segments: [seg.id],
     config: { memberId: 958, username: 'api-user', password: 'api-password-123', apiBase: xandr.url, segments: { [seg.id]: 4242 } },

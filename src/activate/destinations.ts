@@ -2,8 +2,9 @@
  * Configured destinations of every workspace, in memory (the delivery loops read them on every
  * batch) and in the store with their secrets sealed under the workspace's secrets key. Checks a
  * configuration before it is kept: the connector exists, the config matches its schema, the
- * purpose exists, the segments exist and may go there (no special-category segment to an
- * advertising platform), the connector takes what it is given.
+ * purpose exists and some source collects for it, the segments exist, serve that purpose
+ * (purpose limitation) and may go there (no special-category segment to an advertising
+ * platform), the connector takes what it is given.
  */
 import { Value } from '@sinclair/typebox/value';
 import { SECRET_MASK, type Destination, type DestinationInputT, type DestinationUpdateT } from '../protocol/activation.js';
@@ -18,8 +19,10 @@ export interface DestinationDeps {
   seal(workspaceId: string, plaintext: string, aad: string): string;
   open(workspaceId: string, token: string, aad: string): string;
   requirePurposes(workspaceId: string, ids: readonly string[]): void;
-  /** The segment's special-category status, undefined when it does not exist. */
-  segment(workspaceId: string, id: string): { sensitive: boolean } | undefined;
+  /** Purpose limitation: some source of the workspace collects for these purposes (throws otherwise). */
+  requireSourceFor(workspaceId: string, purposes: readonly string[]): void;
+  /** The segment's special-category status and purposes, undefined when it does not exist. */
+  segment(workspaceId: string, id: string): { sensitive: boolean; purposes: readonly string[] } | undefined;
   now(): number;
 }
 
@@ -124,12 +127,18 @@ export class Destinations {
       throw new EnsembleError('ENSEMBLE_ERR_DESTINATION_CONFIG_INVALID', `The config of a ${m.name} destination is not valid: ${problems[0]?.path} ${problems[0]?.message}.`, { problems });
     }
     this.deps.requirePurposes(d.workspaceId, [d.purpose]);
+    this.deps.requireSourceFor(d.workspaceId, [d.purpose]);
     if (d.segments.length > 0 && !m.kinds.includes('audience')) throw new EnsembleError('ENSEMBLE_ERR_DESTINATION_KIND', `${m.name} takes no audiences: leave segments out.`);
     if (d.events && !m.kinds.includes('event')) throw new EnsembleError('ENSEMBLE_ERR_DESTINATION_KIND', `${m.name} takes no events: leave events out.`);
     for (const id of d.segments) {
       const s = this.deps.segment(d.workspaceId, id);
       if (!s) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_NOT_FOUND', `No segment "${id}" in this workspace.`, { segmentId: id });
       if (s.sensitive && m.advertising) throw new EnsembleError('ENSEMBLE_ERR_SENSITIVE_DATA_ADVERTISING', `Segment "${id}" reads special-category data; ${m.name} is an advertising platform.`, { segmentId: id });
+      // Purpose limitation: only a segment serving the destination's purpose reads nothing but data
+      // collected for it, and holds only people the purpose may serve.
+      if (!s.purposes.includes(d.purpose)) {
+        throw new EnsembleError('ENSEMBLE_ERR_PURPOSE_LIMITATION', `Segment "${id}" does not serve ${d.purpose}: add "${d.purpose}" to the segment's purposes to send it to this destination.`, { segmentId: id, purpose: d.purpose, segmentPurposes: s.purposes });
+      }
     }
     return d;
   }

@@ -6,6 +6,7 @@
  *   against what each platform audience holds (`audience_members`);
  * - forwarded events for destinations with event forwarding;
  * - what triggers ask for.
+ * Events feed only destinations whose purpose their source collects for (purpose limitation).
  * It also queues the diffs that come without a change: a segment newly connected is backfilled
  * with its members, a disconnected one emptied, consent given or withdrawn for a destination's
  * purpose adds or removes the person, and an erasure removes them everywhere with identifiers
@@ -25,6 +26,8 @@ export interface FanoutDeps {
   now(): number;
   /** Whether the purpose may serve the profile now (consent, or another basis without objection). */
   permitted(profileId: string, purpose: string): boolean;
+  /** Purpose limitation: the source collects for the purpose (events of others are not sent). */
+  sourceServes(sourceId: string, purpose: string): boolean;
   /** Live segment membership (memory). */
   isMember(workspaceId: string, segmentId: string, profileId: string): boolean;
   /** The profile's identifiers in clear, by type (for freezing removals at erasure). */
@@ -184,14 +187,15 @@ export class Fanout {
     };
     const now = this.deps.now();
     for (const d of this.deps.destinations.list(e.workspaceId)) {
-      if (!d.events || !d.enabled) continue;
+      if (!d.events || !d.enabled || !this.deps.sourceServes(e.sourceId, d.purpose)) continue;
       const f = this.forwardingOf(d);
       if (!f.matches(forwarded)) continue;
       p.deliveries.push({ workspaceId: e.workspaceId, destinationId: d.id, key: `${d.id}:e:${e.seq}`, kind: 'event', profileId: e.profileId, payload: { event: f.map(forwarded) }, createdAt: Math.min(e.receivedAt, now) });
       p.touched.add(d.id);
     }
     for (const t of this.deps.triggers.forEvent(e.workspaceId, { type: e.type, event: e.event, properties: e.properties })) {
-      this.fire(p, t, e.profileId, `e:${e.seq}`, now, { ...forwarded });
+      const target = this.deps.destinations.find(t.then.destinationId);
+      if (target && this.deps.sourceServes(e.sourceId, target.purpose)) this.fire(p, t, e.profileId, `e:${e.seq}`, now, { ...forwarded });
     }
   }
 

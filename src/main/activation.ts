@@ -1,9 +1,7 @@
 /**
  * Wires activation: destinations and triggers (config), the fan-out that follows the outboxes,
  * the per-destination delivery loops, and the facts they read from identity, segments and
- * privacy. Consent decides through `permitted`: a purpose resting on consent needs it granted;
- * one resting on another legal basis (legitimate interest, contract) serves unless the person
- * objected (denied or withdrew it) — and nothing serves a restricted profile.
+ * privacy. Consent decides through `purposePermitted` (privacy/purpose-permitted.ts), as for segments.
  */
 import type { Config } from '../platform/config.js';
 import type { Clock } from '../platform/clock.js';
@@ -22,6 +20,9 @@ import { Dispatcher } from '../activate/dispatcher.js';
 import type { AdmissionFacts } from '../activate/admission.js';
 import { Messages } from '../activate/messages.js';
 import { createSmtpSender } from '../activate/smtp.js';
+import { purposePermitted } from '../privacy/purpose-permitted.js';
+import { requireSourceFor } from '../privacy/purpose-limitation.js';
+import type { Source } from '../protocol/workspace.js';
 import type { PrivacyWiring } from './privacy.js';
 import type { SegmentsWiring } from './segments.js';
 
@@ -47,19 +48,15 @@ export interface ActivationWiring {
 export async function wireActivation(deps: {
   db: Database; keys: KeyRing; memory: ProfileMemory; identity: IdentityService; segments: SegmentsWiring; privacy: PrivacyWiring;
   config: Config['activation']; metrics: Metrics; logger: Logger; clock: Clock; baseUrl: () => string;
+  sources: (workspaceId: string) => Source[];
+  source: (sourceId: string) => Source | undefined;
 }): Promise<ActivationWiring> {
   const { memory, identity, segments, privacy, keys } = deps;
   const now = () => deps.clock.now();
   const store = await DuckDbActivationStore.open(deps.db);
   const segmentOf = (ws: string, id: string) => segments.engine.segment(ws, id);
 
-  const permitted = (ws: string, pid: string, purpose: string): boolean => {
-    if (privacy.ledger.restricted(pid)) return false;
-    const basis = privacy.settings.purpose(ws, purpose)?.legalBasis ?? 'consent';
-    if (basis === 'consent') return privacy.ledger.granted(pid, purpose);
-    const d = privacy.ledger.decision(pid, purpose);
-    return d === undefined || d.status === 'granted';
-  };
+  const permitted = (ws: string, pid: string, purpose: string): boolean => purposePermitted(privacy.ledger, privacy.settings, ws, pid, purpose);
   const identifiersOf = (_ws: string, pid: string): Identifiers => {
     const out: Record<string, string[]> = {};
     for (const id of memory.lineage(pid)) {
@@ -75,7 +72,8 @@ export async function wireActivation(deps: {
     seal: (ws, text, aad) => keys.sealSecret(ws, text, aad),
     open: (ws, token, aad) => keys.openSecret(ws, token, aad),
     requirePurposes: (ws, ids) => privacy.settings.requirePurposes(ws, ids),
-    segment: (ws, id) => { const s = segmentOf(ws, id); return s ? { sensitive: (s.sensitive ?? []).length > 0 } : undefined; },
+    requireSourceFor: (ws, purposes) => requireSourceFor(deps.sources(ws), purposes),
+    segment: (ws, id) => { const s = segmentOf(ws, id); return s ? { sensitive: (s.sensitive ?? []).length > 0, purposes: s.purposes ?? [] } : undefined; },
   });
   await destinations.load();
   const messages = new Messages({ memory, keys, baseUrl: () => deps.config.publicUrl ?? deps.baseUrl() });
@@ -86,6 +84,7 @@ export async function wireActivation(deps: {
     store, destinations, triggers, now, identifiersOf,
     permitted: (pid, purpose) => { const ws = memory.live(pid)?.workspaceId; return ws !== undefined && permitted(ws, pid, purpose); },
     isMember: (ws, seg, pid) => segments.engine.isMember(ws, seg, pid),
+    sourceServes: (sourceId, purpose) => deps.source(sourceId)?.purposes.includes(purpose) ?? false,
     queued: (ids) => { for (const id of ids) dispatcher?.wake(id); },
     onError: (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'activation fan-out failed; retrying'),
   });

@@ -209,7 +209,10 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       .filter((s) => leaves(s.definition).some((l) => l.kind === 'computed' && l.name === name)).map((s) => ({ id: s.id, name: s.name })),
   };
   let baseUrl = config.activation.publicUrl ?? `http://${config.host}:${config.port}`;
-  const activation = await wireActivation({ db, keys, memory, identity, segments, privacy, config: config.activation, metrics, logger, clock, baseUrl: () => baseUrl });
+  const activation = await wireActivation({
+    db, keys, memory, identity, segments, privacy, config: config.activation, metrics, logger, clock, baseUrl: () => baseUrl,
+    sources: (ws) => catalog.sources.list(ws), source: (id) => catalog.sources.get(id),
+  });
   const personalization = new PersonalizationSettings(configStore, (ws, trait) => identity.rules(ws).isPersonal(trait));
   await personalization.load();
   const { rights, retention } = await wireRights(privacy, {

@@ -21,6 +21,7 @@ import type { Database } from '../storage/duckdb/database.js';
 import type { ConsentLedger } from '../privacy/consent-ledger.js';
 import type { PrivacySettings } from '../privacy/privacy-settings.js';
 import { sensitiveCategoriesOf } from '../privacy/sensitive-data.js';
+import { purposePermitted } from '../privacy/purpose-permitted.js';
 import type { StoredSegment } from '../protocol/segment.js';
 import type { Source } from '../protocol/workspace.js';
 import type { ComputedTraitDefinition } from '../protocol/computed-trait.js';
@@ -79,6 +80,11 @@ export async function wireSegments(deps: {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
   const computedDef = (ws: string, name: string) => computed.definitions(ws).find((d) => d.name === name);
+  // A segment serving a purpose holds a profile only while the purpose may serve it (its legal basis decides how).
+  const permitted = (id: string, purpose: string): boolean => {
+    const ws = memory.live(id)?.workspaceId;
+    return ws !== undefined && purposePermitted(deps.consents, deps.privacy, ws, id, purpose);
+  };
   const facts: ProfileFacts = {
     live: (id) => memory.live(id)?.id,
     traits: (id) => memory.profiles.get(id)?.traits,
@@ -89,7 +95,7 @@ export async function wireSegments(deps: {
       for (const p of memory.profiles.values()) if (p.workspaceId === ws && !p.mergedInto) yield p.id;
     },
     eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
-    consented: (id, purpose) => deps.consents.granted(id, purpose),
+    consented: (id, purpose) => permitted(id, purpose),
     restricted: (id) => deps.consents.restricted(id),
     sourceServes: (sourceId, purposes) => serves(deps.sources(sourceId), purposes),
   };
@@ -102,7 +108,7 @@ export async function wireSegments(deps: {
     live: (id) => memory.live(id)?.id ?? id,
     computedTrait: computedDef,
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
-    consented: (id, purpose) => deps.consents.granted(id, purpose),
+    consented: (id, purpose) => permitted(id, purpose),
     classify: (s) => classify(s, deps.privacy, (ws, name) => computedDef(ws, name)),
     sourcesFor: (ws, purposes) => deps.sourcesOf(ws).filter((src) => serves(src, purposes)).map((src) => src.id),
   });
