@@ -76,3 +76,14 @@ test('a bad mapping or file is refused before anything is stored', async () => {
   assert.equal(await lookup('crm_id', 'C-101').then((b) => b.error?.code), 'ENSEMBLE_ERR_PROFILE_NOT_FOUND');
   assert.equal((await lookup('crm_id', 'C-001')).eventCount, before);
 });
+
+test('card numbers in a CRM file are masked before anything is stored, as at collection', async () => {
+  const csv = ['Customer no,First name,Notes', 'C-900,Dan,paid by card 4111 1111 1111 1111 last year'].join('\n');
+  const r = await importCsv(csv, { identifiers: { crm_id: 'Customer no' }, traits: { firstName: 'First name', notes: 'Notes' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await s.settle();
+  const dan = await lookup('crm_id', 'C-900');
+  assert.equal(dan.traits.notes, 'paid by card [masked:card] last year');
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /ensemble_masked_values_total\{pattern="card"\} [1-9]/);
+});

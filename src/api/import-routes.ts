@@ -11,6 +11,7 @@ import type { Clock } from '../platform/clock.js';
 import type { CollectConfig } from '../platform/config.js';
 import type { Collector } from '../collect/collector.js';
 import { parseCrmCsv, type CrmMapping } from '../collect/import/crm-import.js';
+import { forbiddenRules } from '../collect/steps/forbidden-data.js';
 import type { IdentityService } from '../identity/identity-service.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import type { Catalog } from './catalog.js';
@@ -60,7 +61,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: ImportRouteDeps
     const mapping = parseMapping(req.query.mapping);
     const ws = source.workspaceId;
     const rules = deps.identity.rules(ws);
-    const parsed = parseCrmCsv(req.body, mapping, { workspaceId: ws, sourceId: source.id, rules, now: deps.clock.now(), maxEventBytes: deps.settings.maxEventBytes });
+    const parsed = parseCrmCsv(req.body, mapping, { workspaceId: ws, sourceId: source.id, rules, now: deps.clock.now(), maxEventBytes: deps.settings.maxEventBytes, forbidden: forbiddenRules(deps.settings) });
 
     // Matches are counted against the profiles as they were before this file.
     const matchedBy: Record<string, number> = {};
@@ -81,7 +82,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: ImportRouteDeps
     const CHUNK = 5_000;
     for (let i = 0; i < parsed.records.length; i += CHUNK) {
       const records = parsed.records.slice(i, i + CHUNK);
-      const r = await deps.collector.commit({ kind: 'prepared', source, received: records.length, records, rejected: [], receivedAt: deps.clock.now() });
+      const r = await deps.collector.commit({ kind: 'prepared', source, received: records.length, records, rejected: [], receivedAt: deps.clock.now(), masked: parsed.masked });
       accepted += r.accepted;
       duplicates += r.duplicates;
     }

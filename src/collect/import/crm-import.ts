@@ -13,6 +13,7 @@ import { EnsembleError } from '../../protocol/errors.js';
 import type { CollectedEvent } from '../../protocol/event.js';
 import type { IdentityRules } from '../../identity/normalise.js';
 import type { PreparedRecord, Rejection } from '../prepare.js';
+import { maskEvent, type ForbiddenRules, type MaskCounts } from '../steps/forbidden-data.js';
 import { toWellFormedJson } from '../steps/well-formed-json.js';
 
 export interface CrmMapping {
@@ -26,6 +27,8 @@ export interface CrmMapping {
 
 export interface CrmRows {
   records: PreparedRecord[];
+  /** Values masked (card numbers, forbidden patterns), by pattern name. */
+  masked: MaskCounts;
   rejected: Rejection[];
   /** Normalised identifiers of each accepted record, for the match count. */
   identifiers: Array<Array<{ type: string; value: string }>>;
@@ -36,7 +39,7 @@ export interface CrmRows {
 const ALSO_TRAITS = new Set(['email', 'phone']);
 const MAX_ROWS = 200_000;
 
-export function parseCrmCsv(csv: string, mapping: CrmMapping, ctx: { workspaceId: string; sourceId: string; rules: IdentityRules; now: number; maxEventBytes: number }): CrmRows {
+export function parseCrmCsv(csv: string, mapping: CrmMapping, ctx: { workspaceId: string; sourceId: string; rules: IdentityRules; now: number; maxEventBytes: number; forbidden: ForbiddenRules }): CrmRows {
   const problems = mappingProblems(mapping, ctx.rules);
   const rows = readCsvRows(csv);
   if (rows.length > MAX_ROWS) problems.push({ path: '/csv', code: 'too_many_rows', message: `At most ${MAX_ROWS} rows per import; split the file.` });
@@ -47,7 +50,7 @@ export function parseCrmCsv(csv: string, mapping: CrmMapping, ctx: { workspaceId
   }
   if (problems.length > 0) throw new EnsembleError('ENSEMBLE_ERR_IMPORT_INVALID', undefined, problems);
 
-  const out: CrmRows = { records: [], rejected: [], identifiers: [], rows: rows.length };
+  const out: CrmRows = { records: [], rejected: [], identifiers: [], rows: rows.length, masked: {} };
   const receivedAt = new Date(ctx.now).toISOString();
   rows.forEach((row, index) => {
     const ids: Array<{ type: string; value: string }> = [];
@@ -70,11 +73,12 @@ export function parseCrmCsv(csv: string, mapping: CrmMapping, ctx: { workspaceId
     const externalIds = ids.filter((id) => !ALSO_TRAITS.has(id.type)).map((id) => ({ id: id.value, type: id.type, collection: 'crm', encoding: 'none' }));
     const messageId = `crm-${createHash('sha256').update(ctx.sourceId).update('\u0000').update(JSON.stringify(row)).digest('base64url').slice(0, 32)}`;
     const timestamp = new Date(when).toISOString();
-    const event: CollectedEvent = {
+    // Card numbers and forbidden patterns are masked here as at collection: a CRM export is no exception.
+    const event: CollectedEvent = maskEvent({
       type: 'identify', messageId, workspaceId: ctx.workspaceId, sourceId: ctx.sourceId, anonymousId: null, userId: null,
       properties: {}, traits, context: { externalIds, library: { name: 'ensemble-crm-import', version: '1' } },
       originalTimestamp: timestamp, timestamp, sentAt: null, receivedAt, country: null,
-    };
+    }, ctx.forbidden, out.masked);
     const payload = toWellFormedJson(event);
     if (Buffer.byteLength(payload) > ctx.maxEventBytes) {
       out.rejected.push({ index, code: 'ENSEMBLE_ERR_EVENT_TOO_LARGE', message: `The row makes an event larger than ${ctx.maxEventBytes} bytes.` });
