@@ -12,6 +12,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { basic, post, removeDir, startServer, tempDir, type TestServer } from './helpers/server.js';
 import { startPlatform, type PlatformServer, type RecordedRequest } from './helpers/platform-server.js';
+import { sendEvents, settleAll, until as waitFor } from './helpers/activation.js';
 
 const SECRET = 'whsec-activation-test-0123';
 let s: TestServer;
@@ -31,28 +32,13 @@ after(async () => {
 
 const uid = () => randomUUID().slice(0, 8);
 const ws = () => `/api/workspaces/${s.workspaceId}`;
+
+const send = (batch: unknown[]) => sendEvents(s, batch);
+const settle = () => settleAll(s);
+const until = (done: () => boolean, what: string, ms?: number) => waitFor(s, done, what, ms);
 const sha = (v: string) => createHash('sha256').update(v).digest('hex');
 
-async function send(batch: unknown[]): Promise<void> {
-  const r = await post(`${s.url}/v1/batch`, { batch }, { authorization: basic(s.writeKey) });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  await settle();
-}
-
-async function settle(): Promise<void> {
-  await s.settle();
-  await s.ensemble.activation.idle();
-}
-
 /** Waits (bounded) until the receiver has seen what `done` looks for. */
-async function until(done: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-    await s.ensemble.activation.idle();
-  }
-}
 
 /** Every audience item the receiver got, in order, with the path it came to. */
 function items(p: PlatformServer, path?: string): any[] {

@@ -11,6 +11,7 @@ import { destinationContract } from './contract/destination.contract.js';
 import { manifest, directMailCsv, postalAddress, ADDRESS_COLUMNS, type DirectMailConfigT } from '../src/activate/direct-mail/index.js';
 import type { DeliveryItem, DestinationContext, MessageItem } from '../src/protocol/destination.js';
 import { startPlatform, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const TOKEN = 'mailhouse-upload-token-0123456789';
 const config = (base: string): DirectMailConfigT => ({ uploadUrl: `${base}/v1/jobs/upload`, uploadToken: TOKEN });
@@ -65,16 +66,7 @@ destinationContract<DirectMailConfigT>({
 });
 
 function ctx(c: DirectMailConfigT): DestinationContext<DirectMailConfigT> & { logs: string[] } {
-  const logs: string[] = [];
-  const line = (fields: Record<string, unknown>, msg: string) => { logs.push(`${msg} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws', destinationId: 'dst_1', config: c, logs,
-    fetch: (url, init) => fetch(url, init),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async () => null, set: async () => undefined },
-  };
+  return testContext(c);
 }
 
 test('direct-mail: the file has one row per letter with the Segment address traits', () => {

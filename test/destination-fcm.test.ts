@@ -13,6 +13,7 @@ import { manifest, collapseKeyOf, type FcmConfigT } from '../src/activate/fcm/in
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 import type { DeliveryItem, DestinationContext, MessageItem } from '../src/protocol/destination.js';
 import { startPlatform, type PlatformAnswer, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -119,16 +120,7 @@ destinationContract<FcmConfigT>({
 });
 
 function ctx(c: FcmConfigT, store = new Map<string, string>(), now = () => Date.now()): DestinationContext<FcmConfigT> & { logs: string[] } {
-  const logs: string[] = [];
-  const line = (fields: Record<string, unknown>, msg: string) => { logs.push(`${msg} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws', destinationId: 'dst_1', config: c, logs,
-    fetch: (url, init) => fetch(url, init),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now,
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(c, { store, now });
 }
 
 const fcmError = (code: number, status: string, errorCode?: string): PlatformAnswer => ({

@@ -13,6 +13,7 @@ import { IDENTIFIERS_PER_REQUEST, manifest, type GoogleAdsConfigT } from '../src
 import { sha256Hex } from '../src/activate/hashing.js';
 import type { AudienceItem, DeliveryOutcome, DestinationContext } from '../src/protocol/destination.js';
 import { startPlatform, type PlatformAnswer, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const CUSTOMER = '1234567890';
 const LOGIN = '9876543210';
@@ -194,15 +195,7 @@ destinationContract({
 // --- Customer Match specifics -------------------------------------------------------------
 
 function context(config: GoogleAdsConfigT, store = new Map<string, string>(), logs: string[] = []): DestinationContext<GoogleAdsConfigT> {
-  const line = (fields: Record<string, unknown>, message: string) => { logs.push(`${message} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws_test', destinationId: 'dst_g', config,
-    fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(config, { store, logs });
 }
 
 async function withGoogle(g: GoogleAds, fn: (base: string, requests: RecordedRequest[], errors: string[]) => Promise<void>): Promise<void> {

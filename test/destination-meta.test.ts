@@ -13,6 +13,7 @@ import { manifest, ROWS_PER_REQUEST, sessionId, type MetaConfigT } from '../src/
 import { sha256Hex } from '../src/activate/hashing.js';
 import type { AudienceItem, DestinationContext } from '../src/protocol/destination.js';
 import { startPlatform, type PlatformAnswer, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const ACCOUNT = '123456789012345';
 const TOKEN = 'EAAG-system-user-token-0123456789';
@@ -121,15 +122,7 @@ destinationContract({
 // --- Meta specifics ------------------------------------------------------------------------
 
 function context(c: MetaConfigT, store = new Map<string, string>(), logs: string[] = []): DestinationContext<MetaConfigT> {
-  const line = (fields: Record<string, unknown>, message: string) => { logs.push(`${message} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws_test', destinationId: 'dst_m', config: c,
-    fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(c, { store, logs });
 }
 
 async function withMeta(s: Marketing, fn: (base: string, requests: RecordedRequest[], errors: string[]) => Promise<void>): Promise<void> {

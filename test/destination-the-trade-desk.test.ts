@@ -12,6 +12,7 @@ import { manifest, type TradeDeskConfigT } from '../src/activate/the-trade-desk/
 import { openResponse, sealRequest } from '../src/activate/the-trade-desk/uid2.js';
 import type { AudienceItem, DeliveryOutcome, DestinationContext } from '../src/protocol/destination.js';
 import { startPlatform, type PlatformAnswer, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const SECRET = createHash('sha256').update('uid2-contract-client-secret').digest('base64');
 const KEY = Buffer.from(SECRET, 'base64');
@@ -161,16 +162,7 @@ destinationContract<TradeDeskConfigT>({
 // ---- platform-specific rules ----
 
 function ctxFor(c: TradeDeskConfigT, logs: string[] = [], fetchImpl?: typeof fetch): DestinationContext<TradeDeskConfigT> {
-  const line = (fields: Record<string, unknown>, message: string) => { logs.push(`${message} ${JSON.stringify(fields)}`); };
-  const store = new Map<string, string>();
-  return {
-    workspaceId: 'ws', destinationId: 'dst', config: c,
-    fetch: fetchImpl ?? ((url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(5000) })),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(c, { logs, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
 }
 
 async function withStandIn(fn: (base: string, requests: RecordedRequest[], set: (h: (r: RecordedRequest) => PlatformAnswer | null) => void) => Promise<void>): Promise<void> {

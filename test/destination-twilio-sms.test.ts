@@ -9,6 +9,7 @@ import { destinationContract } from './contract/destination.contract.js';
 import { manifest, twilioStatusEvent, verifyTwilioSignature, twilioSignature, type TwilioSmsConfigT } from '../src/activate/twilio-sms/index.js';
 import type { DeliveryItem, DestinationContext, MessageItem } from '../src/protocol/destination.js';
 import { startPlatform, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
 const API_KEY = 'SK' + 'fedcba9876543210'.repeat(2);
@@ -71,16 +72,7 @@ destinationContract<TwilioSmsConfigT>({
 });
 
 function ctx(c: TwilioSmsConfigT, store = new Map<string, string>()): DestinationContext<TwilioSmsConfigT> & { logs: string[] } {
-  const logs: string[] = [];
-  const line = (fields: Record<string, unknown>, msg: string) => { logs.push(`${msg} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws', destinationId: 'dst_1', config: c, logs,
-    fetch: (url, init) => fetch(url, init),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(c, { store });
 }
 
 test('twilio-sms: Twilio error codes become drop reasons, 20429 stays a retry', async () => {

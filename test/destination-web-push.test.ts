@@ -20,6 +20,7 @@ import { destinationContract } from './contract/destination.contract.js';
 import { manifest, topicOf, MAX_PLAINTEXT, type WebPushConfigT } from '../src/activate/web-push/index.js';
 import type { DeliveryItem, DestinationContext, MessageItem } from '../src/protocol/destination.js';
 import { startPlatform, type PlatformAnswer, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 function vapidPair(): { publicKey: string; privateKey: string; jwk: { kty: string; crv: string; x: string; y: string } } {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -162,16 +163,7 @@ destinationContract<WebPushConfigT>({
 });
 
 function ctx(c: WebPushConfigT): DestinationContext<WebPushConfigT> & { logs: string[] } {
-  const logs: string[] = [];
-  const line = (fields: Record<string, unknown>, msg: string) => { logs.push(`${msg} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws', destinationId: 'dst_1', config: c, logs,
-    fetch: (url, init) => fetch(url, init),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async () => null, set: async () => undefined },
-  };
+  return testContext(c);
 }
 
 async function withPushService(answer: (req: RecordedRequest) => PlatformAnswer, fn: (requests: RecordedRequest[]) => Promise<void>): Promise<void> {

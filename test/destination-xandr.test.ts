@@ -10,6 +10,7 @@ import { manifest, type XandrConfigT } from '../src/activate/xandr/index.js';
 import { bssLines, DEFAULT_FORMAT, MAX_SEGMENTS_PER_LINE } from '../src/activate/xandr/bss-file.js';
 import type { AudienceItem, DestinationContext } from '../src/protocol/destination.js';
 import { startPlatform, type PlatformAnswer, type RecordedRequest } from './helpers/platform-server.js';
+import { testContext } from './helpers/destination-context.js';
 
 const MEMBER = 958;
 const USER = 'ensemble-api';
@@ -120,15 +121,7 @@ destinationContract<XandrConfigT>({
 // ---- platform-specific rules ----
 
 function ctxFor(c: XandrConfigT, store = new Map<string, string>(), logs: string[] = []): DestinationContext<XandrConfigT> {
-  const line = (fields: Record<string, unknown>, message: string) => { logs.push(`${message} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws', destinationId: 'dst', config: c,
-    fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
-    smtp: async () => { throw new Error('no smtp'); },
-    log: { info: line, warn: line, error: line },
-    now: () => Date.now(),
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(c, { store, logs });
 }
 
 type Check = (req: RecordedRequest) => string | null;

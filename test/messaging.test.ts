@@ -12,6 +12,7 @@ import { basic, post, removeDir, startServer, type TestServer } from './helpers/
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startPlatform, type PlatformServer } from './helpers/platform-server.js';
 import { twilioSignature } from '../src/activate/twilio-sms/index.js';
+import { sendEvents, settleAll, until as waitFor } from './helpers/activation.js';
 
 let s: TestServer;
 let smtp: TestSmtpServer;
@@ -34,25 +35,9 @@ after(async () => {
 const uid = () => randomUUID().slice(0, 8);
 const ws = () => `/api/workspaces/${s.workspaceId}`;
 
-async function send(batch: unknown[]): Promise<void> {
-  const r = await post(`${s.url}/v1/batch`, { batch }, { authorization: basic(s.writeKey) });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  await settle();
-}
-
-async function settle(): Promise<void> {
-  await s.settle();
-  await s.ensemble.activation.idle();
-}
-
-async function until(done: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-    await s.ensemble.activation.idle();
-  }
-}
+const send = (batch: unknown[]) => sendEvents(s, batch);
+const settle = () => settleAll(s);
+const until = (done: () => boolean, what: string, ms?: number) => waitFor(s, done, what, ms);
 
 async function person(traits: Record<string, unknown>, purposes: string[]): Promise<{ anon: string; id: string }> {
   const anon = `m-${uid()}`;

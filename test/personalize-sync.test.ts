@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { basic, post, removeDir, startServer, type TestServer } from './helpers/server.js';
 import { startPlatform, type PlatformServer } from './helpers/platform-server.js';
+import { sendEvents } from './helpers/activation.js';
 
 let s: TestServer;
 let xandr: PlatformServer;
@@ -32,12 +33,7 @@ after(async () => {
 const uid = () => randomUUID().slice(0, 8);
 const ws = () => `/api/workspaces/${s.workspaceId}`;
 
-async function send(batch: unknown[]): Promise<void> {
-  const r = await post(`${s.url}/v1/batch`, { batch }, { authorization: basic(s.writeKey) });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  await s.settle();
-  await s.ensemble.activation.idle();
-}
+const send = (batch: unknown[]) => sendEvents(s, batch);
 
 test('personalize: segments and exposed traits with personalization consent only, CORS, never personal identifiers', async () => {
   const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Pro plan', definition: { kind: 'trait', trait: 'plan', op: 'eq', value: 'pro' } })).body;

@@ -12,6 +12,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { DeliveryItem, DeliveryOutcome, DestinationContext, DestinationManifest, SmtpMessage, SmtpOptions } from '../../src/protocol/destination.js';
 import { admit, type AdmissionFacts } from '../../src/activate/admission.js';
 import { startPlatform, type PlatformAnswer, type PlatformServer, type RecordedRequest } from '../helpers/platform-server.js';
+import { testContext } from '../helpers/destination-context.js';
 
 export interface ContractCase<C> {
   manifest: DestinationManifest<C>;
@@ -38,17 +39,7 @@ interface Run {
 }
 
 function context<C>(c: ContractCase<C>, config: C, logs: string[], store: Map<string, string>): DestinationContext<C> {
-  const line = (level: string) => (fields: Record<string, unknown>, message: string) => { logs.push(`${level} ${message} ${JSON.stringify(fields)}`); };
-  return {
-    workspaceId: 'ws_contract',
-    destinationId: 'dst_contract',
-    config,
-    fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
-    smtp: c.smtp ?? (async () => { throw new Error('this connector has no SMTP relay in its contract case'); }),
-    log: { info: line('info'), warn: line('warn'), error: line('error') },
-    now: () => Date.now(),
-    store: { get: async (k) => store.get(k) ?? null, set: async (k, v) => { store.set(k, v); } },
-  };
+  return testContext(config, { logs, store, ...(c.smtp ? { smtp: c.smtp } : {}) });
 }
 
 /** Registers the contract tests of one connector. */
