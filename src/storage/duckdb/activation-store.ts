@@ -6,26 +6,12 @@
  * belongs to its connection.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { Destination } from '../../protocol/activation.js';
 import type { DeliveryKind } from '../../protocol/destination.js';
 import { all, inTransaction, jsonRows, type Database, type Row } from './database.js';
 
-export interface StoredDestination {
-  workspaceId: string;
-  id: string;
-  type: string;
-  name: string;
-  /** Secrets sealed (see activate/destinations.ts). */
-  config: Record<string, unknown>;
-  purpose: string;
-  segments: string[];
-  events: unknown;
-  ratePerSecond: number;
-  maxAttempts: number;
-  enabled: boolean;
-  createdAt: number;
-  updatedAt: number;
-  recipient: { country: string; transferSafeguard: string | null };
-}
+/** A destination as stored: its config with secrets sealed (see activate/destinations.ts). */
+export type StoredDestination = Omit<Destination, 'events'> & { events: unknown };
 
 export interface NewDelivery {
   workspaceId: string;
