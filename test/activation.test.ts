@@ -373,3 +373,29 @@ test('batches never exceed the connector\'s batch size; a test delivery reaches 
   hook.handler = () => ({ status: 200, body: {} });
   await s.api('DELETE', `${ws()}/destinations/${d.id}`);
 });
+
+test('shutting down abandons a request that hangs: the item stays queued for the next start', { timeout: 60_000 }, async () => {
+  const own = await startServer({ activation: { sendTimeoutMs: 600_000 } });
+  const hang = await startPlatform(() => new Promise(() => undefined));
+  try {
+    const wsOwn = `/api/workspaces/${own.workspaceId}`;
+    const seg = (await own.api('POST', `${wsOwn}/segments`, { name: 'Hang', purposes: ['necessary'], definition: { kind: 'event', event: 'Hang' } })).body;
+    const d = (await own.api('POST', `${wsOwn}/destinations`, { type: 'webhook', name: 'Hang', purpose: 'necessary', segments: [seg.id], config: { url: `${hang.url}/in`, secret: SECRET } })).body;
+    await post(`${own.url}/v1/batch`, { batch: [{ type: 'track', anonymousId: `h-${uid()}`, event: 'Hang' }] }, { authorization: basic(own.writeKey) });
+    await own.settle();
+    const end = Date.now() + 5000;
+    while (hang.requests.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(hang.requests.length, 1, 'the request is in flight');
+    // Without aborting it, this would wait for the 10-minute send timeout.
+    await own.close();
+    const again = await startServer({}, own.dir);
+    try {
+      assert.equal((await again.api('GET', `${wsOwn}/destinations/${d.id}/stats`)).body.pending, 1);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await hang.close();
+    removeDir(own.dir);
+  }
+});

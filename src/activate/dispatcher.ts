@@ -56,6 +56,8 @@ export class Dispatcher {
   private readonly loops = new Map<string, Loop>();
   private stopped = false;
   private readonly running = new Set<Promise<void>>();
+  /** Aborts requests in flight at shutdown: their items are retried after the restart. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -66,6 +68,7 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const l of this.loops.values()) if (l.timer) clearTimeout(l.timer);
+    this.shutdown.abort();
     await Promise.all([...this.running]);
   }
 
@@ -232,7 +235,9 @@ export class Dispatcher {
     const timeout = this.deps.policy.sendTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<DeliveryOutcome[]>((resolve) => {
-      timer = setTimeout(() => resolve(items.map(() => ({ kind: 'retry', reason: 'timeout' }))), timeout);
+      const give = () => resolve(items.map(() => ({ kind: 'retry', reason: this.stopped ? 'shutdown' : 'timeout' })));
+      timer = setTimeout(give, timeout);
+      this.shutdown.signal.addEventListener('abort', give, { once: true });
     });
     try {
       const outcomes = await Promise.race([m.send(items, this.context(d, m)), expired]);
@@ -262,7 +267,7 @@ export class Dispatcher {
       workspaceId: d.workspaceId,
       destinationId: d.id,
       config: d.config,
-      fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeout) }),
+      fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.any([init?.signal ?? AbortSignal.timeout(timeout), this.shutdown.signal]) }),
       smtp: (o, msg) => this.deps.smtp(o, msg),
       log: { info: log('info'), warn: log('warn'), error: log('error') },
       now: this.deps.now,
