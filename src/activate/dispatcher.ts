@@ -35,6 +35,8 @@ export interface DispatcherDeps {
   message(d: Destination, row: DeliveryRow, profileId: string): Pick<MessageItem, 'content' | 'traits' | 'links'> | DeliveryOutcome;
   smtp(options: SmtpOptions, message: SmtpMessage): Promise<{ messageId: string; response: string }>;
   fanoutForgot(members: readonly AudienceMember[]): void;
+  /** Every settled item with its outcome (journeys count their messages' fates). */
+  settled(d: Destination, results: ReadonlyArray<{ row: DeliveryRow; outcome: DeliveryOutcome }>): Promise<void>;
   policy: BackoffPolicy & { sendTimeoutMs: number };
   metrics: Metrics;
   logger: Logger;
@@ -141,7 +143,9 @@ export class Dispatcher {
     const count = (outcome: string, reason: string) => { const k = `${outcome}\u0000${reason}`; counts.set(k, (counts.get(k) ?? 0) + 1); };
     const sent: Array<{ row: DeliveryRow; item: DeliveryItem }> = [];
     const now = this.deps.now();
+    const results: Array<{ row: DeliveryRow; outcome: DeliveryOutcome }> = [];
     const apply = (row: DeliveryRow, o: DeliveryOutcome) => {
+      results.push({ row, outcome: o });
       switch (o.kind) {
         case 'ok':
           s.delivered.push(row.key);
@@ -193,6 +197,7 @@ export class Dispatcher {
     await this.deps.store.settle(d.workspaceId, d.id, s, new Date(now).toISOString().slice(0, 10), now);
     for (const c of s.counts) this.deps.metrics.deliveries.inc({ destination: d.id, outcome: c.outcome, reason: c.reason }, c.count);
     if (s.forget.length > 0) this.deps.fanoutForgot(s.forget);
+    await this.deps.settled(d, results);
   }
 
   /** The item to send, or the outcome that settles it without a request. */

@@ -10,7 +10,8 @@
  * It also queues the diffs that come without a change: a segment newly connected is backfilled
  * with its members, a disconnected one emptied, consent given or withdrawn for a destination's
  * purpose adds or removes the person, and an erasure removes them everywhere with identifiers
- * frozen (hashed) before they are destroyed.
+ * frozen (hashed) before they are destroyed. Journeys ride the same outboxes: their steps are
+ * written in the same transactions (journeys/journeys.ts).
  */
 import type { Destination, Trigger, TriggerThenT } from '../protocol/activation.js';
 import type { Identifiers } from '../protocol/destination.js';
@@ -18,6 +19,8 @@ import type { AudienceMember, ChangeRow, DuckDbActivationStore, EventRow, NewDel
 import type { Destinations } from './destinations.js';
 import { compileForwarding, type ForwardedEvent, type Forwarding } from './event-mapping.js';
 import type { Triggers } from './triggers.js';
+import { createHash } from 'node:crypto';
+import { journeyBatch, journeyWrite, type JourneyBatch, type Journeys } from '../journeys/journeys.js';
 
 export interface FanoutDeps {
   store: DuckDbActivationStore;
@@ -32,6 +35,10 @@ export interface FanoutDeps {
   isMember(workspaceId: string, segmentId: string, profileId: string): boolean;
   /** The profile's identifiers in clear, by type (for freezing removals at erasure). */
   identifiersOf(workspaceId: string, profileId: string): Identifiers;
+  /** Journeys ride the same outboxes (entries, waits for events and segment changes, timers). */
+  journeys: Journeys;
+  /** A journey's update_trait step: an identify through the collector (idempotent by messageId). */
+  updateTraits(workspaceId: string, profileId: string, traits: Record<string, unknown>, messageId: string): Promise<void>;
   /** Called with the destinations that got new deliveries. */
   queued(destinationIds: ReadonlySet<string>): void;
   onError(err: unknown): void;
@@ -46,6 +53,7 @@ interface Pending {
   add: AudienceMember[];
   remove: AudienceMember[];
   touched: Set<string>;
+  traits: Array<{ workspaceId: string; profileId: string; traits: Record<string, unknown>; messageId: string }>;
 }
 
 export class Fanout {
@@ -55,6 +63,7 @@ export class Fanout {
   private chain: Promise<void> = Promise.resolve();
   private scheduled = false;
   private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
   private seqInKey = 0;
 
   constructor(private readonly deps: FanoutDeps) {}
@@ -72,7 +81,20 @@ export class Fanout {
 
   stop(): Promise<void> {
     this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     return this.chain;
+  }
+
+  /** Journey timers and schedules due by now (the engine's own timer calls this too). */
+  tick(): Promise<void> {
+    return this.serial(async () => {
+      const now = this.deps.now();
+      const b = journeyBatch();
+      this.deps.journeys.tick(b, now);
+      const p = pending();
+      this.journeyEffects(p, b, now);
+      await this.commit(p, new Map(), b);
+    });
   }
 
   /** Something was written to an outbox: read it soon (coalesced). */
@@ -142,6 +164,7 @@ export class Fanout {
           profileId: alias, segmentId, payload: { identifiers }, frozen: true, createdAt: now });
       }
       await this.deps.store.forgetProfiles(workspaceId, profileIds, removals);
+      this.deps.journeys.forget(profileIds);
       if (removals.length > 0) this.deps.queued(new Set(removals.map((r) => r.destinationId)));
     });
   }
@@ -160,12 +183,14 @@ export class Fanout {
       const events = await this.deps.store.eventsAfter(eventsAt, PAGE);
       if (changes.length === 0 && events.length === 0) return;
       const p = pending();
-      for (const c of changes) this.onChange(p, c);
-      for (const e of events) this.onEvent(p, e);
+      const b = journeyBatch();
+      for (const c of changes) { this.onChange(p, c); this.deps.journeys.onChange(b, c); }
+      for (const e of events) { this.onEvent(p, e); this.deps.journeys.onEvent(b, e); }
+      this.journeyEffects(p, b, this.deps.now());
       const cursors = new Map<string, bigint>();
       if (changes.length > 0) cursors.set(CHANGES, changes[changes.length - 1]!.id);
       if (events.length > 0) cursors.set(EVENTS, events[events.length - 1]!.seq);
-      await this.commit(p, cursors);
+      await this.commit(p, cursors, b);
       if (changes.length < PAGE && events.length < PAGE) return;
     }
   }
@@ -266,23 +291,77 @@ export class Fanout {
     await this.commit(p, new Map());
   }
 
-  private async commit(p: Pending, cursors: Map<string, bigint>): Promise<void> {
-    if (p.deliveries.length === 0 && cursors.size === 0) return;
+  private async commit(p: Pending, cursors: Map<string, bigint>, b?: JourneyBatch): Promise<void> {
+    const journeys = b !== undefined && (b.states.size > 0 || b.lastRuns.size > 0);
+    if (p.deliveries.length === 0 && cursors.size === 0 && !journeys) { this.schedule(); return; }
     try {
-      await this.deps.store.enqueue(p.deliveries, { add: p.add, remove: p.remove }, cursors);
+      if (b && b.lastRuns.size > 0) await this.deps.store.journeyStep(p.deliveries, { add: p.add, remove: p.remove }, journeyWrite(b), b.lastRuns, cursors);
+      else await this.deps.store.enqueue(p.deliveries, { add: p.add, remove: p.remove }, cursors, b && journeys ? journeyWrite(b) : undefined);
     } catch (err) {
       // Nothing was written: memory goes back to what the store holds, and the step is retried.
       for (const m of p.add) this.audience.delete(key(m.destinationId, m.segmentId, m.profileId));
       for (const m of p.remove) this.audience.add(key(m.destinationId, m.segmentId, m.profileId));
+      if (b) this.deps.journeys.rollback(b);
       setTimeout(() => this.wake(), 1000).unref();
       throw err;
     }
     if (p.touched.size > 0) this.deps.queued(p.touched);
+    for (const t of p.traits) {
+      // After the commit: the identify is deduplicated by its messageId if this step is ever redone.
+      void this.deps.updateTraits(t.workspaceId, t.profileId, t.traits, t.messageId).catch((err: unknown) => this.deps.onError(err));
+    }
+    this.schedule();
+  }
+
+  /** What journey steps asked for, as deliveries (keyed by journey, version, person, entry, step). */
+  private journeyEffects(p: Pending, b: JourneyBatch, now: number): void {
+    for (const { state, effects, priority } of b.effects) {
+      for (const e of effects) {
+        const base = `j:${state.journeyId}:${state.version}:${state.profileId}:${state.entries}:${e.step}`;
+        if (e.kind === 'update_trait') {
+          p.traits.push({ workspaceId: state.workspaceId, profileId: state.profileId, traits: e.traits, messageId: `jrn-${createHash('sha256').update(base).digest('base64url').slice(0, 32)}` });
+          continue;
+        }
+        const d = this.deps.destinations.find(e.destinationId);
+        if (!d || !d.enabled || d.workspaceId !== state.workspaceId) continue;
+        const k = `${d.id}:${base}`;
+        const journey = { journeyId: state.journeyId, version: state.version, step: e.step };
+        switch (e.kind) {
+          case 'send':
+            p.deliveries.push({ workspaceId: d.workspaceId, destinationId: d.id, key: k, kind: 'message', profileId: state.profileId, payload: { template: e.template, priority, ...journey }, createdAt: now });
+            p.touched.add(d.id);
+            break;
+          case 'audience':
+            this.audienceDiff(p, d, e.segmentId, state.profileId, e.action === 'add', k, now);
+            break;
+          case 'webhook':
+            p.deliveries.push({ workspaceId: d.workspaceId, destinationId: d.id, key: k, kind: 'event', profileId: state.profileId,
+              payload: { event: { type: 'track', event: 'Journey Step', properties: journey, timestamp: new Date(now).toISOString() }, ...journey }, createdAt: now });
+            p.touched.add(d.id);
+            break;
+          default: {
+            const unreachable: never = e;
+            throw new Error(`unknown journey effect ${JSON.stringify(unreachable)}`);
+          }
+        }
+      }
+    }
+  }
+
+  /** The engine's timer: wakes at the next journey timer or schedule. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const now = this.deps.now();
+    const next = this.deps.journeys.nextDue(now);
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (next === null) return;
+    this.timer = setTimeout(() => { this.timer = null; void this.tick(); }, Math.min(Math.max(0, next - now), 2_147_483_647));
+    this.timer.unref();
   }
 }
 
 function pending(): Pending {
-  return { deliveries: [], add: [], remove: [], touched: new Set() };
+  return { deliveries: [], add: [], remove: [], touched: new Set(), traits: [] };
 }
 
 function key(destinationId: string, segmentId: string, profileId: string): string {

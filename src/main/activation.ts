@@ -20,6 +20,13 @@ import { Dispatcher } from '../activate/dispatcher.js';
 import type { AdmissionFacts } from '../activate/admission.js';
 import { Messages } from '../activate/messages.js';
 import { createSmtpSender } from '../activate/smtp.js';
+import { Journeys } from '../journeys/journeys.js';
+import { holds } from '../journeys/conditions.js';
+import { validZone } from '../journeys/validate.js';
+import { traitValues } from '../profiles/traits.js';
+
+/** Where a person's time zone is unknown (no `timezone` trait), until the pressure policy says otherwise. */
+const DEFAULT_TIME_ZONE = 'Europe/Paris';
 import { purposePermitted } from '../privacy/purpose-permitted.js';
 import { requireSourceFor } from '../privacy/purpose-limitation.js';
 import type { Source } from '../protocol/workspace.js';
@@ -33,6 +40,7 @@ export interface ActivationWiring {
   fanout: Fanout;
   dispatcher: Dispatcher;
   messages: Messages;
+  journeys: Journeys;
   /** Whether the purpose may serve the profile now. */
   permitted(workspaceId: string, profileId: string, purpose: string): boolean;
   /** Destinations that received data of these profiles, with the last time (access requests). */
@@ -50,6 +58,10 @@ export async function wireActivation(deps: {
   config: Config['activation']; metrics: Metrics; logger: Logger; clock: Clock; baseUrl: () => string;
   sources: (workspaceId: string) => Source[];
   source: (sourceId: string) => Source | undefined;
+  computed: (workspaceId: string, profileId: string, name: string, at: number) => unknown;
+  computedExists: (workspaceId: string, name: string) => boolean;
+  /** An identify through the collector (journeys' update_trait). */
+  updateTraits: (workspaceId: string, profileId: string, traits: Record<string, unknown>, messageId: string) => Promise<void>;
 }): Promise<ActivationWiring> {
   const { memory, identity, segments, privacy, keys } = deps;
   const now = () => deps.clock.now();
@@ -79,9 +91,35 @@ export async function wireActivation(deps: {
   const messages = new Messages({ memory, keys, baseUrl: () => deps.config.publicUrl ?? deps.baseUrl() });
   const triggers = new Triggers({ store, destinations, now, segmentExists: (ws, id) => segmentOf(ws, id) !== undefined, templateProblems: (t) => messages.problems(t) });
   await triggers.load();
+  const journeys = new Journeys({
+    store, now,
+    validation: (ws) => ({
+      segment: (id) => segmentOf(ws, id)?.definition,
+      computedTrait: (name) => deps.computedExists(ws, name),
+      personalTrait: (k) => identity.rules(ws).isPersonal(k),
+      destination: (id) => {
+        const d = destinations.find(id);
+        return d && d.workspaceId === ws ? { kinds: destinations.manifestOf(d).kinds, segments: d.segments } : undefined;
+      },
+      templateProblems: (t) => messages.problems(t),
+    }),
+    holds: (ws, pid, c) => holds(c, {
+      traits: () => { const p = memory.live(pid); return p ? traitValues(p) : {}; },
+      computed: (name) => deps.computed(ws, pid, name, now()),
+      member: (seg) => segments.engine.isMember(ws, seg, pid),
+      permitted: (purpose) => permitted(ws, pid, purpose),
+    }),
+    timeZoneOf: (ws, pid) => {
+      const tz = memory.live(pid) ? traitValues(memory.live(pid)!).timezone : undefined;
+      return typeof tz === 'string' && validZone(tz) ? tz : DEFAULT_TIME_ZONE;
+    },
+    defaultTimeZone: () => DEFAULT_TIME_ZONE,
+    members: (ws, seg) => segments.engine.members(ws, seg) ?? [],
+  });
+  await journeys.load();
   let dispatcher: Dispatcher | null = null;
   const fanout = new Fanout({
-    store, destinations, triggers, now, identifiersOf,
+    store, destinations, triggers, now, identifiersOf, journeys, updateTraits: deps.updateTraits,
     permitted: (pid, purpose) => { const ws = memory.live(pid)?.workspaceId; return ws !== undefined && permitted(ws, pid, purpose); },
     isMember: (ws, seg, pid) => segments.engine.isMember(ws, seg, pid),
     sourceServes: (sourceId, purpose) => deps.source(sourceId)?.purposes.includes(purpose) ?? false,
@@ -107,6 +145,19 @@ export async function wireActivation(deps: {
     message: (d, row, pid) => messages.render(d, row, pid),
     smtp: (o, m) => smtp.send(o, m),
     fanoutForgot: (members) => fanout.forgotten(members),
+    settled: async (_d, results) => {
+      const counts = new Map<string, { workspaceId: string; journeyId: string; version: number; step: string; counter: string; count: number }>();
+      for (const { row, outcome } of results) {
+        const j = row.payload as { journeyId?: string; version?: number; step?: string } | undefined;
+        if (!j?.journeyId || outcome.kind === 'retry') continue;
+        const counter = outcome.kind === 'ok' ? 'sent' : outcome.kind === 'drop' ? `dropped:${outcome.reason}` : 'dead';
+        const k = `${j.journeyId}\u0000${j.version}\u0000${j.step}\u0000${counter}`;
+        const c = counts.get(k) ?? { workspaceId: row.workspaceId, journeyId: j.journeyId, version: j.version ?? 1, step: j.step ?? '', counter, count: 0 };
+        c.count++;
+        counts.set(k, c);
+      }
+      if (counts.size > 0) await store.journeyCounts([...counts.values()]);
+    },
   });
   destinations.onChange((next, before) => {
     if (next === null) dispatcher.forget(before!.id);
@@ -118,7 +169,7 @@ export async function wireActivation(deps: {
   privacy.ledger.onChange((ws, ids) => fanout.consentChanged(ws, ids));
 
   return {
-    store, destinations, triggers, fanout, dispatcher, messages,
+    store, destinations, triggers, fanout, dispatcher, messages, journeys,
     permitted,
     forget: (ws, ids) => fanout.forget(ws, ids, (id) => keys.pseudonym(ws, 'profile', id)),
     receipts: async (ws, ids) => (await store.receiptsOf(ws, ids)).map((r) => ({

@@ -74,10 +74,14 @@ import { registerAuditRoutes } from '../api/audit-routes.js';
 import { leaves } from '../protocol/segment.js';
 import { wireActivation, type ActivationWiring } from './activation.js';
 import { registerDestinationRoutes } from '../api/destination-routes.js';
+import { registerJourneyRoutes } from '../api/journey-routes.js';
 import { PersonalizationSettings } from '../activate/personalization.js';
 import { registerPersonalize } from '../collect/routes/personalize.js';
 import { registerCookieSync } from '../collect/routes/cookie-sync.js';
 import { registerMessageLinks } from '../collect/routes/message-links.js';
+
+/** The source id the traits a journey sets are attributed to. */
+const JOURNEY_SOURCE = 'journeys';
 import { traitValues } from '../profiles/traits.js';
 import { verifyTwilioSignature } from '../activate/twilio-sms/index.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
@@ -212,6 +216,17 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const activation = await wireActivation({
     db, keys, memory, identity, segments, privacy, config: config.activation, metrics, logger, clock, baseUrl: () => baseUrl,
     sources: (ws) => catalog.sources.list(ws), source: (id) => catalog.sources.get(id),
+    computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
+    computedExists: (ws, name) => computed.definitions(ws).some((d) => d.name === name),
+    updateTraits: async (ws, pid, traits, messageId) => {
+      const live = memory.live(pid);
+      if (!live) return;
+      const records = memory.lineage(live.id).flatMap((id) => memory.recordsOf(id));
+      const user = records.find((r) => r.type === 'user_id');
+      const anon = records.find((r) => r.type === 'anonymous_id');
+      const who = user ? { userId: identity.clearValue(user) } : anon ? { anonymousId: identity.clearValue(anon) } : { anonymousId: `profile:${live.id}` };
+      await collector.ingest({ source: { id: JOURNEY_SOURCE, workspaceId: ws }, type: null, envelope: {}, events: [{ type: 'identify', messageId, traits, ...who }] });
+    },
   });
   const personalization = new PersonalizationSettings(configStore, (ws, trait) => identity.rules(ws).isPersonal(trait));
   await personalization.load();
@@ -345,6 +360,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       },
     });
     registerDestinationRoutes(scope, { catalog, activation, personalization, now: () => clock.now() });
+    registerJourneyRoutes(scope, { catalog, journeys: activation.journeys, store: activation.store });
     registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain(),
       purposes: (ws, ids) => {
         privacy.settings.requirePurposes(ws, ids);

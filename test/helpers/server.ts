@@ -9,6 +9,13 @@ import { Writable } from 'node:stream';
 import { openEnsemble, type Ensemble } from '../../src/main/app.js';
 import { parseConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
+import type { Clock } from '../../src/platform/clock.js';
+
+/** A clock that runs with real time plus an offset the test moves forward. */
+export function shiftedClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
+}
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -32,11 +39,11 @@ export function tempDir(prefix = 'ensemble-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startServer(overrides: Record<string, unknown> = {}, dir = tempDir()): Promise<TestServer> {
+export async function startServer(overrides: Record<string, unknown> = {}, dir = tempDir(), clock?: Clock): Promise<TestServer> {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = parseConfig({ port: 0, dataPath: join(dir, 'ensemble.duckdb'), adminToken: ADMIN_TOKEN, logLevel: 'info', ...overrides });
-  const ensemble = await openEnsemble(config, { logger: createLogger('info', sink) });
+  const ensemble = await openEnsemble(config, { logger: createLogger('info', sink), ...(clock ? { clock } : {}) });
   const url = await ensemble.listen();
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(url + path, {

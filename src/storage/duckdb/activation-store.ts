@@ -8,6 +8,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Destination } from '../../protocol/activation.js';
 import type { DeliveryKind } from '../../protocol/destination.js';
+import type { Journey, JourneyState } from '../../protocol/journey.js';
 import { all, inTransaction, jsonRows, type Database, type Row } from './database.js';
 
 /** A destination as stored: its config with secrets sealed (see activate/destinations.ts). */
@@ -56,6 +57,12 @@ export interface Settlement {
   received: string[];
 }
 
+/** Journey progress written with the deliveries it caused. */
+export interface JourneyWrite {
+  states: JourneyState[];
+  counts: Array<{ workspaceId: string; journeyId: string; version: number; step: string; counter: string; count: number }>;
+}
+
 export interface ChangeRow { id: bigint; workspaceId: string; segmentId: string; profileId: string; entered: boolean; at: number; cause: string }
 export interface EventRow {
   workspaceId: string; seq: bigint; messageId: string; type: string; event: string | null; name: string | null;
@@ -65,6 +72,7 @@ export interface EventRow {
 const DELIVERY_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', k: 'VARCHAR', q: 'BIGINT', t: 'VARCHAR', a: 'VARCHAR', p: 'VARCHAR', s: 'VARCHAR', y: 'JSON', f: 'BOOLEAN', c: 'BIGINT' });
 const MEMBER_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', s: 'VARCHAR', p: 'VARCHAR' });
 const KEYS_SPEC = JSON.stringify({ k: 'VARCHAR' });
+const STATE_SPEC = JSON.stringify({ w: 'VARCHAR', j: 'VARCHAR', p: 'VARCHAR', v: 'INTEGER', s: 'VARCHAR', d: 'BIGINT', e: 'BIGINT', o: 'VARCHAR', x: 'BIGINT', b: 'VARCHAR', n: 'INTEGER' });
 
 export class DuckDbActivationStore {
   private lock: Promise<unknown> = Promise.resolve();
@@ -182,8 +190,11 @@ export class DuckDbActivationStore {
    * One fan-out step, atomically: the new deliveries, the audience rows they imply, and the
    * cursors they were read up to. A crash before commit repeats the step; after, never.
    */
-  enqueue(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, cursors: ReadonlyMap<string, bigint>): Promise<void> {
+  enqueue(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, cursors: ReadonlyMap<string, bigint>, journeys?: JourneyWrite, lastRuns?: ReadonlyMap<string, number>): Promise<void> {
     return this.serial(() => inTransaction(this.conn, async () => {
+      if (journeys) await this.journeyWrite(journeys);
+      // A schedule's run is recorded with the entries it made: it fires once.
+      for (const [id, at] of lastRuns ?? []) await this.conn.run('UPDATE journeys SET last_run_at = $2 WHERE id = $1', [id, BigInt(at)]);
       if (deliveries.length > 0) {
         const first = this.nextSeq;
         const rows = deliveries.map((d) => JSON.stringify({
@@ -303,7 +314,7 @@ export class DuckDbActivationStore {
   forgetProfiles(workspaceId: string, profileIds: readonly string[], removals: readonly NewDelivery[]): Promise<void> {
     const ids = JSON.stringify(profileIds);
     return this.serial(() => inTransaction(this.conn, async () => {
-      for (const t of ['deliveries', 'audience_members', 'delivery_receipts']) {
+      for (const t of ['deliveries', 'audience_members', 'delivery_receipts', 'journey_states']) {
         await this.conn.run(`DELETE FROM ${t} WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]')))`, [workspaceId, ids]);
       }
       if (removals.length > 0) {
@@ -321,6 +332,66 @@ export class DuckDbActivationStore {
     const rows = await this.serial(() => all(this.conn, `SELECT destination_id, min(first_at) AS f, max(last_at) AS l, sum(count) AS n FROM delivery_receipts
       WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) GROUP BY destination_id ORDER BY destination_id`, [workspaceId, JSON.stringify(profileIds)]));
     return rows.map((r) => ({ destinationId: r.destination_id as string, firstAt: Number(r.f), lastAt: Number(r.l), count: Number(r.n) }));
+  }
+
+  // ---- journeys ----
+
+  async journeys(): Promise<Array<Journey & { lastRunAt: number | null }>> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT workspace_id, id, status, version, versions::VARCHAR AS versions, created_at, updated_at, last_run_at FROM journeys ORDER BY created_at, id'));
+    return rows.map((r) => ({
+      workspaceId: r.workspace_id as string, id: r.id as string, status: r.status as Journey['status'], version: Number(r.version),
+      versions: JSON.parse(r.versions as string) as Journey['versions'], createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+      lastRunAt: r.last_run_at == null ? null : Number(r.last_run_at),
+    }));
+  }
+
+  saveJourney(j: Journey, lastRunAt: number | null): Promise<void> {
+    return this.serial(async () => {
+      await this.conn.run('INSERT OR REPLACE INTO journeys VALUES ($1, $2, $3, $4, $5::JSON, $6, $7, $8)', [
+        j.workspaceId, j.id, j.status, j.version, JSON.stringify(j.versions), BigInt(j.createdAt), BigInt(j.updatedAt), lastRunAt === null ? null : BigInt(lastRunAt),
+      ]);
+    });
+  }
+
+  async journeyStates(): Promise<JourneyState[]> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT * FROM journey_states'));
+    return rows.map((r) => ({
+      workspaceId: r.workspace_id as string, journeyId: r.journey_id as string, profileId: r.profile_id as string, version: Number(r.version),
+      step: (r.step as string | null) ?? null, dueAt: r.due_at == null ? null : Number(r.due_at), enteredAt: Number(r.entered_at),
+      outcome: (r.outcome as JourneyState['outcome']) ?? null, endedAt: r.ended_at == null ? null : Number(r.ended_at),
+      branch: (r.branch as string | null) ?? null, entries: Number(r.entries),
+    }));
+  }
+
+  async journeyStats(journeyId: string): Promise<Array<{ version: number; step: string; counter: string; count: number }>> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT version, step, counter, count FROM journey_stats WHERE journey_id = $1 ORDER BY ALL', [journeyId]));
+    return rows.map((r) => ({ version: Number(r.version), step: r.step as string, counter: r.counter as string, count: Number(r.count) }));
+  }
+
+  /** Journey progress alone (timers, schedules), with the deliveries it caused. */
+  journeyStep(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, journeys: JourneyWrite, lastRuns: ReadonlyMap<string, number>, cursors: ReadonlyMap<string, bigint> = new Map()): Promise<void> {
+    return this.enqueue(deliveries, members, cursors, journeys, lastRuns);
+  }
+
+  /** Message outcomes counted per journey step (sent, deferred, suppressed, dropped by reason). */
+  journeyCounts(counts: JourneyWrite['counts']): Promise<void> {
+    return this.serial(() => this.journeyCountsNow(counts));
+  }
+
+  private async journeyWrite(w: JourneyWrite): Promise<void> {
+    if (w.states.length > 0) {
+      const rows = w.states.map((x) => JSON.stringify({ w: x.workspaceId, j: x.journeyId, p: x.profileId, v: x.version, s: x.step, d: x.dueAt, e: x.enteredAt, o: x.outcome, x: x.endedAt, b: x.branch, n: x.entries })).join('\n');
+      await this.conn.run(`INSERT OR REPLACE INTO journey_states SELECT w, j, p, v, s, d, e, o, x, b, n FROM ${jsonRows(STATE_SPEC)}`, [rows]);
+    }
+    await this.journeyCountsNow(w.counts);
+  }
+
+  private async journeyCountsNow(counts: JourneyWrite['counts']): Promise<void> {
+    for (const c of counts) {
+      await this.conn.run(`INSERT INTO journey_stats VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (journey_id, version, step, counter) DO UPDATE SET count = journey_stats.count + excluded.count`,
+      [c.workspaceId, c.journeyId, c.version, c.step, c.counter, BigInt(c.count)]);
+    }
   }
 
   // ---- connectors' state ----

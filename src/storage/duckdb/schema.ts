@@ -172,4 +172,20 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, definition JSON NOT NULL, enabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL,
        PRIMARY KEY (workspace_id, id))`,
   ],
+  // 8: journeys. A journey keeps every version of its definition (people finish on theirs);
+  // `journey_states` is where each person is, written in the same transaction as the deliveries
+  // the step queued and the cursors of what caused it; `journey_stats` counts passes and outcomes
+  // per step.
+  [
+    `CREATE TABLE journeys (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, status VARCHAR NOT NULL, version INTEGER NOT NULL, versions JSON NOT NULL,
+       created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, last_run_at BIGINT, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE journey_states (
+       workspace_id VARCHAR NOT NULL, journey_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, version INTEGER NOT NULL, step VARCHAR,
+       due_at BIGINT, entered_at BIGINT NOT NULL, outcome VARCHAR, ended_at BIGINT, branch VARCHAR, entries INTEGER NOT NULL,
+       PRIMARY KEY (journey_id, profile_id))`,
+    `CREATE TABLE journey_stats (
+       workspace_id VARCHAR NOT NULL, journey_id VARCHAR NOT NULL, version INTEGER NOT NULL, step VARCHAR NOT NULL, counter VARCHAR NOT NULL,
+       count BIGINT NOT NULL, PRIMARY KEY (journey_id, version, step, counter))`,
+  ],
 ];
