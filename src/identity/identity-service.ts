@@ -125,6 +125,23 @@ export class IdentityService implements ProcessingPolicy {
   }
 
   /**
+   * How events that Ensemble itself records about a person (message opens, journey traits) name
+   * them: their user id, else an anonymous id, else a stable alias of the profile id (which the
+   * resolver links like any anonymous id). Undefined once the profile is gone.
+   */
+  eventIdentity(profileId: string): { userId: string } | { anonymousId: string } | undefined {
+    const live = this.memory.live(profileId);
+    if (!live) return undefined;
+    const records = this.memory.lineage(live.id).flatMap((id) => this.memory.recordsOf(id));
+    for (const type of ['user_id', 'anonymous_id'] as const) {
+      const r = records.find((x) => x.type === type);
+      const v = r ? this.clearValue(r) : null;
+      if (v !== null) return type === 'user_id' ? { userId: v } : { anonymousId: v };
+    }
+    return { anonymousId: `profile:${live.id}` };
+  }
+
+  /**
    * The clear value of an identifier (null once its profile's key was destroyed). Opened values
    * are remembered per record object (records are replaced, never edited), so a profile read
    * often (personalisation, lookups) costs one AES-GCM open, not one per read.

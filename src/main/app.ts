@@ -79,13 +79,13 @@ import { PersonalizationSettings } from '../activate/personalization.js';
 import { registerPersonalize } from '../collect/routes/personalize.js';
 import { registerCookieSync } from '../collect/routes/cookie-sync.js';
 import { registerMessageLinks } from '../collect/routes/message-links.js';
-
-/** The source id the traits a journey sets are attributed to. */
-const JOURNEY_SOURCE = 'journeys';
 import { traitValues } from '../profiles/traits.js';
 import { verifyTwilioSignature } from '../activate/twilio-sms/index.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
 import type { EventLog, EventStore } from '../storage/ports.js';
+
+/** The source id the traits a journey sets are attributed to. */
+const JOURNEY_SOURCE = 'journeys';
 
 export interface Ensemble {
   config: Config;
@@ -219,12 +219,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
     computedExists: (ws, name) => computed.definitions(ws).some((d) => d.name === name),
     updateTraits: async (ws, pid, traits, messageId) => {
-      const live = memory.live(pid);
-      if (!live) return;
-      const records = memory.lineage(live.id).flatMap((id) => memory.recordsOf(id));
-      const user = records.find((r) => r.type === 'user_id');
-      const anon = records.find((r) => r.type === 'anonymous_id');
-      const who = user ? { userId: identity.clearValue(user) } : anon ? { anonymousId: identity.clearValue(anon) } : { anonymousId: `profile:${live.id}` };
+      const who = identity.eventIdentity(pid);
+      if (!who) return;
       await collector.ingest({ source: { id: JOURNEY_SOURCE, workspaceId: ws }, type: null, envelope: {}, events: [{ type: 'identify', messageId, traits, ...who }] });
     },
   });
@@ -294,16 +290,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     });
     registerMessageLinks(scope, {
       collector, clock, verify: (token) => activation.messages.verify(token),
-      who: (_ws, pid) => {
-        const live = memory.live(pid);
-        if (!live) return undefined;
-        const records = memory.lineage(live.id).flatMap((id) => memory.recordsOf(id));
-        const userId = records.find((r) => r.type === 'user_id');
-        const anonymousId = records.find((r) => r.type === 'anonymous_id');
-        if (userId) return { userId: identity.clearValue(userId) ?? undefined };
-        if (anonymousId) return { anonymousId: identity.clearValue(anonymousId) ?? undefined };
-        return { anonymousId: `profile:${live.id}` };
-      },
+      who: (_ws, pid) => identity.eventIdentity(pid),
       baseUrl: () => baseUrl,
       genuineStatus: (p, url, form, headers) => {
         const d = activation.destinations.find(p.d);
