@@ -189,3 +189,40 @@ test('editing a live journey makes a new version; pause holds everyone; the dry 
   assert.equal((await s.api('POST', `${ws()}/journeys/${jid}/archive`)).body.status, 'archived');
   assert.equal((await s.api('POST', `${ws()}/journeys/${jid}/resume`)).status, 409);
 });
+
+test('marketing pressure: quiet hours defer a message to their end in the person\'s zone; a full cap suppresses; decisions are counted', async () => {
+  const hhmm = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(t));
+  const now = clock.now();
+  const bad = await s.api('PUT', `${ws()}/pressure-policy`, { caps: [{ channel: 'email', max: 1, within: 'soon' }], quietHours: { from: '25:00', to: '08:00' } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'ENSEMBLE_ERR_PRESSURE_POLICY_INVALID');
+  const policy = await s.api('PUT', `${ws()}/pressure-policy`, {
+    caps: [{ channel: 'email', max: 1, within: '7d' }], quietHours: { from: hhmm(now - 3_600_000), to: hhmm(now + 2 * 3_600_000) }, defaultTimeZone: 'Europe/Paris',
+  });
+  assert.equal(policy.status, 200, JSON.stringify(policy.body));
+  const j = await s.api('POST', `${ws()}/journeys`, {
+    name: 'Polite', entry: { kind: 'event', event: 'Pressure Test' }, reentry: { policy: 'always' }, start: 'mail',
+    steps: { mail: { kind: 'send', destinationId: ids.email, template: { subject: 'Hello', text: 'Hi' }, next: 'done' }, done: { kind: 'exit' } },
+  });
+  assert.equal(j.status, 201, JSON.stringify(j.body));
+  const anon = `pz-${uid()}`;
+  const email = `${anon}@example.com`;
+  await send([{ type: 'identify', anonymousId: anon, traits: { email }, context: { consent: { categoryPreferences: { email_marketing: true } } } }]);
+  await send([{ type: 'track', anonymousId: anon, event: 'Pressure Test' }]);
+  const got = () => smtp.messages.filter((m) => m.to.includes(email)).length;
+  assert.equal(got(), 0, 'quiet hours: not now');
+  let stats = (await s.api('GET', `${ws()}/journeys/${j.body.id}/stats`)).body;
+  assert.ok(Object.keys(stats.steps.mail).some((k) => k.startsWith('deferred:quiet_hours')), JSON.stringify(stats.steps));
+
+  clock.advance(2 * 3_600_000 + 120_000);
+  for (const d of s.ensemble.activation.destinations.list()) s.ensemble.activation.dispatcher.wake(d.id);
+  const end = Date.now() + 5000;
+  while (got() === 0 && Date.now() < end) { await new Promise((r) => setTimeout(r, 20)); await settleAll(s); }
+  assert.equal(got(), 1, 'sent once the quiet hours ended');
+
+  await send([{ type: 'track', anonymousId: anon, event: 'Pressure Test' }]);
+  assert.equal(got(), 1, 'the weekly cap of one email holds');
+  stats = (await s.api('GET', `${ws()}/journeys/${j.body.id}/stats`)).body;
+  assert.equal(stats.steps.mail.sent, 1);
+  assert.equal(stats.steps.mail['suppressed:cap:email:1/7d'], 1, JSON.stringify(stats.steps.mail));
+});

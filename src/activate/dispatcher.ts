@@ -20,6 +20,7 @@ import { admit, type AdmissionFacts } from './admission.js';
 import { retryDelay, type BackoffPolicy } from './backoff.js';
 import type { Destinations } from './destinations.js';
 import { TokenBucket } from './rate-limit.js';
+import { channelOf, decide, type Channel, type PressurePolicyT, type SentMessage } from './pressure.js';
 
 export interface DispatcherDeps {
   store: DuckDbActivationStore;
@@ -38,11 +39,24 @@ export interface DispatcherDeps {
   /** Every settled item with its outcome (journeys count their messages' fates). */
   settled(d: Destination, results: ReadonlyArray<{ row: DeliveryRow; outcome: DeliveryOutcome }>): Promise<void>;
   policy: BackoffPolicy & { sendTimeoutMs: number };
+  /** The workspace's marketing-pressure policy, applied to every message. */
+  pressure(workspaceId: string): PressurePolicyT;
+  /** The person's time zone (quiet hours are theirs). */
+  timeZoneOf(workspaceId: string, profileId: string): string;
   metrics: Metrics;
   logger: Logger;
   now(): number;
   random(): number;
 }
+
+/** A message the pressure policy holds back until `until`. */
+interface Deferral {
+  until: number;
+  rule: string;
+}
+
+/** How long sent messages are remembered in memory for the caps (longer windows read the store at start). */
+const HISTORY_MS = 90 * 86_400_000;
 
 interface Loop {
   running: boolean;
@@ -60,11 +74,29 @@ export class Dispatcher {
   private readonly running = new Set<Promise<void>>();
   /** Aborts requests in flight at shutdown: their items are retried after the restart. */
   private readonly shutdown = new AbortController();
+  /** Messages sent per profile (the pressure caps count them), newest last. */
+  private readonly history = new Map<string, SentMessage[]>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
-  start(): void {
+  /** `sent`: the messages of the caps' windows, from the store. */
+  start(sent: ReadonlyArray<{ profileId: string; channel: string; at: number; priority: number; key: string }> = []): void {
+    for (const m of sent) this.remember(m.profileId, { at: m.at, channel: m.channel as Channel, priority: m.priority, key: m.key });
     for (const d of this.deps.destinations.list()) this.wake(d.id);
+  }
+
+  private remember(profileId: string, m: SentMessage): void {
+    let h = this.history.get(profileId);
+    if (!h) { h = []; this.history.set(profileId, h); }
+    h.push(m);
+    const old = m.at - HISTORY_MS;
+    while (h.length > 0 && h[0]!.at <= old) h.shift();
+  }
+
+  private unremember(profileId: string, key: string): void {
+    const h = this.history.get(profileId);
+    const i = h?.findIndex((m) => m.key === key) ?? -1;
+    if (h && i >= 0) h.splice(i, 1);
   }
 
   async stop(): Promise<void> {
@@ -138,7 +170,7 @@ export class Dispatcher {
 
   private async deliver(d: Destination, m: DestinationManifest, rows: readonly DeliveryRow[], loop: Loop): Promise<void> {
     const facts = this.deps.facts(d.workspaceId);
-    const s: Settlement = { delivered: [], dropped: [], retried: [], dead: [], counts: [], forget: [], received: [] };
+    const s: Settlement = { delivered: [], dropped: [], retried: [], dead: [], counts: [], forget: [], received: [], deferred: [], sent: [] };
     const counts = new Map<string, number>();
     const count = (outcome: string, reason: string) => { const k = `${outcome}\u0000${reason}`; counts.set(k, (counts.get(k) ?? 0) + 1); };
     const sent: Array<{ row: DeliveryRow; item: DeliveryItem }> = [];
@@ -182,9 +214,14 @@ export class Dispatcher {
         }
       }
     };
+    const pressured = new Map<string, { channel: Channel; priority: number }>();
     for (const row of rows) {
-      const built = this.build(d, m, row, facts);
-      if ('kind' in built && !('key' in built)) apply(row, built);
+      const built = this.build(d, m, row, facts, now, pressured);
+      if ('until' in built) {
+        s.deferred.push({ key: row.key, nextAt: built.until, reason: `deferred:${built.rule}` });
+        count('deferred', built.rule);
+        results.push({ row, outcome: { kind: 'retry', reason: `deferred:${built.rule}`, afterMs: built.until - now } });
+      } else if ('kind' in built && !('key' in built)) apply(row, built);
       else sent.push({ row, item: built as DeliveryItem });
     }
     if (sent.length > 0) {
@@ -192,6 +229,12 @@ export class Dispatcher {
       sent.forEach((x, i) => apply(x.row, outcomes[i] ?? { kind: 'retry', reason: 'connector_missing_outcome' }));
       const ok = sent.filter((x, i) => outcomes[i]?.kind === 'ok' && !x.row.frozen);
       s.received = ok.map((x) => x.item.profileId);
+      sent.forEach((x, i) => {
+        const p = pressured.get(x.row.key);
+        if (!p) return;
+        if (outcomes[i]?.kind === 'ok') s.sent.push({ profileId: x.item.profileId, channel: p.channel, at: now, priority: p.priority, key: x.row.key });
+        else this.unremember(x.item.profileId, x.row.key);
+      });
     }
     s.counts = [...counts].map(([k, n]) => { const [outcome, reason] = k.split('\u0000') as [string, string]; return { outcome, reason, count: n }; });
     await this.deps.store.settle(d.workspaceId, d.id, s, new Date(now).toISOString().slice(0, 10), now);
@@ -201,7 +244,8 @@ export class Dispatcher {
   }
 
   /** The item to send, or the outcome that settles it without a request. */
-  private build(d: Destination, m: DestinationManifest, row: DeliveryRow, facts: AdmissionFacts): DeliveryItem | DeliveryOutcome {
+  private build(d: Destination, m: DestinationManifest, row: DeliveryRow, facts: AdmissionFacts, now: number,
+    pressured: Map<string, { channel: Channel; priority: number }>): DeliveryItem | DeliveryOutcome | Deferral {
     const payload = (row.payload ?? {}) as { identifiers?: Record<string, string[]>; event?: unknown };
     if (row.frozen) {
       if (row.kind !== 'audience') return { kind: 'drop', reason: 'frozen_not_audience' };
@@ -220,8 +264,21 @@ export class Dispatcher {
       case 'event':
         return { ...base, kind: 'event', event: this.deps.reveal(d.workspaceId, payload.event) };
       case 'message': {
+        // Marketing pressure: every message of every journey and trigger, decided at send time.
+        const channel = channelOf(m.id);
+        if (channel) {
+          const priority = (payload as { priority?: number }).priority ?? 5;
+          const decision = decide({ policy: this.deps.pressure(d.workspaceId), channel, now, timeZone: this.deps.timeZoneOf(d.workspaceId, pid), priority, history: this.history.get(pid) ?? [] });
+          if (decision.kind === 'defer') return { until: decision.until, rule: decision.rule };
+          if (decision.kind === 'suppress') return { kind: 'drop', reason: `suppressed:${decision.rule}` };
+        }
         const msg = this.deps.message(d, row, pid);
         if ('kind' in msg) return msg;
+        if (channel) {
+          const priority = (payload as { priority?: number }).priority ?? 5;
+          this.remember(pid, { at: now, channel, priority, key: row.key });
+          pressured.set(row.key, { channel, priority });
+        }
         return { ...base, kind: 'message', ...msg };
       }
       default: {

@@ -152,7 +152,9 @@ export function pressurePolicyProblems(input: unknown): DefinitionProblem[] {
     add('/defaultTimeZone', 'unknown_time_zone', `${JSON.stringify(zone)} is not an IANA time zone (e.g. Europe/Paris, America/New_York).`);
   }
 
-  const covered = (path: string): boolean => out.some((p) => path === p.path || path.startsWith(`${p.path}/`) || (p.path.startsWith(`${path}/`) && path !== ''));
+  // A value already reported is not reported again by the schema; a whole-cap or whole-range problem hides nothing.
+  const fields = out.filter((p) => p.code !== 'duplicate_cap' && p.code !== 'empty_quiet_hours').map((p) => p.path);
+  const covered = (path: string): boolean => fields.some((f) => path === f || path.startsWith(`${f}/`));
   const schema = new Set<string>();
   for (const e of Value.Errors(PressurePolicy, policy)) {
     const path = e.path || '/';
@@ -210,7 +212,7 @@ export type PressureDecision =
   | { kind: 'defer'; until: number; rule: string }
   | { kind: 'suppress'; rule: string };
 
-/** Rounds of "quiet hours, then caps" before `decide` settles; two suffice (caps only free up as time passes). */
+/** Rounds of "quiet hours, then caps" before `decide` settles; three suffice, as caps only free up as time passes. */
 const MAX_ROUNDS = 8;
 
 /**
@@ -221,8 +223,9 @@ const MAX_ROUNDS = 8;
  * messages have left the window (`max - 1` remain), unless that is later than
  * `now + maxDeferMs` (or never, with `max: 0`), which suppresses the message. The two are
  * re-applied until neither moves the instant (a cap may free up inside the next quiet hours).
- * `until` is then the earliest instant at which every rule allows the send, and deciding again
- * at `until` with the same history sends. `rule` names the constraint that set `until` last.
+ * Deciding again at `until` with the same history sends; without displacement, `until` is the
+ * earliest instant at which every rule allows the send. `rule` names the constraint that set
+ * `until` last.
  *
  * Displacement (`policy.displace`): when every full cap that applies holds exactly `max`
  * messages, and one of the messages counted in all of them has a priority strictly lower than

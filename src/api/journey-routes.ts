@@ -11,6 +11,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { JourneyView, type Journey, type JourneyStatus } from '../protocol/journey.js';
 import type { Journeys } from '../journeys/journeys.js';
 import type { DuckDbActivationStore } from '../storage/duckdb/activation-store.js';
+import { PressurePolicy } from '../activate/pressure.js';
+import type { PressureSettings } from '../activate/pressure-settings.js';
 import type { Catalog } from './catalog.js';
 import { ErrorResponse } from './error-handler.js';
 
@@ -32,10 +34,25 @@ export interface JourneyRouteDeps {
   catalog: Pick<Catalog, 'workspace'>;
   journeys: Journeys;
   store: DuckDbActivationStore;
+  pressure: PressureSettings;
 }
 
 export function registerJourneyRoutes(app: FastifyInstance, deps: JourneyRouteDeps): void {
   const { catalog, journeys } = deps;
+
+  app.get<{ Params: Static<typeof WsParams> }>('/api/workspaces/:ws/pressure-policy', {
+    schema: { tags: ['journeys'], summary: 'The marketing-pressure policy: caps per channel and across channels, quiet hours, default time zone', params: WsParams, response: { 200: PressurePolicy, ...errors } },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return deps.pressure.get(req.params.ws);
+  });
+
+  app.put<{ Params: Static<typeof WsParams>; Body: unknown }>('/api/workspaces/:ws/pressure-policy', {
+    schema: { tags: ['journeys'], summary: 'Replace the marketing-pressure policy; it applies to every message of every journey and trigger', params: WsParams, body: Type.Unknown(), response: { 200: PressurePolicy, ...errors } },
+  }, async (req) => {
+    catalog.workspace(req.params.ws);
+    return deps.pressure.set(req.params.ws, req.body);
+  });
 
   app.post<{ Params: Static<typeof WsParams>; Body: unknown }>('/api/workspaces/:ws/journeys', {
     schema: { tags: ['journeys'], summary: 'Create a journey (validated with precise errors); it is active at once', params: WsParams, body: Type.Unknown(), response: { 201: JourneyView, ...errors } },

@@ -25,11 +25,11 @@ import { holds } from '../journeys/conditions.js';
 import { validZone } from '../journeys/validate.js';
 import { traitValues } from '../profiles/traits.js';
 
-/** Where a person's time zone is unknown (no `timezone` trait), until the pressure policy says otherwise. */
-const DEFAULT_TIME_ZONE = 'Europe/Paris';
 import { purposePermitted } from '../privacy/purpose-permitted.js';
 import { requireSourceFor } from '../privacy/purpose-limitation.js';
 import type { Source } from '../protocol/workspace.js';
+import type { ConfigStore } from '../storage/ports.js';
+import { PressureSettings } from '../activate/pressure-settings.js';
 import type { PrivacyWiring } from './privacy.js';
 import type { SegmentsWiring } from './segments.js';
 
@@ -41,6 +41,7 @@ export interface ActivationWiring {
   dispatcher: Dispatcher;
   messages: Messages;
   journeys: Journeys;
+  pressure: PressureSettings;
   /** Whether the purpose may serve the profile now. */
   permitted(workspaceId: string, profileId: string, purpose: string): boolean;
   /** Destinations that received data of these profiles, with the last time (access requests). */
@@ -60,6 +61,7 @@ export async function wireActivation(deps: {
   source: (sourceId: string) => Source | undefined;
   computed: (workspaceId: string, profileId: string, name: string, at: number) => unknown;
   computedExists: (workspaceId: string, name: string) => boolean;
+  configStore: ConfigStore;
   /** An identify through the collector (journeys' update_trait). */
   updateTraits: (workspaceId: string, profileId: string, traits: Record<string, unknown>, messageId: string) => Promise<void>;
 }): Promise<ActivationWiring> {
@@ -91,6 +93,14 @@ export async function wireActivation(deps: {
   const messages = new Messages({ memory, keys, baseUrl: () => deps.config.publicUrl ?? deps.baseUrl() });
   const triggers = new Triggers({ store, destinations, now, segmentExists: (ws, id) => segmentOf(ws, id) !== undefined, templateProblems: (t) => messages.problems(t) });
   await triggers.load();
+  const pressure = new PressureSettings(deps.configStore);
+  await pressure.load();
+  // The person's zone (trait `timezone`, as the Segment spec's context.timezone is often copied), else the workspace's.
+  const timeZoneOf = (ws: string, pid: string): string => {
+    const p = memory.live(pid);
+    const tz = p ? traitValues(p).timezone : undefined;
+    return typeof tz === 'string' && validZone(tz) ? tz : pressure.get(ws).defaultTimeZone;
+  };
   const journeys = new Journeys({
     store, now,
     validation: (ws) => ({
@@ -109,11 +119,8 @@ export async function wireActivation(deps: {
       member: (seg) => segments.engine.isMember(ws, seg, pid),
       permitted: (purpose) => permitted(ws, pid, purpose),
     }),
-    timeZoneOf: (ws, pid) => {
-      const tz = memory.live(pid) ? traitValues(memory.live(pid)!).timezone : undefined;
-      return typeof tz === 'string' && validZone(tz) ? tz : DEFAULT_TIME_ZONE;
-    },
-    defaultTimeZone: () => DEFAULT_TIME_ZONE,
+    timeZoneOf,
+    defaultTimeZone: (ws) => pressure.get(ws).defaultTimeZone,
     members: (ws, seg) => segments.engine.members(ws, seg) ?? [],
   });
   await journeys.load();
@@ -130,6 +137,7 @@ export async function wireActivation(deps: {
   dispatcher = new Dispatcher({
     store, destinations, metrics: deps.metrics, logger: deps.logger, now, random: Math.random,
     policy: { baseMs: deps.config.retryBaseMs, maxMs: deps.config.retryMaxMs, sendTimeoutMs: deps.config.sendTimeoutMs },
+    pressure: (ws) => pressure.get(ws), timeZoneOf,
     facts: (ws): AdmissionFacts => ({
       permitted: (pid, purpose) => permitted(ws, pid, purpose),
       restricted: (pid) => privacy.ledger.restricted(pid),
@@ -149,8 +157,10 @@ export async function wireActivation(deps: {
       const counts = new Map<string, { workspaceId: string; journeyId: string; version: number; step: string; counter: string; count: number }>();
       for (const { row, outcome } of results) {
         const j = row.payload as { journeyId?: string; version?: number; step?: string } | undefined;
-        if (!j?.journeyId || outcome.kind === 'retry') continue;
-        const counter = outcome.kind === 'ok' ? 'sent' : outcome.kind === 'drop' ? `dropped:${outcome.reason}` : 'dead';
+        if (!j?.journeyId) continue;
+        if (outcome.kind === 'retry' && !outcome.reason.startsWith('deferred:')) continue;
+        const counter = outcome.kind === 'ok' ? 'sent' : outcome.kind === 'drop' ? (outcome.reason.startsWith('suppressed:') ? outcome.reason : `dropped:${outcome.reason}`)
+          : outcome.kind === 'retry' ? outcome.reason : 'dead';
         const k = `${j.journeyId}\u0000${j.version}\u0000${j.step}\u0000${counter}`;
         const c = counts.get(k) ?? { workspaceId: row.workspaceId, journeyId: j.journeyId, version: j.version ?? 1, step: j.step ?? '', counter, count: 0 };
         c.count++;
@@ -169,7 +179,7 @@ export async function wireActivation(deps: {
   privacy.ledger.onChange((ws, ids) => fanout.consentChanged(ws, ids));
 
   return {
-    store, destinations, triggers, fanout, dispatcher, messages, journeys,
+    store, destinations, triggers, fanout, dispatcher, messages, journeys, pressure,
     permitted,
     forget: (ws, ids) => fanout.forget(ws, ids, (id) => keys.pseudonym(ws, 'profile', id)),
     receipts: async (ws, ids) => (await store.receiptsOf(ws, ids)).map((r) => ({
@@ -177,7 +187,7 @@ export async function wireActivation(deps: {
     })),
     async start() {
       await fanout.start();
-      dispatcher.start();
+      dispatcher.start(await store.messagesSince(now() - 90 * 86_400_000));
     },
     async idle() {
       await segments.writer.drain();

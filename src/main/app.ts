@@ -218,6 +218,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     sources: (ws) => catalog.sources.list(ws), source: (id) => catalog.sources.get(id),
     computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
     computedExists: (ws, name) => computed.definitions(ws).some((d) => d.name === name),
+    configStore,
     updateTraits: async (ws, pid, traits, messageId) => {
       const who = identity.eventIdentity(pid);
       if (!who) return;
@@ -347,7 +348,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       },
     });
     registerDestinationRoutes(scope, { catalog, activation, personalization, now: () => clock.now() });
-    registerJourneyRoutes(scope, { catalog, journeys: activation.journeys, store: activation.store });
+    registerJourneyRoutes(scope, { catalog, journeys: activation.journeys, store: activation.store, pressure: activation.pressure });
     registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain(),
       purposes: (ws, ids) => {
         privacy.settings.requirePurposes(ws, ids);

@@ -55,6 +55,10 @@ export interface Settlement {
   forget: AudienceMember[];
   /** Profiles whose data this batch delivered (the receipts access requests show). */
   received: string[];
+  /** Held back by the marketing-pressure policy: due again at `nextAt`, attempts unchanged. */
+  deferred: Array<{ key: string; nextAt: number; reason: string }>;
+  /** Messages sent (the pressure caps count them). */
+  sent: Array<{ profileId: string; channel: string; at: number; priority: number; key: string }>;
 }
 
 /** Journey progress written with the deliveries it caused. */
@@ -250,6 +254,13 @@ export class DuckDbActivationStore {
       for (const r of s.retried) {
         await this.conn.run('UPDATE deliveries SET attempts = $3, next_at = $4, error = $5 WHERE destination_id = $1 AND key = $2', [destinationId, r.key, r.attempts, BigInt(r.nextAt), r.error]);
       }
+      for (const r of s.deferred) {
+        await this.conn.run('UPDATE deliveries SET next_at = $3, error = $4 WHERE destination_id = $1 AND key = $2', [destinationId, r.key, BigInt(r.nextAt), r.reason]);
+      }
+      if (s.sent.length > 0) {
+        const rows = s.sent.map((m) => JSON.stringify({ w: workspaceId, p: m.profileId, c: m.channel, a: m.at, r: m.priority, k: m.key })).join('\n');
+        await this.conn.run(`INSERT INTO message_log SELECT w, p, c, a, r, k FROM ${jsonRows(JSON.stringify({ w: 'VARCHAR', p: 'VARCHAR', c: 'VARCHAR', a: 'BIGINT', r: 'INTEGER', k: 'VARCHAR' }))}`, [rows]);
+      }
       for (const r of s.dead) {
         await this.conn.run(`UPDATE deliveries SET attempts = $3, status = 'dead', error = $4, failed_at = $5 WHERE destination_id = $1 AND key = $2`, [destinationId, r.key, r.attempts, r.error, BigInt(now)]);
       }
@@ -314,7 +325,7 @@ export class DuckDbActivationStore {
   forgetProfiles(workspaceId: string, profileIds: readonly string[], removals: readonly NewDelivery[]): Promise<void> {
     const ids = JSON.stringify(profileIds);
     return this.serial(() => inTransaction(this.conn, async () => {
-      for (const t of ['deliveries', 'audience_members', 'delivery_receipts', 'journey_states']) {
+      for (const t of ['deliveries', 'audience_members', 'delivery_receipts', 'journey_states', 'message_log']) {
         await this.conn.run(`DELETE FROM ${t} WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]')))`, [workspaceId, ids]);
       }
       if (removals.length > 0) {
@@ -392,6 +403,17 @@ export class DuckDbActivationStore {
         ON CONFLICT (journey_id, version, step, counter) DO UPDATE SET count = journey_stats.count + excluded.count`,
       [c.workspaceId, c.journeyId, c.version, c.step, c.counter, BigInt(c.count)]);
     }
+  }
+
+  /** Messages sent since `since` (the pressure caps' memory at start-up). */
+  async messagesSince(since: number): Promise<Array<{ workspaceId: string; profileId: string; channel: string; at: number; priority: number; key: string }>> {
+    const rows = await this.serial(() => all(this.conn, 'SELECT workspace_id, profile_id, channel, sent_at, priority, key FROM message_log WHERE sent_at > $1', [BigInt(since)]));
+    return rows.map((r) => ({ workspaceId: r.workspace_id as string, profileId: r.profile_id as string, channel: r.channel as string, at: Number(r.sent_at), priority: Number(r.priority), key: r.key as string }));
+  }
+
+  /** Forgets messages older than the longest cap window. */
+  pruneMessages(before: number): Promise<void> {
+    return this.serial(async () => { await this.conn.run('DELETE FROM message_log WHERE sent_at <= $1', [BigInt(before)]); });
   }
 
   // ---- connectors' state ----

@@ -175,7 +175,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   // 8: journeys. A journey keeps every version of its definition (people finish on theirs);
   // `journey_states` is where each person is, written in the same transaction as the deliveries
   // the step queued and the cursors of what caused it; `journey_stats` counts passes and outcomes
-  // per step.
+  // per step; `message_log` what each person was sent, for the marketing-pressure caps.
   [
     `CREATE TABLE journeys (
        workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, status VARCHAR NOT NULL, version INTEGER NOT NULL, versions JSON NOT NULL,
@@ -187,5 +187,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE TABLE journey_stats (
        workspace_id VARCHAR NOT NULL, journey_id VARCHAR NOT NULL, version INTEGER NOT NULL, step VARCHAR NOT NULL, counter VARCHAR NOT NULL,
        count BIGINT NOT NULL, PRIMARY KEY (journey_id, version, step, counter))`,
+    // Messages sent per person and channel, for the marketing-pressure caps (kept for the longest cap window).
+    `CREATE TABLE message_log (
+       workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, sent_at BIGINT NOT NULL,
+       priority INTEGER NOT NULL, key VARCHAR NOT NULL)`,
   ],
 ];
