@@ -156,7 +156,7 @@ test('cart recovery: email, then SMS for those who did not open it, then retarge
   const stats = await s.api('GET', `${ws()}/journeys/${jid}/stats`);
   assert.equal(stats.status, 200, JSON.stringify(stats.body));
   assert.equal(stats.body.entered, 20);
-  assert.equal(stats.body.outcomes.control, control.length);
+  assert.equal(stats.body.outcomes.control ?? 0, control.length);
   assert.equal(stats.body.outcomes.goal, 1);
   assert.equal(stats.body.steps.mail.sent, treated.length);
   assert.equal(stats.body.steps.sms.sent, smsTargets.length);
@@ -225,4 +225,29 @@ test('marketing pressure: quiet hours defer a message to their end in the person
   stats = (await s.api('GET', `${ws()}/journeys/${j.body.id}/stats`)).body;
   assert.equal(stats.steps.mail.sent, 1);
   assert.equal(stats.steps.mail['suppressed:cap:email:1/7d'], 1, JSON.stringify(stats.steps.mail));
+});
+
+test('a scheduled journey enters everyone in its segment at the set time, once per run', async () => {
+  const hhmm = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(t));
+  const seg = (await s.api('POST', `${ws()}/segments`, { name: 'Newsletter readers', definition: { kind: 'event', event: 'Read Newsletter' } })).body;
+  const anons = [`sc-${uid()}`, `sc-${uid()}`];
+  await send(anons.map((a) => ({ type: 'track', anonymousId: a, event: 'Read Newsletter' })));
+  const at = hhmm(clock.now() + 3_600_000);
+  const j = await s.api('POST', `${ws()}/journeys`, {
+    name: 'Morning digest', entry: { kind: 'schedule', segmentId: seg.id, at, timeZone: 'UTC' }, reentry: { policy: 'always' }, start: 'mark',
+    steps: { mark: { kind: 'update_trait', traits: { digest: 'sent' }, next: 'done' }, done: { kind: 'exit' } },
+  });
+  assert.equal(j.status, 201, JSON.stringify(j.body));
+  await tick();
+  assert.equal(s.ensemble.activation.journeys.statesOf(j.body.id).length, 0, 'not before its time');
+  await advance(3_600_000 + 60_000);
+  await tick();
+  const states = s.ensemble.activation.journeys.statesOf(j.body.id);
+  assert.equal(states.length, 2);
+  assert.ok(states.every((x) => x.entries === 1 && x.outcome === 'exit'), 'one entry per person for this run');
+  await settleAll(s);
+  const pid = (await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${anons[0]}`)).body;
+  assert.equal(pid.traits.digest, 'sent', 'update_trait went through the collector');
+  await advance(86_400_000);
+  assert.ok(s.ensemble.activation.journeys.statesOf(j.body.id).every((x) => x.entries === 2), 'the next day, the next run');
 });
