@@ -271,6 +271,9 @@ export class Dispatcher {
           const decision = decide({ policy: this.deps.pressure(d.workspaceId), channel, now, timeZone: this.deps.timeZoneOf(d.workspaceId, pid), priority, history: this.history.get(pid) ?? [] });
           if (decision.kind === 'defer') return { until: decision.until, rule: decision.rule };
           if (decision.kind === 'suppress') return { kind: 'drop', reason: `suppressed:${decision.rule}` };
+          // Only sent messages are remembered, and a sent message cannot be unsent: a displacement
+          // would overfill the cap, so the full cap holds.
+          if ('displaces' in decision) return { kind: 'drop', reason: `suppressed:${decision.rule}` };
         }
         const msg = this.deps.message(d, row, pid);
         if ('kind' in msg) return msg;
