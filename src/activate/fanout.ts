@@ -180,8 +180,12 @@ export class Fanout {
       const changesAt = (await this.deps.store.cursor(CHANGES)) ?? 0n;
       const eventsAt = (await this.deps.store.cursor(EVENTS)) ?? 0n;
       const changes = await this.deps.store.changesAfter(changesAt, PAGE);
-      const events = await this.deps.store.eventsAfter(eventsAt, PAGE);
-      if (changes.length === 0 && events.length === 0) return;
+      // Reading events back costs the store a scan and a JSON parse per event: only when someone
+      // listens (event forwarding, event triggers, journeys); otherwise the cursor just moves on.
+      const listening = this.listensToEvents();
+      const events = listening ? await this.deps.store.eventsAfter(eventsAt, PAGE) : [];
+      const skipTo = listening ? null : await this.deps.store.lastEventSeq();
+      if (changes.length === 0 && events.length === 0 && (skipTo === null || skipTo === eventsAt)) return;
       const p = pending();
       const b = journeyBatch();
       for (const c of changes) { this.onChange(p, c); this.deps.journeys.onChange(b, c); }
@@ -190,9 +194,15 @@ export class Fanout {
       const cursors = new Map<string, bigint>();
       if (changes.length > 0) cursors.set(CHANGES, changes[changes.length - 1]!.id);
       if (events.length > 0) cursors.set(EVENTS, events[events.length - 1]!.seq);
+      if (skipTo !== null && skipTo !== eventsAt) cursors.set(EVENTS, skipTo);
       await this.commit(p, cursors, b);
       if (changes.length < PAGE && events.length < PAGE) return;
     }
+  }
+
+  private listensToEvents(): boolean {
+    return this.deps.destinations.list().some((d) => d.events !== undefined && d.enabled)
+      || this.deps.triggers.listensToEvents() || this.deps.journeys.listensToEvents();
   }
 
   private onChange(p: Pending, c: ChangeRow): void {

@@ -73,6 +73,12 @@ export class Triggers {
     return out;
   }
 
+  /** Whether some enabled trigger fires on events. */
+  listensToEvents(): boolean {
+    for (const { trigger } of this.byId.values()) if (trigger.enabled && trigger.when.kind === 'event') return true;
+    return false;
+  }
+
   /** Enabled triggers fired by a membership change. */
   forChange(workspaceId: string, segmentId: string, entered: boolean): Trigger[] {
     return [...this.byId.values()].map((e) => e.trigger).filter((t) => t.enabled && t.workspaceId === workspaceId

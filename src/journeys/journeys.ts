@@ -120,6 +120,12 @@ export class Journeys {
     return [...this.states.values()].filter((s) => s.journeyId === journeyId);
   }
 
+  /** Whether events matter to some journey (an event entry, a goal, or people inside waiting). */
+  listensToEvents(): boolean {
+    for (const { journey } of this.byId.values()) if (journey.status === 'active') return true;
+    return this.inside.size > 0;
+  }
+
   /** A segment change: entries of segment-entry journeys, and people waiting for it. */
   onChange(b: JourneyBatch, c: ChangeRow): void {
     const now = this.deps.now();
