@@ -247,7 +247,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     // Signed message links carry their payload in the path (a click target up to 4 KB).
-    maxParamLength: 12 * 1024,
+    routerOptions: { maxParamLength: 12 * 1024 },
   });
   useTypeBoxValidation(http);
   const httpClose = trackInFlight(http);
