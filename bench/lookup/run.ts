@@ -11,8 +11,7 @@
  * the same run: the machine is shared and noisy.
  */
 import { intFlag } from '../profiles/args.js';
-import { fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +19,14 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { freePort, killNow, logTail, spawned, startNode, stopProcess, waitHealthy, type ManagedProcess } from '../ingest/processes.js';
 import {
-  cpuSeconds, freePort, killNow, logTail, machineBusySeconds, sleep, spawned, startNode, stopProcess, waitHealthy, type ManagedProcess,
-} from '../ingest/processes.js';
+  RUN_HEADER, RUN_RIGHT, measure, postBatch, provision, request, rssMiB, runRows, waitProcessed, type RunRecord,
+} from '../common/fixed-rate-run.js';
 import { fmt, gitState, median, ROOT, table, writeResults } from '../profiles/output.js';
 import {
   LOOKUP_TYPES, identifierOf, lookupPath, lookupPerson, lookupTraits,
-  type LookupLoadConfig, type LookupPhase, type LookupReply,
+  type LookupLoadConfig,
 } from './protocol.js';
 
 const TARGET_P99_MS = 5;
@@ -103,31 +103,8 @@ function parse(argv: string[]): Options | null {
 
 // ---- setup ------------------------------------------------------------------------------------
 
-async function request(origin: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(origin + path, {
-    method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-async function provision(origin: string, token: string): Promise<{ workspaceId: string; writeKey: string }> {
-  const auth = { authorization: `Bearer ${token}` };
-  const ws = await request(origin, 'POST', '/api/workspaces', auth, { name: 'bench' });
-  if (ws.status >= 300) throw new Error(`POST /api/workspaces answered ${ws.status}: ${ws.text.slice(0, 300)}`);
-  const workspaceId = (JSON.parse(ws.text) as { id?: unknown }).id;
-  if (typeof workspaceId !== 'string') throw new Error(`POST /api/workspaces: no id in ${ws.text.slice(0, 200)}`);
-  const src = await request(origin, 'POST', `/api/workspaces/${encodeURIComponent(workspaceId)}/sources`, auth, { name: 'bench', kind: 'server' });
-  if (src.status >= 300) throw new Error(`POST …/sources answered ${src.status}: ${src.text.slice(0, 300)}`);
-  const writeKey = (JSON.parse(src.text) as { writeKey?: unknown }).writeKey;
-  if (typeof writeKey !== 'string') throw new Error(`POST …/sources: no writeKey in ${src.text.slice(0, 200)}`);
-  return { workspaceId, writeKey };
-}
-
 /** One identify per person through /v1/batch, a few requests in flight; then waits for the processor. */
 async function loadProfiles(origin: string, writeKey: string, opts: Options, say: (s: string) => void): Promise<{ ingestSec: number; processedSec: number }> {
-  const auth = { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` };
   const perRequest = 200;
   const t0 = performance.now();
   let nextPerson = 0;
@@ -144,13 +121,7 @@ async function loadProfiles(origin: string, writeKey: string, opts: Options, say
           traits: lookupTraits(p), context: { library: { name: 'analytics-node', version: '6.2.0' } }, timestamp: new Date(base + i * 1000).toISOString(),
         });
       }
-      for (let attempt = 0; ; attempt++) {
-        const res = await request(origin, 'POST', '/v1/batch', auth, { batch });
-        if (res.status === 200) break;
-        // 429/503: the collector pushes back while the processor catches up; try again shortly.
-        if ((res.status !== 429 && res.status !== 503) || attempt > 100) throw new Error(`POST /v1/batch answered ${res.status}: ${res.text.slice(0, 300)}`);
-        await sleep(200);
-      }
+      await postBatch(origin, writeKey, batch);
     }
   };
   let lastReport = performance.now();
@@ -166,11 +137,7 @@ async function loadProfiles(origin: string, writeKey: string, opts: Options, say
     clearInterval(progress);
   }
   const ingested = performance.now();
-  for (;;) {
-    const h = await request(origin, 'GET', '/healthz', {});
-    if ((JSON.parse(h.text) as { logLag: number }).logLag === 0) break;
-    await sleep(250);
-  }
+  await waitProcessed(origin);
   return { ingestSec: (ingested - t0) / 1000, processedSec: (performance.now() - t0) / 1000 };
 }
 
@@ -190,76 +157,6 @@ async function preflight(name: string, origin: string, workspaceId: string, toke
   const missing = await request(origin, 'GET', lookupPath(workspaceId, 'email', 'nobody@nowhere.example'), { authorization: `Bearer ${token}` });
   if (missing.status !== 404) throw new Error(`preflight: ${name} answered ${missing.status} to a lookup of an unknown email`);
   return sizes;
-}
-
-// ---- runs -------------------------------------------------------------------------------------
-
-interface RunRecord {
-  server: 'baseline' | 'ensemble';
-  round: number;
-  warmup: LookupPhase | null;
-  measured: LookupPhase;
-  serverCpuPercent: number | null;
-  /** The other server (idle meanwhile), % of one core. */
-  idleServerCpuPercent: number | null;
-  otherCpuPercent: number | null;
-}
-
-function runLoad(script: string, config: LookupLoadConfig, onMark: (edge: 'start' | 'end') => void): Promise<LookupPhase[]> {
-  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const limitMs = (config.warmupSec + config.durationSec + 2 * config.timeoutSec + 60) * 1000;
-  return new Promise<LookupPhase[]>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`load generator gave no result within ${limitMs} ms`)); }, limitMs);
-    child.on('message', (m: LookupReply) => {
-      if (m.kind === 'mark') return onMark(m.edge);
-      clearTimeout(timer);
-      if (m.kind === 'error') reject(new Error(`load generator failed: ${m.message}`));
-      else resolve(m.phases);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`load generator exited (${String(code)}) without a result`));
-    });
-    child.send({ kind: 'run', config });
-  }).finally(() => {
-    if (child.exitCode === null && child.signalCode === null) setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 2000).unref();
-  });
-}
-
-type Server = { role: 'baseline' | 'ensemble'; proc: ManagedProcess; origin: string };
-
-async function measure(server: Server, idle: Server, round: number, base: Omit<LookupLoadConfig, 'origin'>, script: string, say: (s: string) => void): Promise<RunRecord> {
-  say(`  ▶ ${server.role} · ${fmt.int(base.rate)} lookups/s · ${base.connections} conns · ${base.warmupSec} s warm-up + ${base.durationSec} s\n`);
-  // Server and machine CPU over the measured phase only (the generator marks its start and end).
-  let cpu0: number | null = null;
-  let cpu1: number | null = null;
-  let idle0: number | null = null;
-  let idle1: number | null = null;
-  let busy0: number | null = null;
-  let busy1: number | null = null;
-  let t0 = 0;
-  let t1 = 0;
-  const phases = await runLoad(script, { ...base, origin: server.origin }, (edge) => {
-    if (edge === 'start') [cpu0, idle0, busy0, t0] = [cpuSeconds(server.proc.pid), cpuSeconds(idle.proc.pid), machineBusySeconds(), performance.now()];
-    else [cpu1, idle1, busy1, t1] = [cpuSeconds(server.proc.pid), cpuSeconds(idle.proc.pid), machineBusySeconds(), performance.now()];
-  });
-  const wall = Math.max(1e-3, (t1 - t0) / 1000);
-  if (server.proc.hasExited()) throw new Error(`${server.proc.name} exited during the run`);
-  const measured = phases.find((p) => p.label === 'measured');
-  if (!measured) throw new Error('the load generator returned no measured phase');
-  const warmup = phases.find((p) => p.label === 'warmup') ?? null;
-  const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
-  const genCpu = measured.loadgenCpuSec;
-  const m = measured;
-  say(`    ${fmt.int(m.reqPerSec)} req/s · p50 ${fmt.ms(m.latencyMs.p50)} · p99 ${fmt.ms(m.latencyMs.p99)} · max ${fmt.ms(m.latencyMs.max)} ms` +
-    ` (from schedule p99 ${fmt.ms(m.scheduledLatencyMs.p99)} ms) · non-2xx ${fmt.int(m.responses - m.ok2xx)} · errors ${fmt.int(m.errors)}\n`);
-  return {
-    server: server.role, round, warmup, measured,
-    serverCpuPercent: serverCpu === null ? null : Math.round((serverCpu / wall) * 1000) / 10,
-    idleServerCpuPercent: idle0 === null || idle1 === null ? null : Math.round(((idle1 - idle0) / wall) * 1000) / 10,
-    otherCpuPercent: serverCpu === null || busy0 === null || busy1 === null ? null
-      : Math.max(0, Math.round(((busy1 - busy0 - serverCpu - genCpu - (idle0 === null || idle1 === null ? 0 : idle1 - idle0)) / wall) * 1000) / 10),
-  };
 }
 
 // ---- main -------------------------------------------------------------------------------------
@@ -329,25 +226,17 @@ async function main(): Promise<number> {
     const script = join(here, 'load.js');
     const runs: RunRecord[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
-      runs.push(await measure(baseline, ensemble, round, base, script, say));
-      runs.push(await measure(ensemble, baseline, round, base, script, say));
+      runs.push(await measure<LookupLoadConfig>(baseline, ensemble, round, base, script, say, 'lookups/s'));
+      runs.push(await measure<LookupLoadConfig>(ensemble, baseline, round, base, script, say, 'lookups/s'));
     }
     const stops: Record<string, unknown> = {};
     for (const s of [ensemble, baseline]) stops[s.role] = await stopProcess(s.proc, s.role === 'ensemble' ? 30_000 : 5_000);
 
     // ---- report ----
-    const rows = runs.map((r) => {
-      const m = r.measured;
-      return [
-        r.server + (opts.rounds > 1 ? ` #${r.round}` : ''), fmt.int(m.targetRate), fmt.int(m.reqPerSec), fmt.ms(m.latencyMs.p50), fmt.ms(m.latencyMs.p90),
-        fmt.ms(m.latencyMs.p99), fmt.ms(m.latencyMs.p999), fmt.ms(m.latencyMs.max), fmt.ms(m.scheduledLatencyMs.p99), fmt.int(m.responses - m.ok2xx + m.errors),
-        r.serverCpuPercent === null ? '–' : `${fmt.int(r.serverCpuPercent)} %`, `${fmt.int(m.loadgenCpuPercent)} %`,
-        r.idleServerCpuPercent === null ? '–' : `${fmt.int(r.idleServerCpuPercent)} %`, r.otherCpuPercent === null ? '–' : `${fmt.int(r.otherCpuPercent)} %`,
-      ];
-    });
+    const rows = runRows(runs, opts.rounds);
     say(`\nResults (${opts.durationSec} s per run after ${opts.warmupSec} s warm-up; latency in ms from the write, "p99 sched" from the scheduled send time;\n` +
       `CPU = % of one core: server, load generator, the other (idle) server, rest of the machine)\n\n`);
-    say(`${table(['server', 'rate', 'req/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'p99 sched', 'non-2xx/err', 'srv CPU', 'gen CPU', 'idle srv CPU', 'other CPU'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]))}\n`);
+    say(`${table(RUN_HEADER, rows, RUN_RIGHT)}\n`);
     const pick = (role: string, f: (r: RunRecord) => number) => median(runs.filter((r) => r.server === role).map(f));
     const eP99 = pick('ensemble', (r) => r.measured.latencyMs.p99);
     const bP99 = pick('baseline', (r) => r.measured.latencyMs.p99);
@@ -388,17 +277,6 @@ async function main(): Promise<number> {
     for (const p of spawned) killNow(p);
     if (opts.keepLog !== null) await cp(join(tmp, 'ensemble.log'), join(opts.keepLog, 'ensemble.log')).catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
-  }
-}
-
-/** Resident memory of a process (MiB), from /proc (Linux); null elsewhere. */
-function rssMiB(pid: number): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Math.round(Number(m[1]) / 1024) : null;
-  } catch {
-    return null;
   }
 }
 
