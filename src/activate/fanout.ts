@@ -103,7 +103,7 @@ export class Fanout {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.serial(() => this.drainOutboxes());
+      if (!this.stopped) void this.serial(() => this.drainOutboxes());
     });
   }
 
@@ -170,7 +170,9 @@ export class Fanout {
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(fn).catch((err: unknown) => this.deps.onError(err));
+    // Nothing runs once stopped: the store is about to close, and a query still running on one of
+    // its connections when DuckDB closes blocks the close for good.
+    const run = this.chain.then(() => (this.stopped ? undefined : fn())).catch((err: unknown) => this.deps.onError(err));
     this.chain = run;
     return run;
   }
