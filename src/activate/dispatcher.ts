@@ -266,8 +266,8 @@ export class Dispatcher {
       case 'message': {
         // Marketing pressure: every message of every journey and trigger, decided at send time.
         const channel = channelOf(m.id);
+        const priority = (payload as { priority?: number }).priority ?? 5;
         if (channel) {
-          const priority = (payload as { priority?: number }).priority ?? 5;
           const decision = decide({ policy: this.deps.pressure(d.workspaceId), channel, now, timeZone: this.deps.timeZoneOf(d.workspaceId, pid), priority, history: this.history.get(pid) ?? [] });
           if (decision.kind === 'defer') return { until: decision.until, rule: decision.rule };
           if (decision.kind === 'suppress') return { kind: 'drop', reason: `suppressed:${decision.rule}` };
@@ -278,7 +278,6 @@ export class Dispatcher {
         const msg = this.deps.message(d, row, pid);
         if ('kind' in msg) return msg;
         if (channel) {
-          const priority = (payload as { priority?: number }).priority ?? 5;
           this.remember(pid, { at: now, channel, priority, key: row.key });
           pressured.set(row.key, { channel, priority });
         }

@@ -161,7 +161,7 @@ export class Journeys {
       const j = e.journey;
       const def = j.versions[j.version]!;
       if (j.status !== 'active' || def.entry.kind !== 'schedule') continue;
-      const due = this.scheduleDue(e, now);
+      const due = this.scheduleDue(e);
       if (due === null || due > now) continue;
       for (const pid of this.deps.members(j.workspaceId, def.entry.segmentId)) this.enter(b, j, pid, now);
       e.lastRunAt = now;
@@ -175,7 +175,7 @@ export class Journeys {
     for (const s of this.states.values()) if (s.dueAt !== null && (next === null || s.dueAt < next)) next = s.dueAt;
     for (const e of this.byId.values()) {
       if (e.journey.status !== 'active') continue;
-      const due = this.scheduleDue(e, now);
+      const due = this.scheduleDue(e);
       if (due !== null && (next === null || due < next)) next = due;
     }
     return next;
@@ -194,12 +194,11 @@ export class Journeys {
     }
   }
 
+  /** Erasure: every state of theirs goes, ended ones too (those are not in `inside`). */
   forget(profileIds: readonly string[]): void {
-    for (const pid of profileIds) {
-      for (const jid of this.inside.get(pid) ?? []) this.states.delete(key(jid, pid));
-      this.inside.delete(pid);
-    }
-    for (const [k, s] of this.states) if (profileIds.includes(s.profileId)) this.states.delete(k);
+    const ids = new Set(profileIds);
+    for (const [k, s] of this.states) if (ids.has(s.profileId)) this.states.delete(k);
+    for (const pid of ids) this.inside.delete(pid);
   }
 
   /**
@@ -316,7 +315,7 @@ export class Journeys {
   }
 
   /** When a scheduled journey runs next: its next `at` after the last run (or after its creation). */
-  private scheduleDue(e: Entry, _now: number): number | null {
+  private scheduleDue(e: Entry): number | null {
     const def = e.journey.versions[e.journey.version]!;
     if (def.entry.kind !== 'schedule') return null;
     const zone = def.entry.timeZone ?? this.deps.defaultTimeZone(e.journey.workspaceId);
