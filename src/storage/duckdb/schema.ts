@@ -192,4 +192,16 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, sent_at BIGINT NOT NULL,
        priority INTEGER NOT NULL, key VARCHAR NOT NULL)`,
   ],
+  // External data sources (HTTP JSON pulled on a schedule; not personal data): definitions with
+  // their header values sealed and the status of the last pull; `external_values` the latest
+  // value of each field per key (keys normalised: trimmed, lower-cased, NFC), replaced in one
+  // transaction per successful pull, joined by segment SQL.
+  [
+    `CREATE TABLE external_sources (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, definition JSON NOT NULL, status JSON NOT NULL,
+       created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE external_values (
+       workspace_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, key VARCHAR NOT NULL, field VARCHAR NOT NULL, value JSON,
+       fetched_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, source_id, key, field))`,
+  ],
 ];
