@@ -42,6 +42,8 @@ interface Ev {
   type?: string;
   properties?: unknown;
   consent?: unknown;
+  context?: unknown;
+  country?: string;
   seq?: number;
   messageId?: string;
 }
@@ -62,14 +64,15 @@ async function addEvents(ws: string, events: readonly Ev[]): Promise<void> {
     const type = e.type ?? (e.event === undefined || e.event === null ? 'identify' : 'track');
     return JSON.stringify({
       w: ws, s: String(s), m: e.messageId ?? `msg${s}`, y: type, e: type === 'track' ? e.event : null, p: stored(ws, e.profile), t: e.at,
-      r: e.properties ?? {}, c: e.consent ?? null,
+      r: e.properties ?? {}, c: e.consent ?? null, x: e.context ?? {}, k: e.country ?? null,
     });
   });
   await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, name, profile_id, source_id, timestamp,
-      original_timestamp, received_at, properties, consent)
+      original_timestamp, received_at, properties, consent, context, country)
     SELECT j->>'w', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', NULL, j->>'p', 'src_test',
            make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
-           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c')
+           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c'),
+           json_extract(j, '$.x'), j->>'k'
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
 }
 
@@ -236,6 +239,22 @@ ${universe()}
 LEFT JOIN c1 ON c1.profile_id = u.id
 WHERE coalesce(c1.granted, false)`,
     params: ['ws_1', '$."categoryPreferences"."marketing"'],
+  });
+});
+
+test('SQL: a geo country condition takes the latest event with a country, codes bound', () => {
+  assert.deepEqual(compiled({ kind: 'geo', country: ['FR', 'BE'] }), {
+    sql: `${LIVE},
+c1 AS (
+  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, arg_max(e.country IN ($2, $3), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS inside
+  FROM events e LEFT JOIN live l ON l.id = e.profile_id
+  WHERE e.workspace_id = $1 AND e.country IS NOT NULL
+  GROUP BY coalesce(l.live_id, e.profile_id)
+)
+${universe()}
+LEFT JOIN c1 ON c1.profile_id = u.id
+WHERE coalesce(c1.inside, false)`,
+    params: ['ws_1', 'FR', 'BE'],
   });
 });
 
@@ -424,6 +443,30 @@ test('consent: the latest event (by time, then seq) with a boolean for the purpo
   assert.deepEqual(await members(ws, { kind: 'consent', purpose: 'marketing' }), ['granted', 'survivor']);
   assert.deepEqual(await members(ws, { kind: 'consent', purpose: 'analytics' }), ['other_purpose']);
   assert.deepEqual(await members(ws, { kind: 'not', of: { kind: 'consent', purpose: 'marketing' } }), ['never', 'not_boolean', 'other_purpose', 'revoked', 'tie_seq']);
+});
+
+test('geo: the latest located event decides `near` (edge included, bad points ignored); the latest country decides `country`', async () => {
+  const ws = 'ws_geo';
+  // The Louvre; 1 km due north is 0.008993° of latitude on the mean sphere.
+  const shop = { latitude: 48.8606, longitude: 2.3376 };
+  const at = (latitude: number, longitude = shop.longitude): unknown => ({ location: { latitude, longitude } });
+  await addProfiles(ws, ['inside', 'left', 'returned', 'bad_point', 'never', 'survivor', { id: 'merged', mergedInto: 'survivor' }]
+    .map((p) => (typeof p === 'string' ? { id: p } : p)));
+  await addEvents(ws, [
+    { profile: 'inside', at: T0, context: at(shop.latitude + 0.004), country: 'FR' },
+    { profile: 'left', at: T0, context: at(shop.latitude) }, { profile: 'left', at: T0 + 1, context: at(shop.latitude + 0.02), country: 'DE' },
+    { profile: 'returned', at: T0 + 1, context: at(shop.latitude) }, { profile: 'returned', at: T0, context: at(52.52, 13.405) },
+    // Later but not a location: out of range, text.
+    { profile: 'bad_point', at: T0, context: at(shop.latitude) }, { profile: 'bad_point', at: T0 + 1, context: at(91) },
+    { profile: 'bad_point', at: T0 + 2, context: { location: { latitude: '48.86', longitude: 2.3 } }, country: 'FR' },
+    { profile: 'never', at: T0, country: 'BE' },
+    { profile: 'survivor', at: T0, context: at(10, 10), country: 'FR' }, { profile: 'merged', at: T0 + 1, context: at(shop.latitude), country: 'DE' },
+  ]);
+  assert.deepEqual(await members(ws, { kind: 'geo', near: { ...shop, radiusKm: 1 } }), ['bad_point', 'inside', 'returned', 'survivor']);
+  assert.deepEqual(await members(ws, { kind: 'geo', near: { ...shop, radiusKm: 0.4 } }), ['bad_point', 'returned', 'survivor']);
+  assert.deepEqual(await members(ws, { kind: 'geo', country: ['FR'] }), ['bad_point', 'inside']);
+  assert.deepEqual(await members(ws, { kind: 'geo', country: ['DE', 'BE'] }), ['left', 'never', 'survivor']);
+  assert.deepEqual(await members(ws, { kind: 'not', of: { kind: 'geo', near: { ...shop, radiusKm: 1 } } }), ['left', 'never']);
 });
 
 test('static lists: profiles owning an identifier of the list, through merges', async () => {

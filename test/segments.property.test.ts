@@ -18,6 +18,7 @@ import { validateSegmentDefinition, type SegmentCondition, type StoredSegment } 
 import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
 import { applyTraits, mergeTraits } from '../src/profiles/traits.js';
 import { SegmentEngine, type SegmentEvent } from '../src/segments/engine.js';
+import { locationOf } from '../src/protocol/geo.js';
 import { compileSegment } from '../src/segments/sql/compile.js';
 import { SegmentService } from '../src/segments/segment-service.js';
 import { SegmentFeed } from '../src/segments/segment-feed.js';
@@ -39,6 +40,16 @@ const COMPUTED: ComputedTraitDefinition[] = [
   { id: 'ct_orders', workspaceId: WS, name: 'orders', op: 'count', event: 'Order', createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } },
 ];
 
+// A shop in Paris, a point 1 km away, one 10 km away, and Berlin: radii of 0.5, 2 and 50 km fall between them.
+const PLACES = [
+  { latitude: 48.8606, longitude: 2.3376 }, { latitude: 48.8696, longitude: 2.3376 },
+  { latitude: 48.9506, longitude: 2.3376 }, { latitude: 52.52, longitude: 13.405 },
+];
+const location = fc.oneof(
+  fc.constantFrom(...PLACES),
+  // Not locations: out of range, text, half a point.
+  fc.constantFrom<unknown>({ latitude: 91, longitude: 2 }, { latitude: '48.86', longitude: 2.33 }, { latitude: 48.86 }, 'Paris'),
+);
 const text = fc.constantFrom('Shoes', 'Bags', 'é', 'sh', 'S', '2024-01-05', '2024-01-12T08:00:00Z', '');
 const num = fc.constantFrom(0, 1, 2, 2.5, 5, 10, -1);
 const scalar = fc.oneof(text, num, fc.boolean());
@@ -76,6 +87,8 @@ const leaf = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.oneof(
   }) as SegmentCondition),
   fc.tuple(fc.constantFrom('spend', 'orders'), comparison).map(([name, c]) => ({ kind: 'computed', name, ...c }) as SegmentCondition),
   fc.constantFrom('ads', 'analytics').map((purpose) => ({ kind: 'consent', purpose }) as SegmentCondition),
+  fc.tuple(fc.constantFrom(...PLACES), fc.constantFrom(0.5, 2, 50)).map(([p, radiusKm]) => ({ kind: 'geo', near: { ...p, radiusKm } }) as SegmentCondition),
+  fc.subarray(['FR', 'DE', 'ES'], { minLength: 1 }).map((country) => ({ kind: 'geo', country }) as SegmentCondition),
   ...(withRef ? [fc.constant({ kind: 'segment', id: 'seg_a' } as SegmentCondition)] : []),
 );
 
@@ -98,6 +111,8 @@ const eventSpec = fc.record({
   consent: fc.option(fc.record({ ads: fc.boolean(), analytics: fc.oneof(fc.boolean(), fc.constant('yes')) }, { requiredKeys: [] }), { nil: undefined }),
   // Purpose limitation: `src` collects for advertising, `src2` does not, so segment b reads only `src`'s events.
   source: fc.constantFrom('src', 'src2'),
+  location: fc.option(location, { nil: undefined }),
+  country: fc.option(fc.constantFrom('FR', 'DE', 'IT'), { nil: null }),
 });
 
 const AD_SOURCES = ['src'];
@@ -113,7 +128,10 @@ const action = fc.oneof(
   { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), granted: fc.boolean() }) },
 );
 
-interface Stored { seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string; sourceId: string }
+interface Stored {
+  seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string; sourceId: string;
+  context: Record<string, unknown>; country: string | null;
+}
 
 let db: Database;
 let conn: DuckDBConnection;
@@ -134,10 +152,11 @@ async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<stri
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [p.join('\n')]);
   }
   if (events.length === 0) return;
-  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, c: e.consent ?? null, o: e.sourceId }));
-  await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, properties, consent)
+  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, c: e.consent ?? null, o: e.sourceId, x: e.context, k: e.country }));
+  await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, properties, consent, context, country)
     SELECT '${WS}', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'p', j->>'o', make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
-           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c')
+           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c'),
+           json_extract(j, '$.x'), j->>'k'
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
 }
 
@@ -265,8 +284,9 @@ test('incremental membership equals the SQL result at every checked instant', as
           const consent = spec.consent === undefined ? undefined : { categoryPreferences: JSON.parse(JSON.stringify(spec.consent)) as unknown };
           const messageId = `m${seq}`;
           if (type === 'identify') applyTraits(p, JSON.parse(JSON.stringify(spec.traits)) as Record<string, unknown>, at, 'src', messageId, () => 'most_recent');
-          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, consent, at, seq, sourceId: spec.source };
-          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, consent, messageId, sourceId: spec.source });
+          const context: Record<string, unknown> = spec.location === undefined ? {} : { location: spec.location };
+          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, consent, at, seq, sourceId: spec.source, location: locationOf(context), country: spec.country };
+          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, consent, messageId, sourceId: spec.source, context, country: spec.country });
           computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq });
           batch.push({ workspaceId: WS, profileId: pid, event });
         }

@@ -14,6 +14,7 @@ import type { CommittedEvent } from '../processor/processor.js';
 import type { ComputedTraitEngine } from '../profiles/computed-traits.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import { SegmentEngine, type ProfileFacts, type SegmentEvent } from '../segments/engine.js';
+import { locationOf } from '../protocol/geo.js';
 import { MembershipWriter } from '../segments/membership-writer.js';
 import { SegmentService } from '../segments/segment-service.js';
 import { SegmentFeed } from '../segments/segment-feed.js';
@@ -63,7 +64,10 @@ function classify(s: StoredSegment, privacy: PrivacySettings, computedDef: (ws: 
 
 function segmentEvent(c: CommittedEvent): SegmentEvent {
   const e = c.event;
-  return { type: e.type, event: e.event ?? null, properties: e.properties, consent: e.context.consent ?? null, at: c.at, seq: c.seq, sourceId: e.sourceId };
+  return {
+    type: e.type, event: e.event ?? null, properties: e.properties, consent: e.context.consent ?? null, at: c.at, seq: c.seq, sourceId: e.sourceId,
+    location: locationOf(e.context), country: e.country,
+  };
 }
 
 export async function wireSegments(deps: {

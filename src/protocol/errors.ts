@@ -68,6 +68,7 @@ export const ERRORS = {
   ENSEMBLE_ERR_SYNC_PARTNER_UNKNOWN: { status: 404, message: 'No cookie-sync partner of this name.' },
   ENSEMBLE_ERR_SYNC_INVALID: { status: 400, message: 'The cookie-sync request lacks the visitor or the partner user id.' },
   ENSEMBLE_ERR_JOURNEY_NOT_FOUND: { status: 404, message: 'No such journey in this workspace.' },
+  ENSEMBLE_ERR_GEOFENCE_NOT_FOUND: { status: 404, message: 'No such geofence in this workspace.' },
   ENSEMBLE_ERR_JOURNEY_INVALID: { status: 400, message: 'The journey definition is not valid; see details.problems.' },
   ENSEMBLE_ERR_JOURNEY_STATUS: { status: 409, message: 'The journey cannot change this way from its current status.' },
   ENSEMBLE_ERR_PRESSURE_POLICY_INVALID: { status: 400, message: 'The marketing-pressure policy is not valid; see details.problems.' },

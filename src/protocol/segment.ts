@@ -25,6 +25,11 @@
  *   whose `context.consent.categoryPreferences[purpose]` is a boolean says `true`.
  * - `list` (only in the definition of a static list, made by uploading identifiers): the profile
  *   owns one of the list's identifiers.
+ * - `geo`: where the profile was last seen. `near`: the latest event (by time, then sequence)
+ *   carrying a location (protocol/geo.ts) lies within `radiusKm` of the point (great-circle
+ *   distance, edge included). `country`: the latest event with a country (looked up from its IP
+ *   at collection) is in one of these ISO 3166-1 alpha-2 codes. A profile
+ *   never located is in no `near` and no `country`.
  *
  * Values are data, never SQL: compilers bind every value as a parameter.
  *
@@ -96,13 +101,16 @@ export interface SegmentRef { kind: 'segment'; id: string }
 export interface ConsentCondition { kind: 'consent'; purpose: string }
 /** A static list's membership: the profile has an identifier of the list (made by a CSV upload, not written by hand). */
 export interface ListCondition { kind: 'list'; id: string }
+export type GeoCondition =
+  | { kind: 'geo'; near: { latitude: number; longitude: number; radiusKm: number } }
+  | { kind: 'geo'; country: string[] };
 export interface AndCondition { kind: 'and'; of: SegmentCondition[] }
 export interface OrCondition { kind: 'or'; of: SegmentCondition[] }
 export interface NotCondition { kind: 'not'; of: SegmentCondition }
 
 export type SegmentCondition =
   | AndCondition | OrCondition | NotCondition | TraitCondition | EventCondition | SequenceCondition
-  | ComputedCondition | SegmentRef | ConsentCondition | ListCondition;
+  | ComputedCondition | SegmentRef | ConsentCondition | ListCondition | GeoCondition;
 
 /** The leaves: conditions that read data (everything but and/or/not). */
 export type LeafCondition = Exclude<SegmentCondition, AndCondition | OrCondition | NotCondition>;
@@ -124,6 +132,15 @@ const leafSchemas = (): TSchema[] => [
   Type.Object({ kind: Type.Literal('segment'), id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('consent'), purpose: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_ -]{0,63}$' }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('list'), id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('geo'),
+    near: Type.Optional(Type.Object({
+      latitude: Type.Number({ minimum: -90, maximum: 90 }),
+      longitude: Type.Number({ minimum: -180, maximum: 180 }),
+      radiusKm: Type.Number({ exclusiveMinimum: 0, maximum: 20_000, description: 'Great-circle distance, km (0.5 = 500 m).' }),
+    }, { additionalProperties: false, description: 'The last known location is within the radius of this point.' })),
+    country: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }), { minItems: 1, maxItems: 250, uniqueItems: true, description: 'ISO 3166-1 alpha-2 codes: the last known country is one of them.' })),
+  }, { additionalProperties: false, description: 'Where the profile was last seen: give `near` or `country`.' }),
 ];
 
 export const SegmentConditionSchema = Type.Recursive((Self) => Type.Union([
@@ -192,7 +209,7 @@ function schemaErrors(input: unknown, path = ''): DefinitionProblem[] {
   }
   const schema = leafSchemas().find((s) => (s.properties as { kind: { const: string } }).kind.const === kind);
   if (!schema) {
-    return [{ path: `${path}/kind`, code: 'unknown_kind', message: 'kind is one of and, or, not, trait, event, sequence, computed, segment, consent.' }];
+    return [{ path: `${path}/kind`, code: 'unknown_kind', message: 'kind is one of and, or, not, trait, event, sequence, computed, segment, consent, geo.' }];
   }
   return [...Value.Errors(schema, input)].slice(0, 10).map((e) => ({ path: `${path}${e.path}` || '/', code: 'schema', message: e.message }));
 }
@@ -239,6 +256,9 @@ function check(c: SegmentCondition, at: string, depth: number, ctx: ValidationCo
     case 'segment':
       return segmentRefProblem(c.id, `${at}/id`, ctx, add);
     case 'consent':
+      return;
+    case 'geo':
+      if (('near' in c) === ('country' in c)) add(at || '/', 'one_place', 'Give `near` or `country`, not both.');
       return;
     case 'list':
       return add(`${at}/kind`, 'list_by_upload', 'Static lists are created by uploading identifiers (POST .../segments/lists); refer to one with `{kind: "segment", id}`.');

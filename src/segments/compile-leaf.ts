@@ -7,7 +7,8 @@ import { compileComparison, compileMatcher, readPath, segmentsOf, type EventMatc
 import {
   countOf, durationMs, instantMs, leaves, type CountOp, type LeafCondition, type SegmentCondition,
 } from '../protocol/segment.js';
-import type { ConsentState, CountState, SequenceShape, SequenceState } from './leaf-state.js';
+import type { ConsentState, CountState, GeoState, SequenceShape, SequenceState } from './leaf-state.js';
+import { distanceKm, type GeoPoint } from '../protocol/geo.js';
 
 interface Base<K extends LeafCondition['kind']> {
   kind: K;
@@ -37,9 +38,22 @@ export interface ComputedLeaf extends Base<'computed'> { test: (v: unknown) => b
 export interface SegmentLeaf extends Base<'segment'> { id: string }
 export interface ConsentLeaf extends Base<'consent'> { purpose: string; state: Map<string, ConsentState> }
 export interface ListLeaf extends Base<'list'> { id: string }
+/**
+ * `reads`: which events it folds (`location`: those carrying one; `country`: those with one);
+ * `test`: whether such an event satisfies it.
+ */
+export interface GeoLeaf extends Base<'geo'> {
+  reads: 'location' | 'country';
+  test: (location: GeoPoint | null, country: string | null) => boolean;
+  state: Map<string, GeoState>;
+}
 
-export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf;
-export type StatefulLeaf = EventLeaf | SequenceLeaf | ConsentLeaf;
+export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf | GeoLeaf;
+export type StatefulLeaf = EventLeaf | SequenceLeaf | ConsentLeaf | GeoLeaf;
+
+export function isStateful(leaf: Leaf): leaf is StatefulLeaf {
+  return leaf.kind === 'event' || leaf.kind === 'sequence' || leaf.kind === 'consent' || leaf.kind === 'geo';
+}
 
 export interface CompiledDefinition {
   root: SegmentCondition;
@@ -85,6 +99,14 @@ function compileLeaf(c: LeafCondition): Leaf {
     case 'segment': return { kind: 'segment', cond: c, id: c.id };
     case 'consent': return { kind: 'consent', cond: c, purpose: c.purpose, state: new Map() };
     case 'list': return { kind: 'list', cond: c, id: c.id };
+    case 'geo': {
+      if ('near' in c) {
+        const { radiusKm, ...point } = c.near;
+        return { kind: 'geo', cond: c, reads: 'location', test: (loc) => loc !== null && distanceKm(loc, point) <= radiusKm, state: new Map() };
+      }
+      const countries = new Set(c.country);
+      return { kind: 'geo', cond: c, reads: 'country', test: (_loc, country) => country !== null && countries.has(country), state: new Map() };
+    }
     default: {
       const unreachable: never = c;
       throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);

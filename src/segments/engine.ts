@@ -20,7 +20,8 @@
 import type { TraitValue } from '../protocol/profile.js';
 import { ANY_EVENT, PAGE_EVENT, awaitsApproval, requiredPurposes, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
 import { DAY_MS } from '../profiles/computed-trait-buckets.js';
-import { compileDefinition, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf } from './compile-leaf.js';
+import { compileDefinition, isStateful, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf } from './compile-leaf.js';
+import type { GeoPoint } from '../protocol/geo.js';
 import { fold, mergeState } from './leaf-fold.js';
 import { compareCount, countAt, nextLapse, sequenceHolds } from './leaf-state.js';
 import { DueTimers, type Due } from './timers.js';
@@ -34,6 +35,10 @@ export interface SegmentEvent {
   consent: unknown;
   /** The source it came from (purpose limitation). */
   sourceId: string;
+  /** Where it says the person is (protocol/geo.ts); absent or null: nowhere. */
+  location?: GeoPoint | null;
+  /** The country looked up from its IP at collection; absent or null: unknown. */
+  country?: string | null;
   /** Event time, ms. */
   at: number;
   seq: bigint;
@@ -105,7 +110,7 @@ interface Workspace {
   rank: Map<string, number>;
   /** segment id → segments referring to it. */
   dependents: Map<string, string[]>;
-  /** Routes by what an event is: `track:<name>`, `page`, `identify`, `consent`, and `any` for every event. */
+  /** Routes by what an event is: `track:<name>`, `page`, `identify`, `consent`, `location`, `country`, and `any` for every event. */
   routes: Map<string, Route[]>;
 }
 
@@ -150,7 +155,7 @@ export class SegmentEngine {
     const ws = this.workspace(segment.workspaceId);
     const compiled = compileDefinition(segment.definition);
     const previous = ws.entries.get(segment.id);
-    const stateful = compiled.leaves.filter((l): l is StatefulLeaf => l.kind === 'event' || l.kind === 'sequence' || l.kind === 'consent');
+    const stateful = compiled.leaves.filter(isStateful);
     ws.entries.set(segment.id, {
       segment, compiled, stateful, members: announced ?? previous?.members ?? new Set(), fromSeq, loading: true, stale: false,
       computedWindowed: compiled.leaves.flatMap((l) => (l.kind === 'computed' ? [l.cond.name] : [])),
@@ -188,6 +193,8 @@ export class SegmentEngine {
     if (e.type === 'track' && e.event !== null) take(`track:${e.event}`);
     else if (e.type === 'page' || e.type === 'identify') take(e.type);
     if (e.consent !== undefined && e.consent !== null) take('consent');
+    if (e.location != null) take('location');
+    if (e.country != null) take('country');
   }
 
   /**
@@ -489,6 +496,7 @@ export class SegmentEngine {
         return compareCount(s === undefined ? 0 : countAt(s, now, leaf.windowMs ?? 0), leaf.op, leaf.k);
       }
       case 'consent': return leaf.state.get(pid)?.granted === true;
+      case 'geo': return leaf.state.get(pid)?.inside === true;
       case 'segment': return this.isMember(entry.segment.workspaceId, leaf.id, pid);
       case 'sequence': {
         const s = leaf.state.get(pid);
@@ -532,6 +540,11 @@ export class SegmentEngine {
       case 'consent': {
         const s = leaf.state.get(pid);
         return { matched: s?.granted === true, actual: s === undefined ? null : { granted: s.granted, at: new Date(s.at).toISOString() } };
+      }
+      case 'geo': {
+        // Where the person was is personal data: the explanation says only whether it matched, and when.
+        const s = leaf.state.get(pid);
+        return { matched: s?.inside === true, actual: s === undefined ? null : { matched: s.inside, at: new Date(s.at).toISOString() } };
       }
       case 'list': {
         const items = this.lists.get(leaf.id);
@@ -606,6 +619,7 @@ export class SegmentEngine {
           case 'event': add(byName(leaf.cond.event), entry, leaf); break;
           case 'sequence': for (const s of leaf.cond.steps) add(byName(s.event), entry, leaf); break;
           case 'consent': add('consent', entry, leaf); break;
+          case 'geo': add(leaf.reads, entry, leaf); break;
           // Any event may bring an identifier of the list.
           case 'list': add('any', entry, null); break;
           case 'computed': {

@@ -5,7 +5,7 @@
  */
 import { consentOf, type StatefulLeaf } from './compile-leaf.js';
 import type { SegmentEvent } from './engine.js';
-import { addToCount, addToSequence, laterConsent, mergeCounts, mergeSequences, newCount, newSequence } from './leaf-state.js';
+import { addToCount, addToSequence, later, mergeCounts, mergeSequences, newCount, newSequence } from './leaf-state.js';
 
 /** Folds one event into a leaf's state for a profile if it matches; true when it did. */
 export function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: number): boolean {
@@ -30,7 +30,14 @@ export function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: numb
     case 'consent': {
       const granted = consentOf(e.consent, leaf.purpose);
       if (granted === undefined) return false;
-      leaf.state.set(pid, laterConsent(leaf.state.get(pid), { at: e.at, seq: e.seq, granted }));
+      leaf.state.set(pid, later(leaf.state.get(pid), { at: e.at, seq: e.seq, granted }));
+      return true;
+    }
+    case 'geo': {
+      const location = e.location ?? null;
+      const country = e.country ?? null;
+      if (leaf.reads === 'location' ? location === null : country === null) return false;
+      leaf.state.set(pid, later(leaf.state.get(pid), { at: e.at, seq: e.seq, inside: leaf.test(location, country) }));
       return true;
     }
     default: {
@@ -44,7 +51,8 @@ export function mergeState(leaf: StatefulLeaf, from: string, into: string): void
   switch (leaf.kind) {
     case 'event': return moveState(leaf.state, from, into, (a, b) => mergeCounts(a, b, leaf.cap));
     case 'sequence': return moveState(leaf.state, from, into, mergeSequences);
-    case 'consent': return moveState(leaf.state, from, into, (a, b) => laterConsent(a, b));
+    case 'consent': return moveState(leaf.state, from, into, (a, b) => later(a, b));
+    case 'geo': return moveState(leaf.state, from, into, (a, b) => later(a, b));
     default: {
       const unreachable: never = leaf;
       throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);

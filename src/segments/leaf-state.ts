@@ -7,7 +7,8 @@
  *   first, so dropping them never changes a later answer); other counts keep a capped counter.
  * - a sequence keeps the events matching any of its steps, ordered by (time, seq); one without
  *   absent steps only ever gains chains, so once satisfied it keeps just that fact.
- * - a consent condition keeps the latest boolean seen for its purpose.
+ * - a consent condition keeps the latest boolean seen for its purpose; a geo condition keeps
+ *   whether the latest located event (or the latest with a country) satisfied it.
  *
  * Merging two profiles' states gives the state of the union of their events.
  */
@@ -174,7 +175,15 @@ export interface ConsentState {
   granted: boolean;
 }
 
-export function laterConsent(a: ConsentState | undefined, b: ConsentState): ConsentState {
+/** Whether the latest event the geo condition reads (located, or with a country) satisfied it. */
+export interface GeoState {
+  at: number;
+  seq: bigint;
+  inside: boolean;
+}
+
+/** The later of two observations, by event time then log sequence. */
+export function later<S extends { at: number; seq: bigint }>(a: S | undefined, b: S): S {
   if (a === undefined || a.at < b.at || (a.at === b.at && a.seq < b.seq)) return b;
   return a;
 }

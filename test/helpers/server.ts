@@ -60,6 +60,9 @@ export async function startServer(overrides: Record<string, unknown> = {}, dir =
     ensemble, url, dir, workspaceId: ws.id, sourceId: source.id, writeKey: source.writeKey, logs, api,
     settle: async () => {
       await ensemble.processor.idle();
+      // Events derived from processed ones (geofence crossings) are processed too.
+      await ensemble.geo.tracker.flushed();
+      await ensemble.processor.idle();
       await ensemble.segments.feed.idle();
     },
     close: () => ensemble.close(),

@@ -87,6 +87,13 @@ export interface SqlDialect {
    */
   timestampOfMs(msParam: string): string;
 
+  /**
+   * Great-circle distance in km between two points given in degrees, by the formula of
+   * protocol/geo.ts `distanceKm` (the engine's), term for term so both round alike.
+   * ClickHouse: the same expression (its `greatCircleDistance` uses another approximation).
+   */
+  distanceKm(lat1: string, lon1: string, lat2: string, lon2: string): string;
+
   // --- Aggregates and structs.
 
   /**

@@ -4,6 +4,7 @@
  * `UBIGINT`, `DOUBLE`, `BOOLEAN`, `ARRAY`, `OBJECT`, `NULL`) and is NULL for a missing path.
  */
 import type { SqlDialect, SqlParams } from './dialect.js';
+import { EARTH_RADIUS_KM } from '../../protocol/geo.js';
 
 /**
  * `['product', 'category']` → `$."product"."category"`: each name quoted (so `$`, spaces, dots or
@@ -52,11 +53,20 @@ export const duckdb: SqlDialect = {
   // Stored timestamps have whole milliseconds, so `ts > make_timestamp(ms * 1000)` ⟺ `epoch_ms(ts) > ms`.
   timestampOfMs: (ms) => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`,
 
+  distanceKm: (lat1, lon1, lat2, lon2) => {
+    const half = (a: string, b: string): string => `sin(((${b}) - (${a})) * ${RAD} / 2)`;
+    const h = `${half(lat1, lat2)} * ${half(lat1, lat2)} + cos((${lat1}) * ${RAD}) * cos((${lat2}) * ${RAD}) * ${half(lon1, lon2)} * ${half(lon1, lon2)}`;
+    return `(CAST(2 AS DOUBLE) * CAST(${EARTH_RADIUS_KM} AS DOUBLE) * asin(sqrt(least(CAST(1 AS DOUBLE), ${h}))))`;
+  },
+
   argMax: (value, orderBy) => `arg_max(${value}, ${keyStruct(orderBy)})`,
   argMin: (value, orderBy) => `arg_min(${value}, ${keyStruct(orderBy)})`,
   struct: (fields) => `{${fields.map(([name, sql]) => `'${name}': ${sql}`).join(', ')}}`,
   field: (struct, name) => `${struct}.${name}`,
 };
+
+/** Math.PI / 180 written out as JavaScript prints it, so both sides multiply by the same double. */
+const RAD = `CAST(${Math.PI / 180} AS DOUBLE)`;
 
 /** A single order key from several: a struct compares its fields in turn. */
 function keyStruct(orderBy: readonly string[]): string {

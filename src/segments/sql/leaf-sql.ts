@@ -6,7 +6,7 @@
  */
 import { NUMERIC_OPS, type ComputedTraitDefinition, type ComputedTraitOp } from '../../protocol/computed-trait.js';
 import {
-  durationMs, instantMs, type ConsentCondition, type EventCondition, type ListCondition, type SequenceCondition,
+  durationMs, instantMs, type ConsentCondition, type EventCondition, type GeoCondition, type ListCondition, type SequenceCondition,
 } from '../../protocol/segment.js';
 import { DAY_MS } from '../../profiles/computed-trait-buckets.js';
 import type { SqlParams } from './dialect.js';
@@ -67,6 +67,30 @@ export function consentCte(name: string, c: ConsentCondition, s: LeafScope): str
   return cte(name, [
     `SELECT ${LIVE_ID} AS profile_id, ${d.argMax(d.jsonBoolean(said), [d.epochMs('e.timestamp'), 'e.seq'])} AS granted`,
     LIVE_EVENTS, where(s, [d.jsonIsBoolean(said)], true), `GROUP BY ${LIVE_ID}`,
+  ]);
+}
+
+/**
+ * `profile_id, inside`: whether the latest event (by time, then seq) the condition reads — one
+ * carrying a location (`near`), or one with a country — satisfies it.
+ */
+export function geoCte(name: string, c: GeoCondition, s: LeafScope): string {
+  const d = s.p.dialect;
+  let reads: string[];
+  let inside: string;
+  if ('near' in c) {
+    const lat = d.jsonExtract('e.context', ['location', 'latitude'], s.p);
+    const lon = d.jsonExtract('e.context', ['location', 'longitude'], s.p);
+    // The engine's test (protocol/geo.ts locationOf): numbers within the ranges of degrees.
+    reads = [d.jsonIsNumber(lat), d.jsonIsNumber(lon), `${d.jsonNumber(lat)} BETWEEN -90 AND 90`, `${d.jsonNumber(lon)} BETWEEN -180 AND 180`];
+    inside = `${d.distanceKm(d.jsonNumber(lat), d.jsonNumber(lon), d.double(c.near.latitude, s.p), d.double(c.near.longitude, s.p))} <= ${d.double(c.near.radiusKm, s.p)}`;
+  } else {
+    reads = ['e.country IS NOT NULL'];
+    inside = `e.country IN (${c.country.map((code) => s.p.bind(code)).join(', ')})`;
+  }
+  return cte(name, [
+    `SELECT ${LIVE_ID} AS profile_id, ${d.argMax(inside, [d.epochMs('e.timestamp'), 'e.seq'])} AS inside`,
+    LIVE_EVENTS, where(s, reads, true), `GROUP BY ${LIVE_ID}`,
   ]);
 }
 

@@ -6,6 +6,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { SegmentCondition, StoredSegment } from '../../protocol/segment.js';
 import type { MembershipChange } from '../../segments/engine.js';
+import { locationOf, type GeoPoint } from '../../protocol/geo.js';
 import { all, inTransaction, jsonRows, type Database, type Row } from './database.js';
 
 /** A stored event as the segment backfill reads it. */
@@ -18,6 +19,8 @@ export interface SegmentBackfillRow {
   properties: Record<string, unknown>;
   consent: unknown;
   sourceId: string;
+  location: GeoPoint | null;
+  country: string | null;
 }
 
 /** Which stored events a backfill needs (the union over the segments being filled). */
@@ -27,6 +30,10 @@ export interface BackfillFilter {
   all: boolean;
   pages: boolean;
   withConsent: boolean;
+  /** Events carrying a location (`geo` near conditions). */
+  withLocation: boolean;
+  /** Events with a country (`geo` country conditions). */
+  withCountry: boolean;
   names: string[];
   /** Events at or before this instant are not needed (every condition reading them is windowed). */
   after: number | null;
@@ -193,6 +200,8 @@ export class DuckDbSegmentStore {
     if (!f.all) {
       if (f.pages) kinds.push(`type = 'page'`);
       if (f.withConsent) kinds.push('consent IS NOT NULL');
+      if (f.withLocation) kinds.push(`json_type(context, '$.location') = 'OBJECT'`);
+      if (f.withCountry) kinds.push('country IS NOT NULL');
       if (f.names.length > 0) {
         params.push(JSON.stringify(f.names));
         kinds.push(`(type = 'track' AND event IN (SELECT unnest(from_json($${params.length}::JSON, '["VARCHAR"]'))))`);
@@ -217,7 +226,9 @@ export class DuckDbSegmentStore {
       properties = `CASE WHEN ${tests.join(' OR ')} THEN properties::VARCHAR END`;
     }
     const consent = f.withConsent ? 'consent::VARCHAR' : 'NULL';
-    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, ${consent}, source_id
+    const location = f.withLocation ? `json_extract(context, '$.location')::VARCHAR` : 'NULL';
+    const country = f.withCountry ? 'country' : 'NULL';
+    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, ${consent}, source_id, ${location}, ${country}
       FROM events WHERE workspace_id = $1 AND seq <= $2${window}${f.all ? '' : ` AND (${kinds.join(' OR ')})`}`, params);
     for await (const rows of result.yieldRowsJs()) {
       yield rows.map((r) => ({
@@ -229,6 +240,8 @@ export class DuckDbSegmentStore {
         properties: r[5] == null ? {} : JSON.parse(r[5] as string) as Record<string, unknown>,
         consent: r[6] == null ? null : JSON.parse(r[6] as string) as unknown,
         sourceId: r[7] as string,
+        location: r[8] == null ? null : locationOf({ location: JSON.parse(r[8] as string) as unknown }),
+        country: (r[9] as string | null) ?? null,
       }));
     }
   }
