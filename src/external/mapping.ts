@@ -5,11 +5,12 @@
  *
  * A key is a string or a finite number (written as text), normalised with `externalKey`. An item
  * without a usable key, or repeating a key already seen in this answer, is skipped (counted; the
- * first is kept). A field whose pointer leads nowhere is absent for that key.
+ * first is kept), and so is an item holding none of the fields. A field whose pointer leads
+ * nowhere is absent for that key.
  *
  * @example
  *   applyMapping({ list: [{ name: 'Paris', main: { temp: 27 } }] }, { items: '/list', key: '/name', fields: { temperature: '/main/temp' } })
- *   // { values: Map { 'paris' => Map { 'temperature' => 27 } }, skipped: 0, error: null }
+ *   // { values: Map { 'paris' => Map { 'temperature' => 27 } }, items: 1, skipped: 0, error: null }
  */
 import type { ExternalMappingT } from '../protocol/external.js';
 import { externalKey } from './external-values.js';
@@ -17,6 +18,8 @@ import { parsePointer, resolveTokens } from './json-pointer.js';
 
 export interface MappedValues {
   values: Map<string, Map<string, unknown>>;
+  /** Items in the answer (the whole body counts as one). */
+  items: number;
   skipped: number;
   /** Set when the body does not have the shape the mapping expects (no array at `items`). */
   error: string | null;
@@ -32,7 +35,7 @@ export function applyMapping(body: unknown, mapping: ExternalMappingT, pulledKey
     items = [body];
   } else {
     const at = resolveTokens(body, parsePointer(mapping.items) ?? []);
-    if (!Array.isArray(at)) return { values, skipped: 0, error: `no array at ${mapping.items === '' ? 'the body' : mapping.items}` };
+    if (!Array.isArray(at)) return { values, items: 0, skipped: 0, error: `no array at ${mapping.items === '' ? 'the body' : mapping.items}` };
     items = at;
   }
   let skipped = 0;
@@ -45,7 +48,9 @@ export function applyMapping(body: unknown, mapping: ExternalMappingT, pulledKey
       const v = resolveTokens(item, tokens);
       if (v !== undefined) kept.set(name, v);
     }
+    // An item with none of the fields is not data (an error object answered with a 200, say).
+    if (kept.size === 0) { skipped++; continue; }
     values.set(key, kept);
   }
-  return { values, skipped, error: null };
+  return { values, items: items.length, skipped, error: null };
 }

@@ -126,6 +126,23 @@ export const ConfigSchema = Type.Object({
       type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,40}$' })),
     }), { default: {} }),
   }, { default: {} }),
+  /** External data sources (src/external): how their HTTP pulls behave. */
+  external: Type.Object({
+    /** A fetch (headers and body) that takes longer is abandoned and retried. */
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000 }),
+    /** A larger answer is refused (the pull fails, previous values kept). */
+    maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 5 * 1024 * 1024 }),
+    /** Retries of one fetch after a network error, a timeout, 408, 429 or 5xx (exponential backoff with jitter). */
+    retries: Type.Integer({ minimum: 0, maximum: 10, default: 3 }),
+    retryBaseMs: Type.Integer({ minimum: 1, default: 1000 }),
+    /** Longest wait between retries; a Retry-After asking for more ends the pull and delays the next one. */
+    retryMaxMs: Type.Integer({ minimum: 1, default: 60_000 }),
+    /** How often the scheduler checks which sources are due. */
+    tickMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+    /** Sources pulled at once, and keys fetched at once within a per-key source. */
+    concurrency: Type.Integer({ minimum: 1, maximum: 32, default: 2 }),
+    keyConcurrency: Type.Integer({ minimum: 1, maximum: 32, default: 4 }),
+  }, { default: {} }),
   security: Type.Object({
     /** Refused API tokens (401), from anyone: a guessing attack or a leaked, revoked token in use. */
     authFailureThreshold: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
@@ -141,6 +158,7 @@ export type CollectConfig = Config['collect'];
 export type ProcessorConfig = Config['processor'];
 export type SegmentsConfig = Config['segments'];
 export type SecurityConfig = Config['security'];
+export type ExternalConfig = Config['external'];
 
 /** Fills defaults and validates; throws a readable error listing every problem. */
 export function parseConfig(input: unknown): Config {

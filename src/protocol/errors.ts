@@ -72,6 +72,9 @@ export const ERRORS = {
   ENSEMBLE_ERR_JOURNEY_INVALID: { status: 400, message: 'The journey definition is not valid; see details.problems.' },
   ENSEMBLE_ERR_JOURNEY_STATUS: { status: 409, message: 'The journey cannot change this way from its current status.' },
   ENSEMBLE_ERR_PRESSURE_POLICY_INVALID: { status: 400, message: 'The marketing-pressure policy is not valid; see details.problems.' },
+  ENSEMBLE_ERR_EXTERNAL_SOURCE_INVALID: { status: 400, message: 'The external source definition is not valid; see details.problems.' },
+  ENSEMBLE_ERR_EXTERNAL_SOURCE_NOT_FOUND: { status: 404, message: 'No such external source in this workspace.' },
+  ENSEMBLE_ERR_EXTERNAL_SOURCE_EXISTS: { status: 409, message: 'The workspace already has an external source with this id.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
