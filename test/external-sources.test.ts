@@ -336,3 +336,25 @@ test('a restart keeps the values without pulling fresh ones again; header values
     removeDir(dir);
   }
 });
+
+test('stopping during a pull aborts its fetch, waits for it, and writes nothing after', async () => {
+  const dir = tempDir();
+  const server = await startServer({ external: { ...SETTINGS.external, timeoutMs: 60_000 } }, dir);
+  try {
+    const sent = api.requests.length;
+    api.next.push(() => undefined); // the first pull's fetch is never answered
+    const created = await server.api('POST', `/api/workspaces/${server.workspaceId}/external-sources`, perCity('stopping', { keys: ['Paris'] }));
+    assert.equal(created.status, 201);
+    while (api.requests.length === sent) await new Promise((resolve) => setTimeout(resolve, 5));
+    const pull = server.ensemble.external.scheduler.pull(server.workspaceId, 'stopping');
+    await server.close();
+    assert.deepEqual((await pull).errors, [{ error: 'stopped' }], 'the pull in flight ended with the stop');
+  } finally {
+    await server.close();
+  }
+  const { tables } = await storeContents(dir);
+  assert.deepEqual(JSON.parse(tables.get('external_values') ?? 'null'), [], 'no value was written');
+  const [row] = JSON.parse(tables.get('external_sources') ?? '[]') as { status: string }[];
+  assert.equal(JSON.parse(row?.status ?? '{}').lastPullAt, null, 'no status was written after the stop');
+  removeDir(dir);
+});

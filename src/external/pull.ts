@@ -12,7 +12,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { retryDelay } from '../activate/backoff.js';
 import type { ExternalMappingT, PullOutcome } from '../protocol/external.js';
-import { externalKey } from './external-values.js';
 import type { FetchResult } from './fetch-json.js';
 import { applyMapping } from './mapping.js';
 import { KEY_PLACEHOLDER } from './validate.js';
@@ -129,7 +128,3 @@ async function fetchWithRetries(url: string, opts: PullOptions): Promise<FinalRe
   }
 }
 
-/** Normalised keys a per-key source is configured for. */
-export function configuredKeys(def: PullDefinition): string[] {
-  return (def.keys ?? []).map(externalKey);
-}
