@@ -97,7 +97,9 @@ test('the geo segment condition: validated, near a point and by country, members
   assert.equal(explain.body.explanation.matched, true);
   const reconcile = await s.api('POST', `${ws()}/segments/${near.body.id}/reconcile`);
   assert.equal(reconcile.status, 200, JSON.stringify(reconcile.body));
-  assert.equal(reconcile.body.mismatches ?? reconcile.body.mismatch ?? 0, 0, JSON.stringify(reconcile.body));
+  assert.deepEqual([reconcile.body.missing, reconcile.body.extra], [[], []], JSON.stringify(reconcile.body));
+  assert.equal(reconcile.body.sql, reconcile.body.incremental);
+  assert.ok(reconcile.body.sql >= 1);
 });
 
 test('back to store: a lapsed store customer walking past the shop gets a welcome-back message', async () => {

@@ -9,6 +9,7 @@ import type { ProfileState } from '../src/protocol/profile.js';
 import type { SegmentCondition, StoredSegment } from '../src/protocol/segment.js';
 import { addToCount, countAt, sequenceHolds, newSequence, addToSequence, type SequenceShape } from '../src/segments/leaf-state.js';
 import { DueTimers, type Due } from '../src/segments/timers.js';
+import { ExternalValues, externalKey } from '../src/external/external-values.js';
 import { SegmentEngine, type MembershipChange, type SegmentEvent } from '../src/segments/engine.js';
 
 const HOUR = 3_600_000;
@@ -81,7 +82,7 @@ test('timers: superseded entries do not pile up when one pair is rescheduled aga
   assert.deepEqual(fired.map((d) => [d.profileId, d.at]), [['b', 500], ['a', 1_100_000]]);
 });
 
-function harness() {
+function harness(external?: ExternalValues) {
   let now = 100 * DAY;
   let seq = 0n;
   const profiles = new Map<string, ProfileState>();
@@ -97,8 +98,10 @@ function harness() {
     identifierKeys: () => [],
     liveProfiles: () => [...profiles.values()].filter((p) => !p.mergedInto).map((p) => p.id),
     eventCount: (id) => profiles.get(id)?.eventCount ?? 0,
+    external: (ws, source, key, field) => external?.value(ws, source, key, field),
   }, () => now, () => undefined, false);
   engine.onChanges((c) => changes.push(...c));
+  external?.onChange((ws, source, keys) => engine.externalChanged(ws, source, keys, externalKey));
   const segment = (id: string, definition: SegmentCondition): void => {
     const s: StoredSegment = { id, workspaceId: WS, name: id, definition, createdAt: 0, updatedAt: 0 };
     engine.add(s, 0n);
@@ -161,4 +164,34 @@ test('a start-up fill announces only the differences from what was announced bef
   h.engine.finish(WS, 'carts', 'reconciled');
   assert.deepEqual(h.changes.map((c) => [c.profileId, c.entered]).sort(), [['p2', false], ['p3', true]]);
   assert.deepEqual([...(h.engine.members(WS, 'carts') ?? [])].sort(), ['p1', 'p3']);
+});
+
+test('external data: a pull moves exactly the profiles whose key trait names a changed key, without any event of theirs', () => {
+  const weather = new ExternalValues();
+  weather.defineFields(WS, 'weather', ['temp']);
+  const h = harness(weather);
+  const city = (pid: string, value: unknown): void => {
+    h.send(pid, 'Seen');
+    (h.profiles.get(pid) as ProfileState).traits.city = { value, at: 0, sourceId: 'src', messageId: `m-${pid}` } as never;
+    h.engine.committed([], [{ workspaceId: WS, profileId: pid, event: { type: 'identify', event: null, properties: {}, consent: null, at: 0, seq: 0n, sourceId: 'src' } }]);
+  };
+  city('p1', 'Paris');
+  city('p2', ' LYON ');
+  city('p3', 7);
+  h.segment('hot', { kind: 'external', source: 'weather', key: 'city', field: 'temp', op: 'gt', value: 25 });
+  const members = () => [...(h.engine.members(WS, 'hot') ?? [])].sort();
+  assert.deepEqual(members(), []);
+  const pull = (values: Record<string, number>) => weather.replace(WS, 'weather', new Map(Object.entries(values).map(([k, v]) => [k, new Map([['temp', v]])])));
+  pull({ paris: 27, lyon: 20 });
+  assert.deepEqual(members(), ['p1']);
+  assert.equal(h.changes.at(-1)?.cause, 'external');
+  const before = h.changes.length;
+  pull({ paris: 27, lyon: 30 });
+  assert.deepEqual(members(), ['p1', 'p2'], 'the lyon key changed: p2 enters');
+  assert.equal(h.changes.length, before + 1, 'p1, whose key did not change, is not re-announced');
+  city('p1', 'Lyon');
+  pull({ paris: 20, lyon: 30 });
+  assert.deepEqual(members(), ['p1', 'p2'], 'p1 now reads Lyon');
+  weather.remove(WS, 'weather');
+  assert.deepEqual(members(), [], 'a removed source holds nothing');
 });

@@ -15,6 +15,7 @@ import { compileComparison } from '../src/profiles/computed-trait-match.js';
 import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
 import { compileSegment, type CompileContext } from '../src/segments/sql/compile.js';
 import { Database, all } from '../src/storage/duckdb/database.js';
+import { externalKey } from '../src/external/external-values.js';
 import { DAY, T0, def as traitDef } from './helpers/trait-events.js';
 
 /** Noon of 2024-01-11: windows end here. */
@@ -467,6 +468,24 @@ test('geo: the latest located event decides `near` (edge included, bad points ig
   assert.deepEqual(await members(ws, { kind: 'geo', country: ['FR'] }), ['bad_point', 'inside']);
   assert.deepEqual(await members(ws, { kind: 'geo', country: ['DE', 'BE'] }), ['left', 'never', 'survivor']);
   assert.deepEqual(await members(ws, { kind: 'not', of: { kind: 'geo', near: { ...shop, radiusKm: 1 } } }), ['left', 'never']);
+});
+
+test('external data: the key trait is normalised as the engine does (NFC, JavaScript whitespace, case); missing keys and values are absent', async () => {
+  const ws = 'ws_external';
+  await addProfiles(ws, [
+    { id: 'zurich_nfd', traits: { city: 'Zu\u0308rich' } }, { id: 'paris_spaced', traits: { city: '\u00a0PARIS\t' } },
+    { id: 'number', traits: { city: 75 } }, { id: 'unknown_city', traits: { city: 'Brest' } }, { id: 'no_city' },
+    { id: 'nested', traits: { home: { city: 'paris' } } },
+  ]);
+  await conn.run(`INSERT INTO external_values VALUES ($1, 'weather', 'zürich', 'temp', '18', 0), ($1, 'weather', 'paris', 'temp', '27', 0),
+    ($1, 'weather', 'paris', 'sky', '"sunny"', 0), ($1, 'other', 'brest', 'temp', '30', 0)`, [ws]);
+  const hot = { kind: 'external', source: 'weather', key: 'city', field: 'temp', op: 'gt', value: 25 } as const;
+  assert.deepEqual(await members(ws, hot), ['paris_spaced']);
+  assert.deepEqual(await members(ws, { ...hot, op: 'exists' }), ['paris_spaced', 'zurich_nfd']);
+  assert.deepEqual(await members(ws, { ...hot, op: 'neq', value: 18 }), ['nested', 'no_city', 'number', 'paris_spaced', 'unknown_city'], 'neq holds for absent values');
+  assert.deepEqual(await members(ws, { ...hot, key: 'home.city', field: 'sky', op: 'eq', value: 'sunny' }), ['nested']);
+  // The engine's key function agrees on the same texts.
+  for (const text of ['Zu\u0308rich', '\u00a0PARIS\t']) assert.ok(['zürich', 'paris'].includes(externalKey(text)));
 });
 
 test('static lists: profiles owning an identifier of the list, through merges', async () => {

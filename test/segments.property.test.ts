@@ -19,6 +19,7 @@ import { ComputedTraitEngine } from '../src/profiles/computed-traits.js';
 import { applyTraits, mergeTraits } from '../src/profiles/traits.js';
 import { SegmentEngine, type SegmentEvent } from '../src/segments/engine.js';
 import { locationOf } from '../src/protocol/geo.js';
+import { ExternalValues, externalKey } from '../src/external/external-values.js';
 import { compileSegment } from '../src/segments/sql/compile.js';
 import { SegmentService } from '../src/segments/segment-service.js';
 import { SegmentFeed } from '../src/segments/segment-feed.js';
@@ -50,9 +51,14 @@ const location = fc.oneof(
   // Not locations: out of range, text, half a point.
   fc.constantFrom<unknown>({ latitude: 91, longitude: 2 }, { latitude: '48.86', longitude: 2.33 }, { latitude: 48.86 }, 'Paris'),
 );
+// Towns spelled as people and APIs do: case, spaces, NFD accents; a number is no key.
+const TOWNS = fc.constantFrom<unknown>('Paris', ' paris ', 'LYON', 'Zu\u0308rich', 'zürich', 'Nice', 3, '');
 const text = fc.constantFrom('Shoes', 'Bags', 'é', 'sh', 'S', '2024-01-05', '2024-01-12T08:00:00Z', '');
 const num = fc.constantFrom(0, 1, 2, 2.5, 5, 10, -1);
 const scalar = fc.oneof(text, num, fc.boolean());
+/** What the weather source holds: each key with some fields, of any JSON type. */
+const weather = fc.dictionary(fc.constantFrom('paris', 'lyon', 'zürich', 'nice', 'brest'),
+  fc.record({ temp: fc.oneof(num, text, fc.constant(null)), sky: fc.oneof(text, fc.boolean()) }, { requiredKeys: [] }), { maxKeys: 4 });
 
 const comparison = fc.oneof(
   fc.record({ op: fc.constantFrom('eq', 'neq'), value: scalar }),
@@ -89,6 +95,8 @@ const leaf = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.oneof(
   fc.constantFrom('ads', 'analytics').map((purpose) => ({ kind: 'consent', purpose }) as SegmentCondition),
   fc.tuple(fc.constantFrom(...PLACES), fc.constantFrom(0.5, 2, 50)).map(([p, radiusKm]) => ({ kind: 'geo', near: { ...p, radiusKm } }) as SegmentCondition),
   fc.subarray(['FR', 'DE', 'ES'], { minLength: 1 }).map((country) => ({ kind: 'geo', country }) as SegmentCondition),
+  fc.tuple(fc.constantFrom('town', 'address.city'), fc.constantFrom('temp', 'sky'), comparison)
+    .map(([key, field, c]) => ({ kind: 'external', source: 'weather', key, field, ...c }) as SegmentCondition),
   ...(withRef ? [fc.constant({ kind: 'segment', id: 'seg_a' } as SegmentCondition)] : []),
 );
 
@@ -107,7 +115,7 @@ const eventSpec = fc.record({
   offset: fc.oneof(fc.integer({ min: -96, max: 6 }).map((h) => h * HOUR), fc.constant(0)),
   price: fc.option(num, { nil: undefined }),
   cat: fc.option(fc.oneof(text, num), { nil: undefined }),
-  traits: fc.record({ plan: fc.oneof(text, num), age: num, address: fc.record({ city: text }) }, { requiredKeys: [] }),
+  traits: fc.record({ plan: fc.oneof(text, num), age: num, address: fc.record({ city: fc.oneof(text, TOWNS) }), town: TOWNS }, { requiredKeys: [] }),
   consent: fc.option(fc.record({ ads: fc.boolean(), analytics: fc.oneof(fc.boolean(), fc.constant('yes')) }, { requiredKeys: [] }), { nil: undefined }),
   // Purpose limitation: `src` collects for advertising, `src2` does not, so segment b reads only `src`'s events.
   source: fc.constantFrom('src', 'src2'),
@@ -126,6 +134,8 @@ const action = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ do: 'create' as const }) },
   // Advertising consent given or withdrawn (the API, or an event's CMP choice): segment b serves advertising.
   { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), granted: fc.boolean() }) },
+  // A pull of the external weather source replaces what it holds.
+  { weight: 3, arbitrary: weather.map((values) => ({ do: 'pull' as const, values })) },
 );
 
 interface Stored {
@@ -143,7 +153,16 @@ before(async () => {
 });
 after(async () => { await db.close(); });
 
-async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>): Promise<void> {
+async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>, external: ExternalValues): Promise<void> {
+  await conn.run('DELETE FROM external_values');
+  const xs = external.keys(WS, 'weather').flatMap((key) => ['temp', 'sky'].flatMap((field) => {
+    const v = external.value(WS, 'weather', key, field);
+    return v === undefined ? [] : [JSON.stringify({ k: key, f: field, v })];
+  }));
+  if (xs.length > 0) {
+    await conn.run(`INSERT INTO external_values SELECT '${WS}', 'weather', j->>'k', j->>'f', json_extract(j, '$.v'), 0
+      FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [xs.join('\n')]);
+  }
   await conn.run('DELETE FROM events');
   await conn.run('DELETE FROM profiles');
   const p = [...profiles.values()].map((x) => JSON.stringify({ i: x.id, t: x.traits, f: x.firstSeen, l: x.lastSeen, c: x.eventCount, m: x.mergedInto }));
@@ -176,6 +195,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       segment: (id: string) => segments.find((s) => s.id === id)?.definition,
       computedTrait: (name: string) => COMPUTED.some((c) => c.name === name),
       personalTrait: () => false,
+      externalField: () => true,
     };
     assert.deepEqual(validateSegmentDefinition(a, { ...ctx, self: 'seg_a' }), [], 'generated definitions are valid');
     assert.deepEqual(validateSegmentDefinition(b, { ...ctx, self: 'seg_b' }), [], 'generated definitions are valid');
@@ -197,6 +217,8 @@ test('incremental membership equals the SQL result at every checked instant', as
       for (const [pid, c] of adConsent) if (live(pid) === live(id) && (!best || c.at >= best.at)) best = c;
       return best?.granted === true;
     };
+    const external = new ExternalValues();
+    external.defineFields(WS, 'weather', ['temp', 'sky']);
     const computed = new ComputedTraitEngine();
     for (const c of COMPUTED) { computed.add(c, 0n); computed.load(c, [], (x) => x); }
     const engine = new SegmentEngine({
@@ -210,11 +232,13 @@ test('incremental membership equals the SQL result at every checked instant', as
       identifierKeys: () => [],
       liveProfiles: () => [...profiles.values()].filter((p) => !p.mergedInto).map((p) => p.id),
       eventCount: (id) => profiles.get(id)?.eventCount ?? 0,
+      external: (ws, source, key, field) => external.value(ws, source, key, field),
     }, () => now, (_ws, name) => COMPUTED.find((c) => c.name === name)?.event, false);
     for (const s of segments) { engine.add(s, 0n); assert.equal(engine.finish(WS, s.id, 'created'), true); }
     // Batches reach the engine as the server hands them over: queued, two events at a time, later.
     const feed = new SegmentFeed(engine, { live: (id) => (profiles.has(id) ? live(id) : undefined), eventCount: (id) => profiles.get(id)?.eventCount ?? 0 }, (err) => { failures.push(err); }, { slice: 2 });
     const failures: unknown[] = [];
+    external.onChange((ws, source, keys) => feed.externalChanged(ws, source, keys, externalKey));
     const service = new SegmentService({
       store: segmentStore, engine, clock: { now: () => now }, logger: createLogger('silent'), metrics: createMetrics(),
       cursor: () => seq, live, exclusive: (fn) => fn(), settled: () => feed.idle(),
@@ -230,7 +254,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       await feed.idle();
       assert.deepEqual(failures, []);
       engine.timers.runDue(now);
-      await writeTables(stored, profiles);
+      await writeTables(stored, profiles, external);
       for (const s of segments) {
         const { sql, params } = compileSegment(s.definition, {
           workspaceId: WS, now, segment: ctx.segment, computedTrait: (name) => COMPUTED.find((c) => c.name === name),
@@ -251,9 +275,12 @@ test('incremental membership equals the SQL result at every checked instant', as
         if (segments.length > 2) continue;
         const seg: StoredSegment = { id: 'seg_c', workspaceId: WS, name: 'c', definition: c, createdAt: now, updatedAt: now };
         assert.deepEqual(validateSegmentDefinition(c, { ...ctx, self: 'seg_c' }), []);
-        await writeTables(stored, profiles);
+        await writeTables(stored, profiles, external);
         segments.push(seg);
         await service.save(seg, 'created');
+      }
+      else if (act.do === 'pull') {
+        external.replace(WS, 'weather', new Map(Object.entries(act.values).map(([k, fields]) => [k, new Map(Object.entries(fields))])));
       }
       else if (act.do === 'consent') {
         const pid = live(act.profile);

@@ -214,7 +214,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const segments = await wireSegments({
     db, memory, computed, identity, rebuilder, clock, logger, metrics, config: config.segments,
     cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn), burst, consents: privacy.ledger, privacy: privacy.settings,
-    sources: (id) => catalog.sources.get(id), sourcesOf: (ws) => catalog.sources.list(ws),
+    sources: (id) => catalog.sources.get(id), sourcesOf: (ws) => catalog.sources.list(ws), external,
   });
   const computedDeps = {
     catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor,

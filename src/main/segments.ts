@@ -15,6 +15,7 @@ import type { ComputedTraitEngine } from '../profiles/computed-traits.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
 import { SegmentEngine, type ProfileFacts, type SegmentEvent } from '../segments/engine.js';
 import { locationOf } from '../protocol/geo.js';
+import { externalKey, type ExternalValues } from '../external/external-values.js';
 import { MembershipWriter } from '../segments/membership-writer.js';
 import { SegmentService } from '../segments/segment-service.js';
 import { SegmentFeed } from '../segments/segment-feed.js';
@@ -80,6 +81,8 @@ export async function wireSegments(deps: {
   privacy: PrivacySettings;
   sources: (sourceId: string) => Source | undefined;
   sourcesOf: (workspaceId: string) => Source[];
+  /** Values of external data sources (conditions of kind `external`). */
+  external?: ExternalValues;
 }): Promise<SegmentsWiring> {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
@@ -102,6 +105,7 @@ export async function wireSegments(deps: {
     consented: (id, purpose) => permitted(id, purpose),
     restricted: (id) => deps.consents.restricted(id),
     sourceServes: (sourceId, purposes) => serves(deps.sources(sourceId), purposes),
+    external: (ws, source, key, field) => deps.external?.value(ws, source, key, field),
   };
   const engine = new SegmentEngine(facts, now, (ws, name) => computedDef(ws, name)?.event);
   const store = await DuckDbSegmentStore.open(deps.db);
@@ -112,6 +116,7 @@ export async function wireSegments(deps: {
     live: (id) => memory.live(id)?.id ?? id,
     computedTrait: computedDef,
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
+    externalField: (ws, source, field) => deps.external?.hasField(ws, source, field) ?? false,
     consented: (id, purpose) => permitted(id, purpose),
     classify: (s) => classify(s, deps.privacy, (ws, name) => computedDef(ws, name)),
     sourcesFor: (ws, purposes) => deps.sourcesOf(ws).filter((src) => serves(src, purposes)).map((src) => src.id),
@@ -131,6 +136,8 @@ export async function wireSegments(deps: {
   // Consent changes (events, the API) re-evaluate the segments that require purposes, after the
   // batches already handed to the feed, so a withdrawal never lands before the events it follows.
   deps.consents.onChange((ws, profileIds, restriction) => feed.consentChanged(ws, profileIds, restriction));
+  // New values pulled from an external source move people in and out without any event of theirs.
+  deps.external?.onChange((ws, source, keys) => feed.externalChanged(ws, source, keys, externalKey));
   deps.rebuilder.observe({
     rebuilt(workspaceId, replaced, events) {
       feed.rebuilt(workspaceId, replaced, events.map((c) => ({ profileId: c.profileId, event: segmentEvent(c) })));

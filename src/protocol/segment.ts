@@ -25,6 +25,12 @@
  *   whose `context.consent.categoryPreferences[purpose]` is a boolean says `true`.
  * - `list` (only in the definition of a static list, made by uploading identifiers): the profile
  *   owns one of the list's identifiers.
+ * - `external`: a value from an external data source (weather, open data: protocol/external.ts)
+ *   looked up by one of the profile's traits — the trait at `key` (a dotted path, as `trait`)
+ *   must be a string; it is compared with the source's keys normalised (trimmed, lower-cased,
+ *   NFC) — and its `field` compared by `op`/`value` (no such key, field or value: absent). E.g.
+ *   "the temperature in the profile's city is above 25 °C". Pulling new values changes
+ *   memberships without any event.
  * - `geo`: where the profile was last seen. `near`: the latest event (by time, then sequence)
  *   carrying a location (protocol/geo.ts) lies within `radiusKm` of the point (great-circle
  *   distance, edge included). `country`: the latest event with a country (looked up from its IP
@@ -101,6 +107,7 @@ export interface SegmentRef { kind: 'segment'; id: string }
 export interface ConsentCondition { kind: 'consent'; purpose: string }
 /** A static list's membership: the profile has an identifier of the list (made by a CSV upload, not written by hand). */
 export interface ListCondition { kind: 'list'; id: string }
+export interface ExternalCondition { kind: 'external'; source: string; key: string; field: string; op: FilterOp; value?: unknown }
 export type GeoCondition =
   | { kind: 'geo'; near: { latitude: number; longitude: number; radiusKm: number } }
   | { kind: 'geo'; country: string[] };
@@ -110,7 +117,7 @@ export interface NotCondition { kind: 'not'; of: SegmentCondition }
 
 export type SegmentCondition =
   | AndCondition | OrCondition | NotCondition | TraitCondition | EventCondition | SequenceCondition
-  | ComputedCondition | SegmentRef | ConsentCondition | ListCondition | GeoCondition;
+  | ComputedCondition | SegmentRef | ConsentCondition | ListCondition | GeoCondition | ExternalCondition;
 
 /** The leaves: conditions that read data (everything but and/or/not). */
 export type LeafCondition = Exclude<SegmentCondition, AndCondition | OrCondition | NotCondition>;
@@ -132,6 +139,13 @@ const leafSchemas = (): TSchema[] => [
   Type.Object({ kind: Type.Literal('segment'), id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('consent'), purpose: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_ -]{0,63}$' }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('list'), id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('external'),
+    source: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'The external source id (e.g. `weather`).' }),
+    key: Type.String({ minLength: 1, maxLength: 300, description: 'The trait whose value is the key (e.g. `city`), with an optional dotted path inside it.' }),
+    field: Type.String({ minLength: 1, maxLength: 100, description: 'A field of the source\'s mapping (e.g. `temperature`).' }),
+    op: FilterOpSchema, value: Value_,
+  }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('geo'),
     near: Type.Optional(Type.Object({
@@ -169,6 +183,8 @@ export interface ValidationContext {
   computedTrait(name: string): boolean;
   /** Whether a trait holds a personal identifier (sealed in the store: only `exists` can test it). */
   personalTrait(key: string): boolean;
+  /** Whether the workspace has this external source with this field in its mapping (absent: no external sources). */
+  externalField?(source: string, field: string): boolean;
   /** The segment being edited (a reference to it, directly or not, is a cycle). */
   self?: string;
 }
@@ -209,7 +225,7 @@ function schemaErrors(input: unknown, path = ''): DefinitionProblem[] {
   }
   const schema = leafSchemas().find((s) => (s.properties as { kind: { const: string } }).kind.const === kind);
   if (!schema) {
-    return [{ path: `${path}/kind`, code: 'unknown_kind', message: 'kind is one of and, or, not, trait, event, sequence, computed, segment, consent, geo.' }];
+    return [{ path: `${path}/kind`, code: 'unknown_kind', message: 'kind is one of and, or, not, trait, event, sequence, computed, segment, consent, geo, external.' }];
   }
   return [...Value.Errors(schema, input)].slice(0, 10).map((e) => ({ path: `${path}${e.path}` || '/', code: 'schema', message: e.message }));
 }
@@ -257,6 +273,11 @@ function check(c: SegmentCondition, at: string, depth: number, ctx: ValidationCo
       return segmentRefProblem(c.id, `${at}/id`, ctx, add);
     case 'consent':
       return;
+    case 'external':
+      if (pathSegments(c.key) === null) add(`${at}/key`, 'invalid_path', pathMessage());
+      else if (ctx.personalTrait(c.key.split('.')[0] as string)) add(`${at}/key`, 'personal_trait', `"${c.key}" is a personal identifier, stored sealed: it cannot key external data.`);
+      if (!(ctx.externalField?.(c.source, c.field) ?? false)) add(`${at}/field`, 'unknown_external_field', `The workspace has no external source "${c.source}" with a field "${c.field}".`);
+      return comparisonValueProblem(c, `${at}/value`, add);
     case 'geo':
       if (('near' in c) === ('country' in c)) add(at || '/', 'one_place', 'Give `near` or `country`, not both.');
       return;

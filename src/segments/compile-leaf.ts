@@ -48,7 +48,10 @@ export interface GeoLeaf extends Base<'geo'> {
   state: Map<string, GeoState>;
 }
 
-export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf | GeoLeaf;
+/** `keyLeaf` reads the trait holding the key, as a trait leaf reads its trait. */
+export interface ExternalLeaf extends Base<'external'> { keyLeaf: TraitLeaf; test: (v: unknown) => boolean }
+
+export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf | GeoLeaf | ExternalLeaf;
 export type StatefulLeaf = EventLeaf | SequenceLeaf | ConsentLeaf | GeoLeaf;
 
 export function isStateful(leaf: Leaf): leaf is StatefulLeaf {
@@ -99,6 +102,11 @@ function compileLeaf(c: LeafCondition): Leaf {
     case 'segment': return { kind: 'segment', cond: c, id: c.id };
     case 'consent': return { kind: 'consent', cond: c, purpose: c.purpose, state: new Map() };
     case 'list': return { kind: 'list', cond: c, id: c.id };
+    case 'external': {
+      const [key, ...rest] = segmentsOf(c.key) as [string, ...string[]];
+      const keyLeaf: TraitLeaf = { kind: 'trait', cond: { kind: 'trait', trait: c.key, op: 'exists' }, key, rest, test: () => true };
+      return { kind: 'external', cond: c, keyLeaf, test: compileComparison(c) };
+    }
     case 'geo': {
       if ('near' in c) {
         const { radiusKm, ...point } = c.near;

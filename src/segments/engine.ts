@@ -20,7 +20,7 @@
 import type { TraitValue } from '../protocol/profile.js';
 import { ANY_EVENT, PAGE_EVENT, awaitsApproval, requiredPurposes, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
 import { DAY_MS } from '../profiles/computed-trait-buckets.js';
-import { compileDefinition, isStateful, traitValue, type CompiledDefinition, type Leaf, type StatefulLeaf } from './compile-leaf.js';
+import { compileDefinition, isStateful, traitValue, type CompiledDefinition, type ExternalLeaf, type Leaf, type StatefulLeaf } from './compile-leaf.js';
 import type { GeoPoint } from '../protocol/geo.js';
 import { fold, mergeState } from './leaf-fold.js';
 import { compareCount, countAt, nextLapse, sequenceHolds } from './leaf-state.js';
@@ -64,9 +64,11 @@ export interface ProfileFacts {
   restricted(profileId: string): boolean;
   /** Whether a source collects for every one of these purposes (its events may feed segments serving them). */
   sourceServes(sourceId: string, purposes: readonly string[]): boolean;
+  /** The value of an external source's field for a key (external/external-values.ts), or undefined. */
+  external?(workspaceId: string, sourceId: string, key: string, field: string): unknown;
 }
 
-export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent' | 'restriction' | 'erasure';
+export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent' | 'restriction' | 'erasure' | 'external';
 
 export interface MembershipChange {
   workspaceId: string;
@@ -456,6 +458,38 @@ export class SegmentEngine {
     this.emit(changes);
   }
 
+  /**
+   * After an external source's values changed for these keys (normalised): the segments reading
+   * that source are evaluated again for the profiles whose key trait is one of them — and for
+   * every profile when the source's whole content changed (it was removed).
+   */
+  externalChanged(workspaceId: string, sourceId: string, keys: ReadonlySet<string>, normalise: (key: string) => string): void {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return;
+    const readers = [...ws.entries.values()].filter((e) => !e.loading && e.compiled.leaves.some((l) => l.kind === 'external' && l.cond.source === sourceId));
+    if (readers.length === 0 || keys.size === 0) return;
+    const keyLeaves = readers.flatMap((e) => e.compiled.leaves.filter((l): l is ExternalLeaf => l.kind === 'external' && l.cond.source === sourceId));
+    const segs = new Set(readers.map((e) => e.segment.id));
+    const now = this.now();
+    const changes: MembershipChange[] = [];
+    for (const pid of this.facts.liveProfiles(workspaceId)) {
+      const traits = this.facts.traits(pid);
+      const touched = keyLeaves.some((l) => {
+        const k = traitValue(traits, l.keyLeaf);
+        return typeof k === 'string' && keys.has(normalise(k));
+      });
+      if (touched) this.reevaluate(workspaceId, pid, segs, now, 'external', changes);
+    }
+    this.emit(changes);
+  }
+
+  private externalValue(workspaceId: string, leaf: ExternalLeaf, pid: string): unknown {
+    const key = traitValue(this.facts.traits(pid), leaf.keyLeaf);
+    if (typeof key !== 'string') return undefined;
+    const v = this.facts.external?.(workspaceId, leaf.cond.source, key, leaf.cond.field);
+    return v === null ? undefined : v;
+  }
+
   /** Purpose limitation: a segment that serves purposes reads only events of sources collecting for all of them. */
   private feeds(entry: Entry, e: SegmentEvent): boolean {
     const purposes = entry.segment.purposes;
@@ -541,6 +575,10 @@ export class SegmentEngine {
         const s = leaf.state.get(pid);
         return { matched: s?.granted === true, actual: s === undefined ? null : { granted: s.granted, at: new Date(s.at).toISOString() } };
       }
+      case 'external': {
+        const v = this.externalValue(ws, leaf, pid);
+        return { matched: leaf.test(v), actual: v ?? null };
+      }
       case 'geo': {
         // Where the person was is personal data: the explanation says only whether it matched, and when.
         const s = leaf.state.get(pid);
@@ -620,6 +658,8 @@ export class SegmentEngine {
           case 'sequence': for (const s of leaf.cond.steps) add(byName(s.event), entry, leaf); break;
           case 'consent': add('consent', entry, leaf); break;
           case 'geo': add(leaf.reads, entry, leaf); break;
+          // Its key is a trait: identify events may change it.
+          case 'external': add('identify', entry, null); break;
           // Any event may bring an identifier of the list.
           case 'list': add('any', entry, null); break;
           case 'computed': {

@@ -64,6 +64,10 @@ export class SegmentFeed {
     this.push(() => this.engine.consentChanged(workspaceId, profileIds, restriction));
   }
 
+  externalChanged(workspaceId: string, sourceId: string, keys: ReadonlySet<string>, normalise: (key: string) => string): void {
+    this.push(() => this.engine.externalChanged(workspaceId, sourceId, keys, normalise));
+  }
+
   /** Resolves once everything queued so far has reached the engine. */
   idle(): Promise<void> {
     if (!this.running && this.jobs.length === 0) return Promise.resolve();

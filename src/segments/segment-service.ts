@@ -30,6 +30,8 @@ export interface SegmentServiceDeps {
   live: (profileId: string) => string;
   computedTrait: (workspaceId: string, name: string) => ComputedTraitDefinition | undefined;
   personalTrait: (workspaceId: string, key: string) => boolean;
+  /** Whether the workspace has this external source with this field (external data conditions). */
+  externalField?: (workspaceId: string, source: string, field: string) => boolean;
   /** Runs `fn` while the processor holds still (the reconciliation compares at one instant). */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Resolves once every processed batch has reached the engine (segment-feed.ts). */
@@ -82,6 +84,7 @@ export class SegmentService {
       segment: (id) => this.deps.engine.segment(workspaceId, id)?.definition,
       computedTrait: (name) => this.deps.computedTrait(workspaceId, name) !== undefined,
       personalTrait: (key) => this.deps.personalTrait(workspaceId, key),
+      externalField: (source, field) => this.deps.externalField?.(workspaceId, source, field) ?? false,
       ...(self === undefined ? {} : { self }),
     });
     if (problems.length > 0) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_INVALID', undefined, problems);

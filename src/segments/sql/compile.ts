@@ -29,7 +29,7 @@ import { countOf, type CountOp, type LeafCondition, type SegmentCondition } from
 import { SqlParams, type SqlDialect } from './dialect.js';
 import { duckdb } from './duckdb-dialect.js';
 import { comparisonSql, pathOf } from './filter-sql.js';
-import { computedCte, computedOperand, consentCte, cte, eventCountCte, geoCte, listCte, sequenceCtes, type LeafScope } from './leaf-sql.js';
+import { computedCte, computedOperand, consentCte, cte, eventCountCte, externalCte, geoCte, listCte, sequenceCtes, type LeafScope } from './leaf-sql.js';
 
 export interface CompileContext {
   workspaceId: string;
@@ -179,6 +179,8 @@ class Compiler {
         return `coalesce(${this.leafCte(c, (n) => [consentCte(n, c, this.scope)])}.granted, false)`;
       case 'list':
         return `${this.leafCte(c, (n) => [listCte(n, c, this.scope)])}.profile_id IS NOT NULL`;
+      case 'external':
+        return comparisonSql({ kind: 'json', sql: `${this.leafCte(['external', c.source, c.key, c.field], (n) => [externalCte(n, c, this.scope)])}.value` }, c, p);
       case 'geo':
         return `coalesce(${this.leafCte(c, (n) => [geoCte(n, c, this.scope)])}.inside, false)`;
       default: {

@@ -93,6 +93,12 @@ export interface SqlDialect {
    * ClickHouse: the same expression (its `greatCircleDistance` uses another approximation).
    */
   distanceKm(lat1: string, lon1: string, lat2: string, lon2: string): string;
+  /**
+   * A text normalised as external data keys are (external/external-values.ts `externalKey`):
+   * NFC, JavaScript's whitespace trimmed, lower-cased. ClickHouse: `lower(trimBoth(normalizeUTF8NFC(x)))`
+   * (its trim takes spaces only: the other whitespace needs a `replaceRegexpAll`).
+   */
+  normalisedKey(x: string, params: SqlParams): string;
 
   // --- Aggregates and structs.
 

@@ -59,6 +59,8 @@ export const duckdb: SqlDialect = {
     return `(CAST(2 AS DOUBLE) * CAST(${EARTH_RADIUS_KM} AS DOUBLE) * asin(sqrt(least(CAST(1 AS DOUBLE), ${h}))))`;
   },
 
+  normalisedKey: (x, params) => `nfc_normalize(lower(trim(nfc_normalize(${x}), ${params.bind(JS_WHITESPACE)})))`,
+
   argMax: (value, orderBy) => `arg_max(${value}, ${keyStruct(orderBy)})`,
   argMin: (value, orderBy) => `arg_min(${value}, ${keyStruct(orderBy)})`,
   struct: (fields) => `{${fields.map(([name, sql]) => `'${name}': ${sql}`).join(', ')}}`,
@@ -67,6 +69,9 @@ export const duckdb: SqlDialect = {
 
 /** Math.PI / 180 written out as JavaScript prints it, so both sides multiply by the same double. */
 const RAD = `CAST(${Math.PI / 180} AS DOUBLE)`;
+
+/** What String.prototype.trim removes: ECMAScript WhiteSpace and LineTerminator. */
+const JS_WHITESPACE = '\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 
 /** A single order key from several: a struct compares its fields in turn. */
 function keyStruct(orderBy: readonly string[]): string {

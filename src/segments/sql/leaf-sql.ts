@@ -6,7 +6,7 @@
  */
 import { NUMERIC_OPS, type ComputedTraitDefinition, type ComputedTraitOp } from '../../protocol/computed-trait.js';
 import {
-  durationMs, instantMs, type ConsentCondition, type EventCondition, type GeoCondition, type ListCondition, type SequenceCondition,
+  durationMs, instantMs, type ConsentCondition, type EventCondition, type ExternalCondition, type GeoCondition, type ListCondition, type SequenceCondition,
 } from '../../protocol/segment.js';
 import { DAY_MS } from '../../profiles/computed-trait-buckets.js';
 import type { SqlParams } from './dialect.js';
@@ -91,6 +91,23 @@ export function geoCte(name: string, c: GeoCondition, s: LeafScope): string {
   return cte(name, [
     `SELECT ${LIVE_ID} AS profile_id, ${d.argMax(inside, [d.epochMs('e.timestamp'), 'e.seq'])} AS inside`,
     LIVE_EVENTS, where(s, reads, true), `GROUP BY ${LIVE_ID}`,
+  ]);
+}
+
+/**
+ * `profile_id, value`: for each live profile whose key trait is a string, the external source's
+ * value of the field for that key (joined on the normalised key), as JSON.
+ */
+export function externalCte(name: string, c: ExternalCondition, s: LeafScope): string {
+  const d = s.p.dialect;
+  const [key, ...rest] = pathOf(c.key) as [string, ...string[]];
+  const trait = d.jsonExtract('p.traits', [key, 'value', ...rest], s.p);
+  return cte(name, [
+    'SELECT p.id AS profile_id, x.value AS value',
+    'FROM profiles p',
+    `JOIN external_values x ON x.workspace_id = p.workspace_id AND x.source_id = ${s.p.bind(c.source)} AND x.field = ${s.p.bind(c.field)}`,
+    `  AND x.key = ${d.normalisedKey(d.jsonString(trait), s.p)}`,
+    `WHERE p.workspace_id = ${s.ws} AND p.merged_into IS NULL AND ${d.jsonIsString(trait)}`,
   ]);
 }
 
