@@ -78,7 +78,7 @@ export function registerExternalSourceRoutes(app: FastifyInstance, deps: Externa
   }, async (req) => {
     catalog.workspace(req.params.ws);
     const { ws, id } = req.params;
-    const s = await definitions.update(ws, id, req.body, scheduler.status(ws, id));
+    const s = await definitions.update(ws, id, req.body);
     scheduler.changed(s);
     return view(s);
   });
@@ -90,7 +90,12 @@ export function registerExternalSourceRoutes(app: FastifyInstance, deps: Externa
     const { ws, id } = req.params;
     definitions.get(ws, id);
     await scheduler.forget(ws, id);
-    await definitions.delete(ws, id);
+    try {
+      await definitions.delete(ws, id);
+    } catch (err) {
+      scheduler.resume(ws, id);
+      throw err;
+    }
     scheduler.removed(ws, id);
     return reply.code(204).send();
   });

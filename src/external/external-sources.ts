@@ -81,12 +81,12 @@ export class ExternalDefinitions {
       workspaceId, id: input.id, name: input.name, url: input.url, ...(input.keys ? { keys: input.keys } : {}), everySeconds: input.everySeconds,
       headers: input.headers ?? {}, mapping: input.mapping, enabled: input.enabled ?? true, createdAt: now, updatedAt: now,
     });
-    await this.save(s, EMPTY_STATUS);
+    await this.save(s);
     return s;
   }
 
   /** What is given replaces; `keys: []` removes them. Returns the new definition. */
-  async update(workspaceId: string, id: string, patch: ExternalSourceUpdateT, status: ExternalStatus): Promise<ExternalSource> {
+  async update(workspaceId: string, id: string, patch: ExternalSourceUpdateT): Promise<ExternalSource> {
     const before = this.get(workspaceId, id);
     let headers = before.headers;
     if (patch.headers !== undefined) {
@@ -107,7 +107,7 @@ export class ExternalDefinitions {
       ...rest, ...(keys ? { keys } : {}), name: patch.name ?? before.name, url: patch.url ?? before.url, everySeconds: patch.everySeconds ?? before.everySeconds,
       headers, mapping: patch.mapping ?? before.mapping, enabled: patch.enabled ?? before.enabled, updatedAt: this.deps.now(),
     });
-    await this.save(s, status);
+    await this.save(s);
     return s;
   }
 
@@ -127,10 +127,11 @@ export class ExternalDefinitions {
     };
   }
 
-  private async save(s: ExternalSource, status: ExternalStatus): Promise<void> {
+  /** A new definition starts with an empty status; a changed one keeps what the pulls stored. */
+  private async save(s: ExternalSource): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(s.headers)) headers[name] = this.deps.seal(s.workspaceId, value, headerAad(s.workspaceId, s.id, name));
-    const stored: StoredExternalSource = { ...s, headers, status };
+    const stored: StoredExternalSource = { ...s, headers, status: EMPTY_STATUS };
     await this.deps.store.saveSource(stored);
     this.byId.set(slot(s.workspaceId, s.id), s);
   }

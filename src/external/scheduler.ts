@@ -147,6 +147,12 @@ export class PullScheduler {
     await s.running?.catch(() => undefined);
   }
 
+  /** The delete failed: the source is scheduled again. */
+  resume(workspaceId: string, id: string): void {
+    const s = this.states.get(slot(workspaceId, id));
+    if (s) s.nextPullAt = this.deps.clock.now();
+  }
+
   /** After the delete is stored: memory forgets, listeners hear every key it held. */
   removed(workspaceId: string, id: string): void {
     this.states.delete(slot(workspaceId, id));

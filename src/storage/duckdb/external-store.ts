@@ -64,9 +64,11 @@ export class DuckDbExternalStore {
     }));
   }
 
+  /** A new definition with its status, or a changed one: its stored status is then left as the pulls wrote it. */
   async saveSource(s: StoredExternalSource): Promise<void> {
     const { workspaceId, id, status, createdAt, updatedAt, ...definition } = s;
-    await this.serial(() => this.conn.run('INSERT OR REPLACE INTO external_sources VALUES ($1, $2, $3::JSON, $4::JSON, $5, $6)', [
+    await this.serial(() => this.conn.run(`INSERT INTO external_sources VALUES ($1, $2, $3::JSON, $4::JSON, $5, $6)
+      ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`, [
       workspaceId, id, JSON.stringify(definition), JSON.stringify(status), BigInt(createdAt), BigInt(updatedAt),
     ]));
   }
