@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -509,7 +510,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const say = (t: string) => process.stdout.write(t);
-  const cli = join(ROOT, 'dist', 'src', 'main', 'cli.js');
+  // The server built with this bench (dist/ by the npm script, or any --outDir it was compiled to).
+  const cli = fileURLToPath(new URL('../../src/main/cli.js', import.meta.url));
   if (!existsSync(cli)) throw new Error(`${cli} not found: build first (npm run build)`);
   const startedAt = new Date();
   const git = gitState();

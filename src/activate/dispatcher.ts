@@ -64,9 +64,23 @@ interface Loop {
   timer: NodeJS.Timeout | null;
   bucket: TokenBucket;
   latencies: number[];
+  /**
+   * Deliveries the fan-out just queued, handed over after its commit, oldest first: the loop
+   * sends them without reading them back. Every one of them is also in the store, which stays the
+   * truth: memory only saves the read.
+   */
+  ready: Map<string, DeliveryRow>;
+  /**
+   * The store may hold due deliveries that `ready` does not (at start, after a retry's or a
+   * deferral's timer, a replay, an erasure's removals, a config change, `ready` overflowing):
+   * the loop reads them before it is idle again.
+   */
+  stale: boolean;
 }
 
 const LATENCY_SAMPLES = 1000;
+/** Deliveries kept in memory per destination; beyond, memory lets go and the store is read (a slow destination costs memory nothing). */
+const READY_MAX = 10_000;
 
 export class Dispatcher {
   private readonly loops = new Map<string, Loop>();
@@ -109,6 +123,45 @@ export class Dispatcher {
   /** New deliveries for a destination (or its config changed): look at its queue now. */
   wake(destinationId: string): void {
     if (this.stopped) return;
+    this.loopOf(destinationId).stale = true;
+    this.kick(destinationId);
+  }
+
+  /**
+   * Deliveries the fan-out has just committed to the queue: sent from memory, without a read.
+   *
+   * @example
+   *   const rows = await store.enqueue(deliveries, members, cursors);
+   *   dispatcher.handoff(rows);
+   */
+  handoff(rows: readonly DeliveryRow[]): void {
+    if (this.stopped) return;
+    const by = new Map<string, DeliveryRow[]>();
+    for (const r of rows) {
+      let list = by.get(r.destinationId);
+      if (!list) { list = []; by.set(r.destinationId, list); }
+      list.push(r);
+    }
+    for (const [id, list] of by) {
+      const loop = this.loopOf(id);
+      if (loop.ready.size + list.length > READY_MAX) {
+        loop.ready.clear();
+        loop.stale = true;
+      } else {
+        for (const r of list) loop.ready.set(r.key, r);
+      }
+      this.kick(id);
+    }
+  }
+
+  /** An erasure removed these profiles' queued deliveries from the store: memory lets them go too. */
+  forgetProfiles(profileIds: readonly string[]): void {
+    const ids = new Set(profileIds);
+    for (const l of this.loops.values()) for (const [k, r] of l.ready) if (ids.has(r.profileId)) l.ready.delete(k);
+  }
+
+  private kick(destinationId: string): void {
+    if (this.stopped) return;
     const loop = this.loopOf(destinationId);
     if (loop.timer) { clearTimeout(loop.timer); loop.timer = null; }
     if (loop.running) { loop.again = true; return; }
@@ -139,36 +192,53 @@ export class Dispatcher {
     let l = this.loops.get(id);
     if (!l) {
       const d = this.deps.destinations.find(id);
-      l = { running: false, again: false, timer: null, bucket: new TokenBucket(d?.ratePerSecond ?? 10, this.deps.now), latencies: [] };
+      l = { running: false, again: false, timer: null, bucket: new TokenBucket(d?.ratePerSecond ?? 10, this.deps.now), latencies: [], ready: new Map(), stale: true };
       this.loops.set(id, l);
     }
     return l;
   }
 
+  /**
+   * Drains the destination's due deliveries. A batch shorter than the batch size was everything
+   * due when it was read, so the loop does not ask again (what the fan-out queues meanwhile wakes
+   * it: `again`); the read also says when the next not-yet-due item falls due, and the settled
+   * retries and deferrals say theirs, so the timer is set without another query.
+   */
   private async run(id: string, loop: Loop): Promise<void> {
     loop.running = true;
     try {
+      let next: number | null = null;
       do {
         loop.again = false;
         for (;;) {
           const d = this.deps.destinations.find(id);
           if (!d || !d.enabled || this.stopped) return;
           const m = this.deps.destinations.manifestOf(d);
-          const rows = await this.deps.store.due(id, this.deps.now(), m.batchSize);
+          if (loop.ready.size < m.batchSize && loop.stale) {
+            // Cleared before the read: what is handed over or woken meanwhile is looked at next time.
+            loop.stale = false;
+            const limit = m.batchSize + loop.ready.size;
+            const { rows, later } = await this.deps.store.due(id, this.deps.now(), limit);
+            next = earliest(next, later);
+            if (rows.length === limit) loop.stale = true;
+            merge(loop, rows);
+          }
+          const rows = take(loop, m.batchSize);
           if (rows.length === 0) break;
           loop.bucket.setRate(d.ratePerSecond);
           await loop.bucket.take();
-          await this.deliver(d, m, rows, loop);
+          next = earliest(next, await this.deliver(d, m, rows, loop));
+          if (loop.ready.size === 0 && !loop.stale) break;
         }
       } while (loop.again && !this.stopped);
-      const next = await this.deps.store.nextDue(id);
       if (next !== null && !this.stopped) loop.timer = setTimeout(() => { loop.timer = null; this.wake(id); }, Math.max(0, next - this.deps.now()));
     } finally {
       loop.running = false;
     }
   }
 
-  private async deliver(d: Destination, m: DestinationManifest, rows: readonly DeliveryRow[], loop: Loop): Promise<void> {
+  /** Sends one batch and settles it; returns when its earliest retry or deferral falls due (null: none). */
+  private async deliver(d: Destination, m: DestinationManifest, rows: readonly DeliveryRow[], loop: Loop): Promise<number | null> {
     const facts = this.deps.facts(d.workspaceId);
     const s: Settlement = { delivered: [], dropped: [], retried: [], dead: [], counts: [], forget: [], received: [], deferred: [], sent: [] };
     const counts = new Map<string, number>();
@@ -241,6 +311,7 @@ export class Dispatcher {
     for (const c of s.counts) this.deps.metrics.deliveries.inc({ destination: d.id, outcome: c.outcome, reason: c.reason }, c.count);
     if (s.forget.length > 0) this.deps.fanoutForgot(s.forget);
     await this.deps.settled(d, results);
+    return [...s.retried, ...s.deferred].reduce<number | null>((t, r) => earliest(t, r.nextAt), null);
   }
 
   /** The item to send, or the outcome that settles it without a request. */
@@ -338,4 +409,28 @@ export class Dispatcher {
       store: { get: (k) => this.deps.store.getState(d.id, k), set: (k, v) => this.deps.store.setState(d.id, k, v) },
     };
   }
+}
+
+/** Adds what the store says is due to what memory holds, oldest (by queue order) first. */
+function merge(loop: Loop, rows: readonly DeliveryRow[]): void {
+  if (rows.length === 0) return;
+  const all = new Map(loop.ready);
+  for (const r of rows) if (!all.has(r.key)) all.set(r.key, r);
+  loop.ready = new Map([...all.values()].sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0)).map((r) => [r.key, r]));
+}
+
+/** The next batch from memory, oldest first. */
+function take(loop: Loop, n: number): DeliveryRow[] {
+  const out: DeliveryRow[] = [];
+  for (const [k, r] of loop.ready) {
+    if (out.length >= n) break;
+    out.push(r);
+    loop.ready.delete(k);
+  }
+  return out;
+}
+
+/** The earlier of two due times (null: none). */
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }

@@ -15,7 +15,7 @@
  */
 import type { Destination, Trigger, TriggerThenT } from '../protocol/activation.js';
 import type { Identifiers } from '../protocol/destination.js';
-import type { AudienceMember, ChangeRow, DuckDbActivationStore, EventRow, NewDelivery } from '../storage/duckdb/activation-store.js';
+import type { AudienceMember, ChangeRow, DeliveryRow, DuckDbActivationStore, EventRow, NewDelivery } from '../storage/duckdb/activation-store.js';
 import type { Destinations } from './destinations.js';
 import { compileForwarding, type ForwardedEvent, type Forwarding } from './event-mapping.js';
 import type { Triggers } from './triggers.js';
@@ -39,8 +39,13 @@ export interface FanoutDeps {
   journeys: Journeys;
   /** A journey's update_trait step: an identify through the collector (idempotent by messageId). */
   updateTraits(workspaceId: string, profileId: string, traits: Record<string, unknown>, messageId: string): Promise<void>;
-  /** Called with the destinations that got new deliveries. */
-  queued(destinationIds: ReadonlySet<string>): void;
+  /**
+   * Called after a commit with the destinations that got new deliveries and, when known, the
+   * deliveries as stored (the delivery loops take them from memory).
+   */
+  queued(destinationIds: ReadonlySet<string>, rows?: readonly DeliveryRow[]): void;
+  /** An erasure removed these profiles' queued deliveries (the loops' memory lets them go). */
+  erased?(profileIds: readonly string[]): void;
   onError(err: unknown): void;
 }
 
@@ -65,6 +70,7 @@ export class Fanout {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private seqInKey = 0;
+  private cursors: { changes: bigint; events: bigint } | null = null;
 
   constructor(private readonly deps: FanoutDeps) {}
 
@@ -164,6 +170,7 @@ export class Fanout {
           profileId: alias, segmentId, payload: { identifiers }, frozen: true, createdAt: now });
       }
       await this.deps.store.forgetProfiles(workspaceId, profileIds, removals);
+      this.deps.erased?.(profileIds);
       this.deps.journeys.forget(profileIds);
       if (removals.length > 0) this.deps.queued(new Set(removals.map((r) => r.destinationId)));
     });
@@ -177,10 +184,19 @@ export class Fanout {
     return run;
   }
 
+  /**
+   * Where the cursors are, as last committed. The fan-out is their only writer and every step
+   * runs in `serial`, so after the first read they are known without asking the store; a failed
+   * commit forgets them, and the next step reads them back.
+   */
+  private async positions(): Promise<{ changes: bigint; events: bigint }> {
+    this.cursors ??= { changes: (await this.deps.store.cursor(CHANGES)) ?? 0n, events: (await this.deps.store.cursor(EVENTS)) ?? 0n };
+    return this.cursors;
+  }
+
   private async drainOutboxes(): Promise<void> {
     for (;;) {
-      const changesAt = (await this.deps.store.cursor(CHANGES)) ?? 0n;
-      const eventsAt = (await this.deps.store.cursor(EVENTS)) ?? 0n;
+      const { changes: changesAt, events: eventsAt } = await this.positions();
       const changes = await this.deps.store.changesAfter(changesAt, PAGE);
       // Reading events back costs the store a scan and a JSON parse per event: only when someone
       // listens (event forwarding, event triggers, journeys); otherwise the cursor just moves on.
@@ -306,18 +322,25 @@ export class Fanout {
   private async commit(p: Pending, cursors: Map<string, bigint>, b?: JourneyBatch): Promise<void> {
     const journeys = b !== undefined && (b.states.size > 0 || b.lastRuns.size > 0);
     if (p.deliveries.length === 0 && cursors.size === 0 && !journeys) { this.schedule(); return; }
+    let rows: DeliveryRow[];
     try {
-      if (b && b.lastRuns.size > 0) await this.deps.store.journeyStep(p.deliveries, { add: p.add, remove: p.remove }, journeyWrite(b), b.lastRuns, cursors);
-      else await this.deps.store.enqueue(p.deliveries, { add: p.add, remove: p.remove }, cursors, b && journeys ? journeyWrite(b) : undefined);
+      if (b && b.lastRuns.size > 0) rows = await this.deps.store.journeyStep(p.deliveries, { add: p.add, remove: p.remove }, journeyWrite(b), b.lastRuns, cursors);
+      else rows = await this.deps.store.enqueue(p.deliveries, { add: p.add, remove: p.remove }, cursors, b && journeys ? journeyWrite(b) : undefined);
     } catch (err) {
       // Nothing was written: memory goes back to what the store holds, and the step is retried.
+      this.cursors = null;
       for (const m of p.add) this.audience.delete(key(m.destinationId, m.segmentId, m.profileId));
       for (const m of p.remove) this.audience.add(key(m.destinationId, m.segmentId, m.profileId));
       if (b) this.deps.journeys.rollback(b);
       setTimeout(() => this.wake(), 1000).unref();
       throw err;
     }
-    if (p.touched.size > 0) this.deps.queued(p.touched);
+    if (this.cursors) {
+      this.cursors = { changes: cursors.get(CHANGES) ?? this.cursors.changes, events: cursors.get(EVENTS) ?? this.cursors.events };
+    }
+    // No await between the commit and the handoff: a delivery loop cannot read and send these
+    // rows from the store before it holds them in memory (it would send them twice).
+    if (p.touched.size > 0) this.deps.queued(p.touched, rows);
     for (const t of p.traits) {
       // After the commit: the identify is deduplicated by its messageId if this step is ever redone.
       void this.deps.updateTraits(t.workspaceId, t.profileId, t.traits, t.messageId).catch((err: unknown) => this.deps.onError(err));

@@ -130,7 +130,14 @@ export async function wireActivation(deps: {
     permitted: (pid, purpose) => { const ws = memory.live(pid)?.workspaceId; return ws !== undefined && permitted(ws, pid, purpose); },
     isMember: (ws, seg, pid) => segments.engine.isMember(ws, seg, pid),
     sourceServes: (sourceId, purpose) => deps.source(sourceId)?.purposes.includes(purpose) ?? false,
-    queued: (ids) => { for (const id of ids) dispatcher?.wake(id); },
+    queued: (ids, rows) => {
+      // The rows the commit returned go to the loops' memory; a destination touched without any
+      // (its keys were already queued) reads its queue.
+      const handed = new Set((rows ?? []).map((r) => r.destinationId));
+      if (rows) dispatcher?.handoff(rows);
+      for (const id of ids) if (!handed.has(id)) dispatcher?.wake(id);
+    },
+    erased: (ids) => dispatcher?.forgetProfiles(ids),
     onError: (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'activation fan-out failed; retrying'),
   });
   const smtp = createSmtpSender();

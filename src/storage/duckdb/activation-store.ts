@@ -1,9 +1,16 @@
 /**
  * Activation in the embedded store: destinations and triggers (config), the delivery queue with
  * its dead letters, what each platform audience holds, the fan-out cursors over the outboxes,
- * connectors' small state, and daily delivery counts. One connection; writes are serialised
- * here, because the per-destination delivery loops run concurrently and a DuckDB transaction
- * belongs to its connection.
+ * connectors' small state, and daily delivery counts.
+ *
+ * Two connections, each serialising its own statements (a DuckDB transaction belongs to its
+ * connection): one for the fan-out, config and the admin views, one for the delivery loops
+ * (`due`, `settle`, `nextDue`). With one, the loops queued behind every fan-out step and the
+ * other way round (at 1,000 events/s it was busy 73 % of the time, see bench/README.md). The two
+ * write mostly disjoint rows — the fan-out inserts new deliveries, the loops update or delete the
+ * ones they fetched — and DuckDB's optimistic concurrency reports the rare overlap (an erasure or
+ * a deleted destination under a batch being settled, one audience row forgotten by both) as a
+ * conflict at once: the losing transaction rolled back whole and is run again (`CONFLICT_TRIES`).
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Destination } from '../../protocol/activation.js';
@@ -61,6 +68,16 @@ export interface Settlement {
   sent: Array<{ profileId: string; channel: string; at: number; priority: number; key: string }>;
 }
 
+interface PendingSettlement {
+  workspaceId: string;
+  destinationId: string;
+  s: Settlement;
+  day: string;
+  now: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 /** Journey progress written with the deliveries it caused. */
 export interface JourneyWrite {
   states: JourneyState[];
@@ -75,17 +92,27 @@ export interface EventRow {
 
 const DELIVERY_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', k: 'VARCHAR', q: 'BIGINT', t: 'VARCHAR', a: 'VARCHAR', p: 'VARCHAR', s: 'VARCHAR', y: 'JSON', f: 'BOOLEAN', c: 'BIGINT' });
 const MEMBER_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', s: 'VARCHAR', p: 'VARCHAR' });
-const KEYS_SPEC = JSON.stringify({ k: 'VARCHAR' });
+const GONE_SPEC = JSON.stringify({ d: 'VARCHAR', k: 'VARCHAR' });
+const OUTCOME_SPEC = JSON.stringify({ d: 'VARCHAR', k: 'VARCHAR', a: 'INTEGER', n: 'BIGINT', e: 'VARCHAR', s: 'VARCHAR', f: 'BIGINT' });
+const RECEIPT_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', p: 'VARCHAR', a: 'BIGINT', n: 'BIGINT' });
+const COUNT_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', y: 'VARCHAR', o: 'VARCHAR', r: 'VARCHAR', n: 'BIGINT' });
+const MESSAGE_SPEC = JSON.stringify({ w: 'VARCHAR', p: 'VARCHAR', c: 'VARCHAR', a: 'BIGINT', r: 'INTEGER', k: 'VARCHAR' });
+/** How often a transaction that lost a write-write conflict is run again before the error goes up. */
+const CONFLICT_TRIES = 5;
 const STATE_SPEC = JSON.stringify({ w: 'VARCHAR', j: 'VARCHAR', p: 'VARCHAR', v: 'INTEGER', s: 'VARCHAR', d: 'BIGINT', e: 'BIGINT', o: 'VARCHAR', x: 'BIGINT', b: 'VARCHAR', n: 'INTEGER' });
 
 export class DuckDbActivationStore {
   private lock: Promise<unknown> = Promise.resolve();
+  /** The delivery loops' connection has its own queue: neither side waits for the other's statements. */
+  private deliveryLock: Promise<unknown> = Promise.resolve();
   private nextSeq = 1n;
+  /** Settlements waiting for the delivery connection's next transaction. */
+  private readonly settling: PendingSettlement[] = [];
 
-  private constructor(private readonly conn: DuckDBConnection) {}
+  private constructor(private readonly conn: DuckDBConnection, private readonly dconn: DuckDBConnection) {}
 
   static async open(db: Database): Promise<DuckDbActivationStore> {
-    const s = new DuckDbActivationStore(await db.connect());
+    const s = new DuckDbActivationStore(await db.connect(), await db.connect());
     const rows = await all(s.conn, 'SELECT coalesce(max(seq), 0) AS q FROM deliveries');
     s.nextSeq = BigInt(rows[0]?.q as bigint | number) + 1n;
     return s;
@@ -95,6 +122,13 @@ export class DuckDbActivationStore {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn, fn);
     this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The same, on the delivery loops' connection. */
+  private deliverySerial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.deliveryLock.then(fn, fn);
+    this.deliveryLock = run.catch(() => undefined);
     return run;
   }
 
@@ -123,7 +157,7 @@ export class DuckDbActivationStore {
 
   /** The destination and everything queued or remembered for it. */
   deleteDestination(workspaceId: string, id: string): Promise<void> {
-    return this.serial(() => inTransaction(this.conn, async () => {
+    return this.serial(() => transaction(this.conn, async () => {
       await this.conn.run('DELETE FROM destinations WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
       for (const t of ['deliveries', 'audience_members', 'delivery_stats', 'delivery_receipts']) await this.conn.run(`DELETE FROM ${t} WHERE workspace_id = $1 AND destination_id = $2`, [workspaceId, id]);
       await this.conn.run('DELETE FROM destination_state WHERE destination_id = $1', [id]);
@@ -192,10 +226,13 @@ export class DuckDbActivationStore {
 
   /**
    * One fan-out step, atomically: the new deliveries, the audience rows they imply, and the
-   * cursors they were read up to. A crash before commit repeats the step; after, never.
+   * cursors they were read up to. A crash before commit repeats the step; after, never. Returns
+   * the deliveries it queued, as stored (a key already queued is left as it was and not returned),
+   * so the delivery loops can take them without reading them back.
    */
-  enqueue(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, cursors: ReadonlyMap<string, bigint>, journeys?: JourneyWrite, lastRuns?: ReadonlyMap<string, number>): Promise<void> {
-    return this.serial(() => inTransaction(this.conn, async () => {
+  enqueue(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, cursors: ReadonlyMap<string, bigint>, journeys?: JourneyWrite, lastRuns?: ReadonlyMap<string, number>): Promise<DeliveryRow[]> {
+    return this.serial(() => transaction(this.conn, async () => {
+      let queued: DeliveryRow[] = [];
       if (journeys) await this.journeyWrite(journeys);
       // A schedule's run is recorded with the entries it made: it fires once.
       for (const [id, at] of lastRuns ?? []) await this.conn.run('UPDATE journeys SET last_run_at = $2 WHERE id = $1', [id, BigInt(at)]);
@@ -207,75 +244,123 @@ export class DuckDbActivationStore {
         })).join('\n');
         try {
           // A key already queued (a fan-out repeated after a crash between send and cursor) is kept as it is.
-          await this.conn.run(`INSERT OR IGNORE INTO deliveries SELECT w, d, k, q, t, a, p, s, y, f, 0, c, 'pending', NULL, c, NULL FROM ${jsonRows(DELIVERY_SPEC)}`, [rows]);
+          const inserted = await all(this.conn, `INSERT OR IGNORE INTO deliveries SELECT w, d, k, q, t, a, p, s, y, f, 0, c, 'pending', NULL, c, NULL FROM ${jsonRows(DELIVERY_SPEC)}
+            RETURNING destination_id, key, seq`, [rows]);
+          const fresh = new Map(inserted.map((r) => [`${r.destination_id as string}\u0000${r.key as string}`, BigInt(r.seq as bigint)]));
+          queued = deliveries.flatMap((d) => {
+            const seq = fresh.get(`${d.destinationId}\u0000${d.key}`);
+            return seq === undefined ? [] : [{ ...d, frozen: d.frozen ?? false, seq, attempts: 0, nextAt: d.createdAt, status: 'pending' as const, error: null, failedAt: null }];
+          });
         } catch (err) {
           this.nextSeq = first;
           throw err;
         }
       }
-      await this.members(members.add, members.remove);
+      await this.members(this.conn, members.add, members.remove);
       for (const [stream, position] of cursors) {
         await this.conn.run('INSERT OR REPLACE INTO activation_cursors VALUES ($1, $2)', [stream, position]);
       }
+      return queued;
     }));
   }
 
-  private async members(add: readonly AudienceMember[], remove: readonly AudienceMember[]): Promise<void> {
+  private async members(conn: DuckDBConnection, add: readonly AudienceMember[], remove: readonly AudienceMember[]): Promise<void> {
     const json = (ms: readonly AudienceMember[]) => ms.map((m) => JSON.stringify({ w: m.workspaceId, d: m.destinationId, s: m.segmentId, p: m.profileId })).join('\n');
     if (remove.length > 0) {
-      await this.conn.run(`DELETE FROM audience_members a USING ${jsonRows(MEMBER_SPEC)} m WHERE a.destination_id = m.d AND a.segment_id = m.s AND a.profile_id = m.p`, [json(remove)]);
+      await conn.run(`DELETE FROM audience_members a USING ${jsonRows(MEMBER_SPEC)} m WHERE a.destination_id = m.d AND a.segment_id = m.s AND a.profile_id = m.p`, [json(remove)]);
     }
-    if (add.length > 0) await this.conn.run(`INSERT OR IGNORE INTO audience_members SELECT w, d, s, p FROM ${jsonRows(MEMBER_SPEC)}`, [json(add)]);
+    if (add.length > 0) await conn.run(`INSERT OR IGNORE INTO audience_members SELECT w, d, s, p FROM ${jsonRows(MEMBER_SPEC)}`, [json(add)]);
   }
 
   // ---- the delivery loop ----
 
-  async due(destinationId: string, now: number, limit: number): Promise<DeliveryRow[]> {
-    const rows = await this.serial(() => all(this.conn, `SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
-      WHERE destination_id = $1 AND status = 'pending' AND next_at <= $2 ORDER BY seq LIMIT $3`, [destinationId, now, limit]));
-    return rows.map(toDelivery);
+  /**
+   * The due deliveries of a destination, oldest first, and when the next one that is not due yet
+   * falls due (`later`, null: none): one statement, so a loop that drained its queue knows when
+   * to look again without asking.
+   */
+  async due(destinationId: string, now: number, limit: number): Promise<{ rows: DeliveryRow[]; later: number | null }> {
+    const rows = await this.deliverySerial(() => all(this.dconn, `WITH due AS (SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
+        WHERE destination_id = $1 AND status = 'pending' AND next_at <= $2 ORDER BY seq LIMIT $3),
+      later AS (SELECT min(next_at) AS later_at FROM deliveries WHERE destination_id = $1 AND status = 'pending' AND next_at > $2)
+      SELECT due.*, later.later_at FROM later LEFT JOIN due ON true ORDER BY due.seq`, [destinationId, now, limit]));
+    const later = rows[0]?.later_at;
+    return { rows: rows.filter((r) => r.key != null).map(toDelivery), later: later == null ? null : Number(later) };
   }
 
   /** When the next pending delivery of a destination falls due (null: none pending). */
   async nextDue(destinationId: string): Promise<number | null> {
-    const rows = await this.serial(() => all(this.conn, `SELECT min(next_at) AS t FROM deliveries WHERE destination_id = $1 AND status = 'pending'`, [destinationId]));
+    const rows = await this.deliverySerial(() => all(this.dconn, `SELECT min(next_at) AS t FROM deliveries WHERE destination_id = $1 AND status = 'pending'`, [destinationId]));
     const t = rows[0]?.t;
     return t == null ? null : Number(t);
   }
 
-  /** Applies a batch's outcomes in one transaction. */
+  /**
+   * Applies a batch's outcomes durably; resolves once they are committed. Batches settled while
+   * a commit is running (the other destinations' loops) are applied together in the next
+   * transaction — one statement per kind of write, not per item or per batch: the delivered and
+   * dropped leave, the retried, deferred and dead are updated together, then the message log, the
+   * forgotten audience rows, the receipts and the day's counts. A failed transaction fails every
+   * batch in it (their items are still queued, and are sent again: at least once).
+   */
   settle(workspaceId: string, destinationId: string, s: Settlement, day: string, now: number): Promise<void> {
-    return this.serial(() => inTransaction(this.conn, async () => {
-      const gone = [...s.delivered, ...s.dropped];
-      if (gone.length > 0) {
-        await this.conn.run(`DELETE FROM deliveries d USING ${jsonRows(KEYS_SPEC)} x WHERE d.destination_id = $2 AND d.key = x.k`,
-          [gone.map((k) => JSON.stringify({ k })).join('\n'), destinationId]);
+    return new Promise<void>((resolve, reject) => {
+      this.settling.push({ workspaceId, destinationId, s, day, now, resolve, reject });
+      if (this.settling.length === 1) void this.deliverySerial(() => this.settleAll());
+    });
+  }
+
+  private async settleAll(): Promise<void> {
+    const group = this.settling.splice(0);
+    if (group.length === 0) return;
+    try {
+      await transaction(this.dconn, () => this.settleNow(group));
+      for (const g of group) g.resolve();
+    } catch (err) {
+      for (const g of group) g.reject(err);
+    }
+  }
+
+  private async settleNow(group: readonly PendingSettlement[]): Promise<void> {
+    const c = this.dconn;
+    const json = (rows: readonly object[]) => rows.map((r) => JSON.stringify(r)).join('\n');
+    const gone = group.flatMap((g) => [...g.s.delivered, ...g.s.dropped].map((k) => ({ d: g.destinationId, k })));
+    const changed = group.flatMap((g) => [
+      ...g.s.retried.map((r) => ({ d: g.destinationId, k: r.key, a: r.attempts, n: r.nextAt, e: r.error, s: 'pending', f: null })),
+      ...g.s.deferred.map((r) => ({ d: g.destinationId, k: r.key, a: null, n: r.nextAt, e: r.reason, s: 'pending', f: null })),
+      ...g.s.dead.map((r) => ({ d: g.destinationId, k: r.key, a: r.attempts, n: null, e: r.error, s: 'dead', f: g.now })),
+    ]);
+    const sent = group.flatMap((g) => g.s.sent.map((m) => ({ w: g.workspaceId, p: m.profileId, c: m.channel, a: m.at, r: m.priority, k: m.key })));
+    // One row per key in an upsert: a statement may not update the same row twice.
+    const receipts = new Map<string, { w: string; d: string; p: string; a: number; n: number }>();
+    const counts = new Map<string, { w: string; d: string; y: string; o: string; r: string; n: number }>();
+    for (const g of group) {
+      for (const p of g.s.received) {
+        const k = `${g.destinationId}\u0000${p}`;
+        const r = receipts.get(k);
+        if (r) { r.n++; r.a = Math.max(r.a, g.now); } else receipts.set(k, { w: g.workspaceId, d: g.destinationId, p, a: g.now, n: 1 });
       }
-      for (const r of s.retried) {
-        await this.conn.run('UPDATE deliveries SET attempts = $3, next_at = $4, error = $5 WHERE destination_id = $1 AND key = $2', [destinationId, r.key, r.attempts, BigInt(r.nextAt), r.error]);
+      for (const x of g.s.counts) {
+        const k = `${g.destinationId}\u0000${g.day}\u0000${x.outcome}\u0000${x.reason}`;
+        const r = counts.get(k);
+        if (r) r.n += x.count; else counts.set(k, { w: g.workspaceId, d: g.destinationId, y: g.day, o: x.outcome, r: x.reason, n: x.count });
       }
-      for (const r of s.deferred) {
-        await this.conn.run('UPDATE deliveries SET next_at = $3, error = $4 WHERE destination_id = $1 AND key = $2', [destinationId, r.key, BigInt(r.nextAt), r.reason]);
-      }
-      if (s.sent.length > 0) {
-        const rows = s.sent.map((m) => JSON.stringify({ w: workspaceId, p: m.profileId, c: m.channel, a: m.at, r: m.priority, k: m.key })).join('\n');
-        await this.conn.run(`INSERT INTO message_log SELECT w, p, c, a, r, k FROM ${jsonRows(JSON.stringify({ w: 'VARCHAR', p: 'VARCHAR', c: 'VARCHAR', a: 'BIGINT', r: 'INTEGER', k: 'VARCHAR' }))}`, [rows]);
-      }
-      for (const r of s.dead) {
-        await this.conn.run(`UPDATE deliveries SET attempts = $3, status = 'dead', error = $4, failed_at = $5 WHERE destination_id = $1 AND key = $2`, [destinationId, r.key, r.attempts, r.error, BigInt(now)]);
-      }
-      await this.members([], s.forget);
-      if (s.received.length > 0) {
-        await this.conn.run(`INSERT INTO delivery_receipts SELECT $2, $3, p, $4, $4, count(*) FROM (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS p) GROUP BY p
-          ON CONFLICT (destination_id, profile_id) DO UPDATE SET last_at = excluded.last_at, count = delivery_receipts.count + excluded.count`,
-        [JSON.stringify(s.received), workspaceId, destinationId, BigInt(now)]);
-      }
-      for (const c of s.counts) {
-        await this.conn.run(`INSERT INTO delivery_stats VALUES ($1, $2, CAST($3 AS DATE), $4, $5, $6)
-          ON CONFLICT (destination_id, day, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count`,
-        [workspaceId, destinationId, day, c.outcome, c.reason, BigInt(c.count)]);
-      }
-    }));
+    }
+    if (gone.length > 0) await c.run(`DELETE FROM deliveries d USING ${jsonRows(GONE_SPEC)} x WHERE d.destination_id = x.d AND d.key = x.k`, [json(gone)]);
+    if (changed.length > 0) {
+      await c.run(`UPDATE deliveries SET attempts = coalesce(x.a, deliveries.attempts), next_at = coalesce(x.n, deliveries.next_at), error = x.e,
+          status = x.s, failed_at = coalesce(x.f, deliveries.failed_at) FROM ${jsonRows(OUTCOME_SPEC)} x WHERE deliveries.destination_id = x.d AND deliveries.key = x.k`, [json(changed)]);
+    }
+    if (sent.length > 0) await c.run(`INSERT INTO message_log SELECT w, p, c, a, r, k FROM ${jsonRows(MESSAGE_SPEC)}`, [json(sent)]);
+    await this.members(c, [], group.flatMap((g) => g.s.forget));
+    if (receipts.size > 0) {
+      await c.run(`INSERT INTO delivery_receipts SELECT w, d, p, a, a, n FROM ${jsonRows(RECEIPT_SPEC)}
+        ON CONFLICT (destination_id, profile_id) DO UPDATE SET last_at = excluded.last_at, count = delivery_receipts.count + excluded.count`, [json([...receipts.values()])]);
+    }
+    if (counts.size > 0) {
+      await c.run(`INSERT INTO delivery_stats SELECT w, d, CAST(y AS DATE), o, r, n FROM ${jsonRows(COUNT_SPEC)}
+        ON CONFLICT (destination_id, day, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count`, [json([...counts.values()])]);
+    }
   }
 
   async deadLetters(destinationId: string, limit: number): Promise<DeliveryRow[]> {
@@ -324,7 +409,7 @@ export class DuckDbActivationStore {
    */
   forgetProfiles(workspaceId: string, profileIds: readonly string[], removals: readonly NewDelivery[]): Promise<void> {
     const ids = JSON.stringify(profileIds);
-    return this.serial(() => inTransaction(this.conn, async () => {
+    return this.serial(() => transaction(this.conn, async () => {
       for (const t of ['deliveries', 'audience_members', 'delivery_receipts', 'journey_states', 'message_log']) {
         await this.conn.run(`DELETE FROM ${t} WHERE workspace_id = $1 AND profile_id IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]')))`, [workspaceId, ids]);
       }
@@ -380,7 +465,7 @@ export class DuckDbActivationStore {
   }
 
   /** Journey progress alone (timers, schedules), with the deliveries it caused. */
-  journeyStep(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, journeys: JourneyWrite, lastRuns: ReadonlyMap<string, number>, cursors: ReadonlyMap<string, bigint> = new Map()): Promise<void> {
+  journeyStep(deliveries: readonly NewDelivery[], members: { add: readonly AudienceMember[]; remove: readonly AudienceMember[] }, journeys: JourneyWrite, lastRuns: ReadonlyMap<string, number>, cursors: ReadonlyMap<string, bigint> = new Map()): Promise<DeliveryRow[]> {
     return this.enqueue(deliveries, members, cursors, journeys, lastRuns);
   }
 
@@ -426,6 +511,26 @@ export class DuckDbActivationStore {
   setState(destinationId: string, key: string, value: string): Promise<void> {
     return this.serial(async () => { await this.conn.run('INSERT OR REPLACE INTO destination_state VALUES ($1, $2, $3)', [destinationId, key, value]); });
   }
+}
+
+/**
+ * One transaction that is run again, whole, when it loses a write-write conflict with the other
+ * connection (DuckDB rolls the loser back at once; nothing of it was written).
+ */
+async function transaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(conn, fn);
+    } catch (err) {
+      if (attempt >= CONFLICT_TRIES || !isConflict(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, attempt * 5));
+    }
+  }
+}
+
+/** DuckDB's words for a transaction that touched rows another one changed meanwhile. */
+export function isConflict(err: unknown): boolean {
+  return err instanceof Error && /conflict/i.test(err.message) && !/constraint/i.test(err.message);
 }
 
 function parseObject(v: unknown): Record<string, unknown> {
