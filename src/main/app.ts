@@ -31,6 +31,7 @@ import { Collector } from '../collect/collector.js';
 import { PreparePool } from '../collect/prepare-pool.js';
 import { openIpLookup } from '../collect/steps/ip.js';
 import { registerIngestRoutes } from '../collect/routes/ingest.js';
+import { registerTagRoutes } from '../collect/routes/tag.js';
 import { ProfileMemory } from '../profiles/profile-memory.js';
 import { IdentityService } from '../identity/identity-service.js';
 import { decodeProfile } from '../identity/personal-data.js';
@@ -278,6 +279,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     },
   });
   await http.register(async (scope) => registerIngestRoutes(scope, { collector, sources: catalog.sources, clock, settings: config.collect, ip, pool }));
+  await http.register(async (scope) => registerTagRoutes(scope, { sources: catalog.sources, clock }));
   const profileByIdentifier = (ws: string, type: 'anonymous_id' | 'user_id', value: string) => {
     try {
       return identity.lookup(ws, type, value);

@@ -21,6 +21,8 @@ export const ERRORS = {
   ENSEMBLE_ERR_EVENT_MISSING_FIELD: { status: 400, message: 'A field required by this event type is missing.' },
   ENSEMBLE_ERR_EVENT_TIMESTAMP: { status: 400, message: 'A timestamp is not a valid date.' },
   ENSEMBLE_ERR_PIXEL_DATA: { status: 400, message: 'The pixel `data` parameter is not base64-encoded JSON.' },
+  ENSEMBLE_ERR_TAG_VERSION: { status: 404, message: 'This server does not serve that version of tag.js; use /tag.js or the version it names.' },
+  ENSEMBLE_ERR_TAG_UNAVAILABLE: { status: 503, message: 'tag.js has not been built on this server (npm run build:tag).' },
   ENSEMBLE_ERR_OVERLOADED: { status: 429, message: 'The collector is over capacity; retry after the Retry-After delay.' },
   ENSEMBLE_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The events could not be stored durably; nothing was accepted, retry later.' },
   ENSEMBLE_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry later.' },
