@@ -91,6 +91,7 @@ function harness(external?: ExternalValues) {
     live: (id) => { let p = profiles.get(id); while (p?.mergedInto) p = profiles.get(p.mergedInto); return p?.id; },
     traits: (id) => profiles.get(id)?.traits,
     consented: () => true,
+    consentDecision: () => undefined,
     restricted: () => false,
     sourceServes: () => true,
     computed: () => undefined,
@@ -112,7 +113,7 @@ function harness(external?: ExternalValues) {
     if (!p) { p = { id: pid, workspaceId: WS, traits: {}, firstSeen: now, lastSeen: now, eventCount: 0, mergedInto: null }; profiles.set(pid, p); }
     p.eventCount++;
     seq++;
-    const e: SegmentEvent = { type: 'track', event, properties: {}, consent: null, at: now + offset, seq, sourceId: 'src' };
+    const e: SegmentEvent = { type: 'track', event, properties: {}, at: now + offset, seq, sourceId: 'src' };
     engine.committed([], [{ workspaceId: WS, profileId: pid, event: e }]);
   };
   return {
@@ -158,7 +159,7 @@ test('a start-up fill announces only the differences from what was announced bef
   // Announced before the restart: p1 (still true), p2 (no longer: say its cart was split away).
   h.engine.add(segment, 10n, new Set(['p1', 'p2']));
   for (const [pid, event] of [['p1', 'Cart'], ['p3', 'Cart']] as const) {
-    h.engine.backfill(WS, new Set(['carts']), pid, { type: 'track', event, properties: {}, consent: null, at: 0, seq: 1n, sourceId: 'src' });
+    h.engine.backfill(WS, new Set(['carts']), pid, { type: 'track', event, properties: {}, at: 0, seq: 1n, sourceId: 'src' });
   }
   h.changes.length = 0;
   h.engine.finish(WS, 'carts', 'reconciled');
@@ -173,7 +174,7 @@ test('external data: a pull moves exactly the profiles whose key trait names a c
   const city = (pid: string, value: unknown): void => {
     h.send(pid, 'Seen');
     (h.profiles.get(pid) as ProfileState).traits.city = { value, at: 0, sourceId: 'src', messageId: `m-${pid}` } as never;
-    h.engine.committed([], [{ workspaceId: WS, profileId: pid, event: { type: 'identify', event: null, properties: {}, consent: null, at: 0, seq: 0n, sourceId: 'src' } }]);
+    h.engine.committed([], [{ workspaceId: WS, profileId: pid, event: { type: 'identify', event: null, properties: {}, at: 0, seq: 0n, sourceId: 'src' } }]);
   };
   city('p1', 'Paris');
   city('p2', ' LYON ');

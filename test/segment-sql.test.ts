@@ -77,6 +77,14 @@ async function addEvents(ws: string, events: readonly Ev[]): Promise<void> {
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
 }
 
+let consentIds = 0;
+async function addConsents(ws: string, records: ReadonlyArray<{ profile: string; status: string; at: number; recordedAt?: number; id?: string; purpose?: string }>): Promise<void> {
+  const lines = records.map((r) => JSON.stringify({ w: ws, i: r.id ?? `c${String(++consentIds).padStart(6, '0')}`, p: stored(ws, r.profile), u: r.purpose ?? 'marketing', s: r.status, a: r.at, r: r.recordedAt ?? r.at }));
+  await conn.run(`INSERT INTO consent_records (workspace_id, id, profile_id, purpose, status, decided_at, recorded_at, source, proof)
+    SELECT j->>'w', j->>'i', j->>'p', j->>'u', j->>'s', CAST(j->>'a' AS BIGINT), CAST(j->>'r' AS BIGINT), 'api', '{}'
+      FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
+}
+
 function context(ws: string, more: Partial<CompileContext> = {}): CompileContext {
   return { workspaceId: ws, now: NOW, segment: () => undefined, computedTrait: () => undefined, ...more };
 }
@@ -227,19 +235,19 @@ c1 AS (
 )`), sql);
 });
 
-test('SQL: consent takes the latest boolean by (time, seq)', () => {
+test('SQL: consent reads the decision in force in the consent records (decision time, recording time, id)', () => {
   assert.deepEqual(compiled({ kind: 'consent', purpose: 'marketing' }), {
     sql: `${LIVE},
 c1 AS (
-  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, arg_max(TRY_CAST(json_extract(e.consent, $2) AS BOOLEAN), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS granted
-  FROM events e LEFT JOIN live l ON l.id = e.profile_id
-  WHERE e.workspace_id = $1 AND json_type(json_extract(e.consent, $2)) = 'BOOLEAN'
-  GROUP BY coalesce(l.live_id, e.profile_id)
+  SELECT coalesce(l.live_id, r.profile_id) AS profile_id, arg_max(r.status = 'granted', {'k1': r.decided_at, 'k2': r.recorded_at, 'k3': r.id}) AS granted
+  FROM consent_records r LEFT JOIN live l ON l.id = r.profile_id
+  WHERE r.workspace_id = $1 AND r.purpose = $2
+  GROUP BY coalesce(l.live_id, r.profile_id)
 )
 ${universe()}
 LEFT JOIN c1 ON c1.profile_id = u.id
 WHERE coalesce(c1.granted, false)`,
-    params: ['ws_1', '$."categoryPreferences"."marketing"'],
+    params: ['ws_1', 'marketing'],
   });
 });
 
@@ -264,15 +272,15 @@ test('SQL: a segment reference compiles the other definition inline', () => {
   assert.deepEqual(compiled({ kind: 'or', of: [{ kind: 'segment', id: 'vip' }, { kind: 'consent', purpose: 'marketing' }] }, { segment: (id) => segments[id] }), {
     sql: `${LIVE},
 c1 AS (
-  SELECT coalesce(l.live_id, e.profile_id) AS profile_id, arg_max(TRY_CAST(json_extract(e.consent, $5) AS BOOLEAN), {'k1': epoch_ms(e.timestamp), 'k2': e.seq}) AS granted
-  FROM events e LEFT JOIN live l ON l.id = e.profile_id
-  WHERE e.workspace_id = $1 AND json_type(json_extract(e.consent, $5)) = 'BOOLEAN'
-  GROUP BY coalesce(l.live_id, e.profile_id)
+  SELECT coalesce(l.live_id, r.profile_id) AS profile_id, arg_max(r.status = 'granted', {'k1': r.decided_at, 'k2': r.recorded_at, 'k3': r.id}) AS granted
+  FROM consent_records r LEFT JOIN live l ON l.id = r.profile_id
+  WHERE r.workspace_id = $1 AND r.purpose = $5
+  GROUP BY coalesce(l.live_id, r.profile_id)
 )
 ${universe(', json_extract(traits, $2) AS t1')}
 LEFT JOIN c1 ON c1.profile_id = u.id
 WHERE ((coalesce(json_type(u.t1) = 'VARCHAR' AND json_extract_string(u.t1, '$') = $3, false) OR coalesce(json_type(u.t1) = 'VARCHAR' AND json_extract_string(u.t1, '$') = $4, false)) OR coalesce(c1.granted, false))`,
-    params: ['ws_1', '$."plan"."value"', 'pro', 'team', '$."categoryPreferences"."marketing"'],
+    params: ['ws_1', '$."plan"."value"', 'pro', 'team', 'marketing'],
   });
 });
 
@@ -426,24 +434,23 @@ test('sequence: absent steps between positive steps and trailing, several in a r
   assert.deepEqual(await members(ws, twoBetween), ['clear', 'endpoint', 'later_start', 'trail_in', 'trail_none', 'trail_out', 'trail_tie_after']);
 });
 
-test('consent: the latest event (by time, then seq) with a boolean for the purpose wins', async () => {
+test('consent: the decision in force wins (latest decision, then latest recording, then id), across a merge; denied and withdrawn are not granted', async () => {
   const ws = 'ws_consent';
-  await addProfiles(ws, ['granted', 'revoked', 'tie_seq', 'not_boolean', 'never', 'other_purpose', 'survivor', { id: 'merged', mergedInto: 'survivor' }]
+  await addProfiles(ws, ['granted', 'revoked', 'tie_recorded', 'tie_id', 'denied', 'never', 'other_purpose', 'survivor', { id: 'merged', mergedInto: 'survivor' }]
     .map((p) => (typeof p === 'string' ? { id: p } : p)));
-  const says = (v: unknown, purpose = 'marketing'): unknown => ({ categoryPreferences: { [purpose]: v } });
-  await addEvents(ws, [
-    { profile: 'granted', at: T0, consent: says(false) }, { profile: 'granted', at: T0 + 1, consent: says(true) },
-    { profile: 'granted', at: T0 + 2 }, { profile: 'granted', at: T0 + 3, consent: says('false') },
-    { profile: 'revoked', at: T0 + 1, consent: says(false) }, { profile: 'revoked', at: T0, consent: says(true) },
-    { profile: 'tie_seq', at: T0, consent: says(false), seq: 3002 }, { profile: 'tie_seq', at: T0, consent: says(true), seq: 3001 },
-    { profile: 'not_boolean', at: T0, consent: says('true') }, { profile: 'not_boolean', at: T0 + 1, consent: says(null) },
-    { profile: 'never', at: T0 },
-    { profile: 'other_purpose', at: T0, consent: says(true, 'analytics') },
-    { profile: 'survivor', at: T0, consent: says(false) }, { profile: 'merged', at: T0 + 1, consent: says(true) },
+  await addConsents(ws, [
+    { profile: 'granted', status: 'withdrawn', at: T0 }, { profile: 'granted', status: 'granted', at: T0 + 1 },
+    // A late-arriving old decision never overrides a newer one.
+    { profile: 'revoked', status: 'withdrawn', at: T0 + 1, recordedAt: T0 + 1 }, { profile: 'revoked', status: 'granted', at: T0, recordedAt: T0 + 9 },
+    { profile: 'tie_recorded', status: 'withdrawn', at: T0, recordedAt: T0 + 2 }, { profile: 'tie_recorded', status: 'granted', at: T0, recordedAt: T0 + 1 },
+    { profile: 'tie_id', status: 'granted', at: T0, recordedAt: T0, id: 'c2' }, { profile: 'tie_id', status: 'withdrawn', at: T0, recordedAt: T0, id: 'c1' },
+    { profile: 'denied', status: 'denied', at: T0 },
+    { profile: 'other_purpose', status: 'granted', at: T0, purpose: 'analytics' },
+    { profile: 'survivor', status: 'withdrawn', at: T0 }, { profile: 'merged', status: 'granted', at: T0 + 1 },
   ]);
-  assert.deepEqual(await members(ws, { kind: 'consent', purpose: 'marketing' }), ['granted', 'survivor']);
+  assert.deepEqual(await members(ws, { kind: 'consent', purpose: 'marketing' }), ['granted', 'survivor', 'tie_id']);
   assert.deepEqual(await members(ws, { kind: 'consent', purpose: 'analytics' }), ['other_purpose']);
-  assert.deepEqual(await members(ws, { kind: 'not', of: { kind: 'consent', purpose: 'marketing' } }), ['never', 'not_boolean', 'other_purpose', 'revoked', 'tie_seq']);
+  assert.deepEqual(await members(ws, { kind: 'not', of: { kind: 'consent', purpose: 'marketing' } }), ['denied', 'never', 'other_purpose', 'revoked', 'tie_recorded']);
 });
 
 test('geo: the latest located event decides `near` (edge included, bad points ignored); the latest country decides `country`', async () => {
@@ -607,8 +614,9 @@ test('hostile values are bound, matched literally, and the tables survive', asyn
   const ids = HOSTILE.map((_, i) => `p${i}`);
   await addProfiles(ws, ids.map((id, i) => ({ id, traits: { plan: HOSTILE[i] } })));
   await addEvents(ws, HOSTILE.map((h, i) => ({
-    profile: `p${i}`, event: h, at: NOW - 1, properties: { note: h }, consent: { categoryPreferences: { [h]: true } },
+    profile: `p${i}`, event: h, at: NOW - 1, properties: { note: h },
   })));
+  await addConsents(ws, HOSTILE.map((h, i) => ({ profile: `p${i}`, status: 'granted', at: NOW - 1, purpose: h })));
   const eventsBefore = await count('events');
   for (const [i, h] of HOSTILE.entries()) {
     const expected = [`p${i}`];

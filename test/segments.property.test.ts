@@ -133,13 +133,13 @@ const action = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ do: 'merge' as const }) },
   { weight: 1, arbitrary: fc.constant({ do: 'create' as const }) },
   // Advertising consent given or withdrawn (the API, or an event's CMP choice): segment b serves advertising.
-  { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), granted: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), purpose: fc.constantFrom('advertising', 'ads', 'analytics'), granted: fc.boolean() }) },
   // A pull of the external weather source replaces what it holds.
   { weight: 3, arbitrary: weather.map((values) => ({ do: 'pull' as const, values })) },
 );
 
 interface Stored {
-  seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; consent: unknown; messageId: string; sourceId: string;
+  seq: bigint; profileId: string; type: string; event: string | null; at: number; properties: Record<string, unknown>; messageId: string; sourceId: string;
   context: Record<string, unknown>; country: string | null;
 }
 
@@ -153,7 +153,16 @@ before(async () => {
 });
 after(async () => { await db.close(); });
 
-async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>, external: ExternalValues): Promise<void> {
+interface ConsentModel { profileId: string; purpose: string; granted: boolean; at: number; recordedAt: number; id: string }
+
+async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>, external: ExternalValues, records: readonly ConsentModel[]): Promise<void> {
+  await conn.run('DELETE FROM consent_records');
+  if (records.length > 0) {
+    await conn.run(`INSERT INTO consent_records (workspace_id, id, profile_id, purpose, status, decided_at, recorded_at, source, proof)
+      SELECT '${WS}', j->>'id', j->>'profileId', j->>'purpose', CASE WHEN CAST(j->>'granted' AS BOOLEAN) THEN 'granted' ELSE 'withdrawn' END,
+             CAST(j->>'at' AS BIGINT), CAST(j->>'recordedAt' AS BIGINT), 'api', '{}'
+      FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [records.map((r) => JSON.stringify(r)).join('\n')]);
+  }
   await conn.run('DELETE FROM external_values');
   const xs = external.keys(WS, 'weather').flatMap((key) => ['temp', 'sky'].flatMap((field) => {
     const v = external.value(WS, 'weather', key, field);
@@ -171,10 +180,10 @@ async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<stri
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [p.join('\n')]);
   }
   if (events.length === 0) return;
-  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, c: e.consent ?? null, o: e.sourceId, x: e.context, k: e.country }));
-  await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, properties, consent, context, country)
+  const lines = events.map((e) => JSON.stringify({ s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, p: e.profileId, t: e.at, r: e.properties, o: e.sourceId, x: e.context, k: e.country }));
+  await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, properties, context, country)
     SELECT '${WS}', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'p', j->>'o', make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
-           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'), json_extract(j, '$.c'),
+           make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r'),
            json_extract(j, '$.x'), j->>'k'
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);
 }
@@ -209,14 +218,21 @@ test('incremental membership equals the SQL result at every checked instant', as
       while (p?.mergedInto) p = profiles.get(p.mergedInto);
       return p?.id ?? id;
     };
-    // Advertising consent per stored profile id; a merged profile has it if the latest decision in its lineage granted it.
-    const adConsent = new Map<string, { granted: boolean; at: number }>();
-    const consented = (id: string, purpose: string): boolean => {
-      if (purpose !== 'advertising') return false;
-      let best: { granted: boolean; at: number } | undefined;
-      for (const [pid, c] of adConsent) if (live(pid) === live(id) && (!best || c.at >= best.at)) best = c;
-      return best?.granted === true;
+    // The consent ledger's records (API decisions and CMP choices carried by events), per stored
+    // profile id; the decision in force is the latest in the live profile's lineage (consent-ledger.ts).
+    const records: ConsentModel[] = [];
+    const decision = (id: string, purpose: string): ConsentModel | undefined => {
+      let best: ConsentModel | undefined;
+      for (const r of records) {
+        if (r.purpose !== purpose || live(r.profileId) !== live(id)) continue;
+        if (!best || r.at > best.at || (r.at === best.at && (r.recordedAt > best.recordedAt || (r.recordedAt === best.recordedAt && r.id > best.id)))) best = r;
+      }
+      return best;
     };
+    const record = (profileId: string, purpose: string, granted: boolean, at: number): void => {
+      records.push({ profileId, purpose, granted, at, recordedAt: now, id: `r${String(records.length).padStart(6, '0')}` });
+    };
+    const consented = (id: string, purpose: string): boolean => decision(id, purpose)?.granted === true;
     const external = new ExternalValues();
     external.defineFields(WS, 'weather', ['temp', 'sky']);
     const computed = new ComputedTraitEngine();
@@ -225,6 +241,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       live: (id) => (profiles.has(id) ? live(id) : undefined),
       traits: (id) => profiles.get(id)?.traits,
       consented,
+      consentDecision: (id, purpose) => decision(id, purpose),
       restricted: () => false,
       sourceServes: (sourceId) => AD_SOURCES.includes(sourceId),
       computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
@@ -254,7 +271,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       await feed.idle();
       assert.deepEqual(failures, []);
       engine.timers.runDue(now);
-      await writeTables(stored, profiles, external);
+      await writeTables(stored, profiles, external, records);
       for (const s of segments) {
         const { sql, params } = compileSegment(s.definition, {
           workspaceId: WS, now, segment: ctx.segment, computedTrait: (name) => COMPUTED.find((c) => c.name === name),
@@ -275,7 +292,7 @@ test('incremental membership equals the SQL result at every checked instant', as
         if (segments.length > 2) continue;
         const seg: StoredSegment = { id: 'seg_c', workspaceId: WS, name: 'c', definition: c, createdAt: now, updatedAt: now };
         assert.deepEqual(validateSegmentDefinition(c, { ...ctx, self: 'seg_c' }), []);
-        await writeTables(stored, profiles, external);
+        await writeTables(stored, profiles, external, records);
         segments.push(seg);
         await service.save(seg, 'created');
       }
@@ -285,7 +302,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       else if (act.do === 'consent') {
         const pid = live(act.profile);
         if (!profiles.has(pid)) continue;
-        adConsent.set(pid, { granted: act.granted, at: now + adConsent.size });
+        record(pid, act.purpose, act.granted, now + records.length);
         feed.consentChanged(WS, [pid]);
       }
       else if (act.do === 'merge') {
@@ -299,6 +316,7 @@ test('incremental membership equals the SQL result at every checked instant', as
         feed.committed([{ workspaceId: WS, fromProfile: from.id, intoProfile: into.id }], []);
       } else {
         const batch: Array<{ workspaceId: string; profileId: string; event: SegmentEvent }> = [];
+        const consentFor = new Set<string>();
         for (const spec of act.events) {
           seq += 1n;
           const pid = live(spec.profile);
@@ -308,15 +326,18 @@ test('incremental membership equals the SQL result at every checked instant', as
           p.eventCount++;
           const type = spec.kind === '$page' ? 'page' : spec.kind === '$identify' ? 'identify' : 'track';
           const properties: Record<string, unknown> = JSON.parse(JSON.stringify({ price: spec.price, cat: spec.cat, product: spec.cat === undefined ? undefined : { cat: spec.cat } })) as Record<string, unknown>;
-          const consent = spec.consent === undefined ? undefined : { categoryPreferences: JSON.parse(JSON.stringify(spec.consent)) as unknown };
+          // The consent step turns a CMP's boolean choices into ledger records dated by the event.
+          for (const [purpose, v] of Object.entries(spec.consent ?? {})) if (typeof v === 'boolean') { record(pid, purpose, v, at); consentFor.add(pid); }
           const messageId = `m${seq}`;
           if (type === 'identify') applyTraits(p, JSON.parse(JSON.stringify(spec.traits)) as Record<string, unknown>, at, 'src', messageId, () => 'most_recent');
           const context: Record<string, unknown> = spec.location === undefined ? {} : { location: spec.location };
-          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, consent, at, seq, sourceId: spec.source, location: locationOf(context), country: spec.country };
-          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, consent, messageId, sourceId: spec.source, context, country: spec.country });
+          const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, at, seq, sourceId: spec.source, location: locationOf(context), country: spec.country };
+          stored.push({ seq, profileId: pid, type, event: event.event, at, properties, messageId, sourceId: spec.source, context, country: spec.country });
           computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq });
           batch.push({ workspaceId: WS, profileId: pid, event });
         }
+        // As the processor does: the ledger takes the batch's records (and tells segments) before the batch.
+        if (consentFor.size > 0) feed.consentChanged(WS, [...consentFor]);
         feed.committed([], batch);
       }
     }

@@ -49,6 +49,7 @@ export function factsOf(profiles: ReadonlyMap<string, PlainProfile>): ProfileFac
     live,
     traits: (id) => profiles.get(id)?.traits,
     consented: () => true,
+    consentDecision: () => undefined,
     restricted: () => false,
     sourceServes: () => true,
     computed: () => undefined,

@@ -66,7 +66,7 @@ function classify(s: StoredSegment, privacy: PrivacySettings, computedDef: (ws: 
 function segmentEvent(c: CommittedEvent): SegmentEvent {
   const e = c.event;
   return {
-    type: e.type, event: e.event ?? null, properties: e.properties, consent: e.context.consent ?? null, at: c.at, seq: c.seq, sourceId: e.sourceId,
+    type: e.type, event: e.event ?? null, properties: e.properties, at: c.at, seq: c.seq, sourceId: e.sourceId,
     location: locationOf(e.context), country: e.country,
   };
 }
@@ -103,6 +103,10 @@ export async function wireSegments(deps: {
     },
     eventCount: (id) => memory.profiles.get(id)?.eventCount ?? 0,
     consented: (id, purpose) => permitted(id, purpose),
+    consentDecision: (id, purpose) => {
+      const d = deps.consents.decision(id, purpose);
+      return d === undefined ? undefined : { granted: d.status === 'granted', at: d.at };
+    },
     restricted: (id) => deps.consents.restricted(id),
     sourceServes: (sourceId, purposes) => serves(deps.sources(sourceId), purposes),
     external: (ws, source, key, field) => deps.external?.value(ws, source, key, field),

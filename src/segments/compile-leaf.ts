@@ -7,7 +7,7 @@ import { compileComparison, compileMatcher, readPath, segmentsOf, type EventMatc
 import {
   countOf, durationMs, instantMs, leaves, type CountOp, type LeafCondition, type SegmentCondition,
 } from '../protocol/segment.js';
-import type { ConsentState, CountState, GeoState, SequenceShape, SequenceState } from './leaf-state.js';
+import type { CountState, GeoState, SequenceShape, SequenceState } from './leaf-state.js';
 import { distanceKm, type GeoPoint } from '../protocol/geo.js';
 
 interface Base<K extends LeafCondition['kind']> {
@@ -36,7 +36,8 @@ export interface SequenceLeaf extends Base<'sequence'> {
 }
 export interface ComputedLeaf extends Base<'computed'> { test: (v: unknown) => boolean }
 export interface SegmentLeaf extends Base<'segment'> { id: string }
-export interface ConsentLeaf extends Base<'consent'> { purpose: string; state: Map<string, ConsentState> }
+/** Reads the consent ledger (privacy/consent-ledger.ts): no state of its own. */
+export interface ConsentLeaf extends Base<'consent'> { purpose: string }
 export interface ListLeaf extends Base<'list'> { id: string }
 /**
  * `reads`: which events it folds (`location`: those carrying one; `country`: those with one);
@@ -52,10 +53,10 @@ export interface GeoLeaf extends Base<'geo'> {
 export interface ExternalLeaf extends Base<'external'> { keyLeaf: TraitLeaf; test: (v: unknown) => boolean }
 
 export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf | GeoLeaf | ExternalLeaf;
-export type StatefulLeaf = EventLeaf | SequenceLeaf | ConsentLeaf | GeoLeaf;
+export type StatefulLeaf = EventLeaf | SequenceLeaf | GeoLeaf;
 
 export function isStateful(leaf: Leaf): leaf is StatefulLeaf {
-  return leaf.kind === 'event' || leaf.kind === 'sequence' || leaf.kind === 'consent' || leaf.kind === 'geo';
+  return leaf.kind === 'event' || leaf.kind === 'sequence' || leaf.kind === 'geo';
 }
 
 export interface CompiledDefinition {
@@ -100,7 +101,7 @@ function compileLeaf(c: LeafCondition): Leaf {
     }
     case 'computed': return { kind: 'computed', cond: c, test: compileComparison(c) };
     case 'segment': return { kind: 'segment', cond: c, id: c.id };
-    case 'consent': return { kind: 'consent', cond: c, purpose: c.purpose, state: new Map() };
+    case 'consent': return { kind: 'consent', cond: c, purpose: c.purpose };
     case 'list': return { kind: 'list', cond: c, id: c.id };
     case 'external': {
       const [key, ...rest] = segmentsOf(c.key) as [string, ...string[]];
@@ -128,12 +129,4 @@ export function traitValue(traits: Record<string, { value: unknown }> | undefine
   const v = (traits[leaf.key] as { value: unknown }).value;
   if (v === null || v === undefined) return undefined;
   return leaf.rest.length === 0 ? v : readPath(v as Record<string, unknown>, leaf.rest);
-}
-
-/** The boolean an event says about a consent purpose, if any. */
-export function consentOf(consent: unknown, purpose: string): boolean | undefined {
-  const prefs = readPath({ c: consent }, ['c', 'categoryPreferences']);
-  if (typeof prefs !== 'object' || prefs === null || Array.isArray(prefs) || !Object.hasOwn(prefs, purpose)) return undefined;
-  const v = (prefs as Record<string, unknown>)[purpose];
-  return typeof v === 'boolean' ? v : undefined;
 }

@@ -31,8 +31,6 @@ export interface SegmentEvent {
   type: string;
   event: string | null;
   properties: Record<string, unknown>;
-  /** `context.consent` of the event. */
-  consent: unknown;
   /** The source it came from (purpose limitation). */
   sourceId: string;
   /** Where it says the person is (protocol/geo.ts); absent or null: nowhere. */
@@ -60,6 +58,8 @@ export interface ProfileFacts {
   eventCount(profileId: string): number;
   /** Whether the profile's consent for a purpose is in force (privacy/consent-ledger.ts). */
   consented(profileId: string, purpose: string): boolean;
+  /** The consent decision in force for a purpose (the ledger's, following merges), or undefined when none was made. */
+  consentDecision(profileId: string, purpose: string): { granted: boolean; at: number } | undefined;
   /** Whether the profile's processing is restricted: it is then in no segment at all. */
   restricted(profileId: string): boolean;
   /** Whether a source collects for every one of these purposes (its events may feed segments serving them). */
@@ -188,13 +188,12 @@ export class SegmentEngine {
     });
   }
 
-  /** Calls `visit` with each route an event takes: every event, then by kind, then consent. */
+  /** Calls `visit` with each route an event takes: every event, by kind, then what it carries (a location, a country). */
   private route(ws: Workspace, e: SegmentEvent, visit: (r: Route) => void): void {
     const take = (key: string): void => { for (const r of ws.routes.get(key) ?? []) visit(r); };
     take('any');
     if (e.type === 'track' && e.event !== null) take(`track:${e.event}`);
     else if (e.type === 'page' || e.type === 'identify') take(e.type);
-    if (e.consent !== undefined && e.consent !== null) take('consent');
     if (e.location != null) take('location');
     if (e.country != null) take('country');
   }
@@ -438,13 +437,14 @@ export class SegmentEngine {
   }
 
   /**
-   * After consent changed for these profiles: the segments that require purposes are evaluated
-   * again for them (a withdrawal makes the person leave at once).
+   * After consent changed for these profiles: the segments that require purposes or test consent
+   * are evaluated again for them (a withdrawal makes the person leave at once).
    */
   consentChanged(workspaceId: string, profileIds: Iterable<string>, restriction = false): void {
     const ws = this.workspaces.get(workspaceId);
     if (!ws) return;
-    const gated = restriction ? 'all' : new Set([...ws.entries.values()].filter((e) => requiredPurposes(e.segment).length > 0).map((e) => e.segment.id));
+    const gated = restriction ? 'all' : new Set([...ws.entries.values()]
+      .filter((e) => requiredPurposes(e.segment).length > 0 || e.compiled.leaves.some((l) => l.kind === 'consent')).map((e) => e.segment.id));
     if (gated !== 'all' && gated.size === 0) return;
     const now = this.now();
     const changes: MembershipChange[] = [];
@@ -529,7 +529,7 @@ export class SegmentEngine {
         const s = leaf.state.get(pid);
         return compareCount(s === undefined ? 0 : countAt(s, now, leaf.windowMs ?? 0), leaf.op, leaf.k);
       }
-      case 'consent': return leaf.state.get(pid)?.granted === true;
+      case 'consent': return this.facts.consentDecision(pid, leaf.purpose)?.granted === true;
       case 'geo': return leaf.state.get(pid)?.inside === true;
       case 'segment': return this.isMember(entry.segment.workspaceId, leaf.id, pid);
       case 'sequence': {
@@ -572,8 +572,8 @@ export class SegmentEngine {
         return { matched: member, actual: member };
       }
       case 'consent': {
-        const s = leaf.state.get(pid);
-        return { matched: s?.granted === true, actual: s === undefined ? null : { granted: s.granted, at: new Date(s.at).toISOString() } };
+        const d = this.facts.consentDecision(pid, leaf.purpose);
+        return { matched: d?.granted === true, actual: d === undefined ? null : { granted: d.granted, at: new Date(d.at).toISOString() } };
       }
       case 'external': {
         const v = this.externalValue(ws, leaf, pid);
@@ -656,7 +656,8 @@ export class SegmentEngine {
           case 'trait': add('identify', entry, null); break;
           case 'event': add(byName(leaf.cond.event), entry, leaf); break;
           case 'sequence': for (const s of leaf.cond.steps) add(byName(s.event), entry, leaf); break;
-          case 'consent': add('consent', entry, leaf); break;
+          // Reads the consent ledger, whose changes re-evaluate it (consentChanged).
+          case 'consent': break;
           case 'geo': add(leaf.reads, entry, leaf); break;
           // Its key is a trait: identify events may change it.
           case 'external': add('identify', entry, null); break;

@@ -3,7 +3,7 @@
  * shapes): `fold` adds one event to the leaves it matches, `mergeState` moves a merged-away
  * profile's state into the survivor's.
  */
-import { consentOf, type StatefulLeaf } from './compile-leaf.js';
+import type { StatefulLeaf } from './compile-leaf.js';
 import type { SegmentEvent } from './engine.js';
 import { addToCount, addToSequence, later, mergeCounts, mergeSequences, newCount, newSequence } from './leaf-state.js';
 
@@ -27,12 +27,6 @@ export function fold(leaf: StatefulLeaf, pid: string, e: SegmentEvent, now: numb
       addToSequence(s, { at: e.at, seq: e.seq, mask });
       return true;
     }
-    case 'consent': {
-      const granted = consentOf(e.consent, leaf.purpose);
-      if (granted === undefined) return false;
-      leaf.state.set(pid, later(leaf.state.get(pid), { at: e.at, seq: e.seq, granted }));
-      return true;
-    }
     case 'geo': {
       const location = e.location ?? null;
       const country = e.country ?? null;
@@ -51,7 +45,6 @@ export function mergeState(leaf: StatefulLeaf, from: string, into: string): void
   switch (leaf.kind) {
     case 'event': return moveState(leaf.state, from, into, (a, b) => mergeCounts(a, b, leaf.cap));
     case 'sequence': return moveState(leaf.state, from, into, mergeSequences);
-    case 'consent': return moveState(leaf.state, from, into, (a, b) => later(a, b));
     case 'geo': return moveState(leaf.state, from, into, (a, b) => later(a, b));
     default: {
       const unreachable: never = leaf;

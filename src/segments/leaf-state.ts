@@ -7,8 +7,8 @@
  *   first, so dropping them never changes a later answer); other counts keep a capped counter.
  * - a sequence keeps the events matching any of its steps, ordered by (time, seq); one without
  *   absent steps only ever gains chains, so once satisfied it keeps just that fact.
- * - a consent condition keeps the latest boolean seen for its purpose; a geo condition keeps
- *   whether the latest located event (or the latest with a country) satisfied it.
+ * - a geo condition keeps whether the latest located event (or the latest with a country)
+ *   satisfied it. (A consent condition keeps nothing: it asks the consent ledger.)
  *
  * Merging two profiles' states gives the state of the union of their events.
  */
@@ -166,13 +166,6 @@ function trailingAbsentFollows(events: readonly SeqEvent[], j: number, trailing:
     if (((events[x] as SeqEvent).mask & trailing) !== 0) return true;
   }
   return false;
-}
-
-/** The latest boolean seen for a purpose. */
-export interface ConsentState {
-  at: number;
-  seq: bigint;
-  granted: boolean;
 }
 
 /** Whether the latest event the geo condition reads (located, or with a country) satisfied it. */

@@ -231,7 +231,7 @@ export class SegmentService {
 
 /** The stored events a set of definitions needs: by event name, page, consent; no older than every window needs. */
 export function backfillFilter(workspaceId: string, definitions: readonly SegmentCondition[], upToSeq: bigint, now: number): BackfillFilter {
-  const f: BackfillFilter = { workspaceId, upToSeq, all: false, pages: false, withConsent: false, withLocation: false, withCountry: false, names: [], after: null, properties: 'none' };
+  const f: BackfillFilter = { workspaceId, upToSeq, all: false, pages: false, withLocation: false, withCountry: false, names: [], after: null, properties: 'none' };
   const names = new Set<string>();
   const filtered = new Set<string>();
   let oldest: number | null = now;
@@ -249,9 +249,6 @@ export function backfillFilter(workspaceId: string, definitions: readonly Segmen
         oldest = ms === null || oldest === null ? null : Math.min(oldest, now - ms);
       } else if (leaf.kind === 'sequence') {
         for (const s of leaf.steps) onEvent(s.event, s.filters);
-        oldest = null;
-      } else if (leaf.kind === 'consent') {
-        f.withConsent = true;
         oldest = null;
       } else if (leaf.kind === 'geo') {
         if ('near' in leaf) f.withLocation = true;

@@ -60,13 +60,18 @@ export function eventCountCte(name: string, c: EventCondition, now: number, s: L
   return cte(name, [`SELECT ${LIVE_ID} AS profile_id, count(*) AS n`, LIVE_EVENTS, where(s, conditions, true), `GROUP BY ${LIVE_ID}`]);
 }
 
-/** `profile_id, granted`: what the latest event (by time, then seq) with a boolean for the purpose says. */
+/**
+ * `profile_id, granted`: whether the decision in force for the purpose is a grant — the latest
+ * consent record of the live profile's lineage by decision time, then recording time, then id
+ * (privacy/consent-ledger.ts `later`), whatever source it came from (CMP, TCF, API).
+ */
 export function consentCte(name: string, c: ConsentCondition, s: LeafScope): string {
   const d = s.p.dialect;
-  const said = d.jsonExtract('e.consent', ['categoryPreferences', c.purpose], s.p);
   return cte(name, [
-    `SELECT ${LIVE_ID} AS profile_id, ${d.argMax(d.jsonBoolean(said), [d.epochMs('e.timestamp'), 'e.seq'])} AS granted`,
-    LIVE_EVENTS, where(s, [d.jsonIsBoolean(said)], true), `GROUP BY ${LIVE_ID}`,
+    `SELECT coalesce(l.live_id, r.profile_id) AS profile_id, ${d.argMax(`r.status = 'granted'`, ['r.decided_at', 'r.recorded_at', 'r.id'])} AS granted`,
+    'FROM consent_records r LEFT JOIN live l ON l.id = r.profile_id',
+    `WHERE r.workspace_id = ${s.ws} AND r.purpose = ${s.p.bind(c.purpose)}`,
+    'GROUP BY coalesce(l.live_id, r.profile_id)',
   ]);
 }
 

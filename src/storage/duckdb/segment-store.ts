@@ -17,7 +17,6 @@ export interface SegmentBackfillRow {
   event: string | null;
   at: number;
   properties: Record<string, unknown>;
-  consent: unknown;
   sourceId: string;
   location: GeoPoint | null;
   country: string | null;
@@ -29,7 +28,6 @@ export interface BackfillFilter {
   upToSeq: bigint;
   all: boolean;
   pages: boolean;
-  withConsent: boolean;
   /** Events carrying a location (`geo` near conditions). */
   withLocation: boolean;
   /** Events with a country (`geo` country conditions). */
@@ -199,7 +197,6 @@ export class DuckDbSegmentStore {
     const params: DuckDBValue[] = [f.workspaceId, f.upToSeq];
     if (!f.all) {
       if (f.pages) kinds.push(`type = 'page'`);
-      if (f.withConsent) kinds.push('consent IS NOT NULL');
       if (f.withLocation) kinds.push(`json_type(context, '$.location') = 'OBJECT'`);
       if (f.withCountry) kinds.push('country IS NOT NULL');
       if (f.names.length > 0) {
@@ -225,10 +222,9 @@ export class DuckDbSegmentStore {
       }
       properties = `CASE WHEN ${tests.join(' OR ')} THEN properties::VARCHAR END`;
     }
-    const consent = f.withConsent ? 'consent::VARCHAR' : 'NULL';
     const location = f.withLocation ? `json_extract(context, '$.location')::VARCHAR` : 'NULL';
     const country = f.withCountry ? 'country' : 'NULL';
-    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, ${consent}, source_id, ${location}, ${country}
+    const result = await this.reader.stream(`SELECT seq, profile_id, type, event, epoch_ms(timestamp), ${properties}, source_id, ${location}, ${country}
       FROM events WHERE workspace_id = $1 AND seq <= $2${window}${f.all ? '' : ` AND (${kinds.join(' OR ')})`}`, params);
     for await (const rows of result.yieldRowsJs()) {
       yield rows.map((r) => ({
@@ -238,10 +234,9 @@ export class DuckDbSegmentStore {
         event: (r[3] as string | null) ?? null,
         at: Number(r[4]),
         properties: r[5] == null ? {} : JSON.parse(r[5] as string) as Record<string, unknown>,
-        consent: r[6] == null ? null : JSON.parse(r[6] as string) as unknown,
-        sourceId: r[7] as string,
-        location: r[8] == null ? null : locationOf({ location: JSON.parse(r[8] as string) as unknown }),
-        country: (r[9] as string | null) ?? null,
+        sourceId: r[6] as string,
+        location: r[7] == null ? null : locationOf({ location: JSON.parse(r[7] as string) as unknown }),
+        country: (r[8] as string | null) ?? null,
       }));
     }
   }
