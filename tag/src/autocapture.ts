@@ -77,7 +77,8 @@ export function autocapture(sink: CaptureSink, o: ResolvedOptions): void {
   if (o.capture.clicks) {
     document.addEventListener('click', (e) => {
       const el = e.target instanceof Element ? e.target.closest(CLICKABLE) : null;
-      if (!el) return;
+      // The consent banner's own buttons are not the site's.
+      if (!el || el.closest('#ensemble-consent')) return;
       const link = el instanceof HTMLAnchorElement;
       sink.track(link ? 'Link Clicked' : 'Button Clicked', {
         text: textOf(el), selector: cssPath(el), ...(el.id ? { id: el.id } : {}), ...(link ? { href: el.href } : {}),

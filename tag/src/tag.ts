@@ -47,7 +47,6 @@ export class Tag {
   private anon: string;
   private uid: string | null;
   private waiting: Message[] = [];
-  private lastPage = '';
 
   constructor(readonly o: ResolvedOptions) {
     this.storage = new DeviceStorage(false);
@@ -98,7 +97,6 @@ export class Tag {
     const name = strings.length > 1 ? strings[1] : strings[0];
     const category = strings.length > 1 ? strings[0] : undefined;
     const page = this.pageContext();
-    this.lastPage = location.href;
     this.record({
       type: 'page', ...(name ? { name } : {}), ...(category ? { category } : {}),
       properties: { ...page, ...(name ? { name } : {}), ...properties },
@@ -199,7 +197,7 @@ export class Tag {
 
   private pageContext(): Props {
     return {
-      path: location.pathname, referrer: this.lastPage || document.referrer, search: location.search,
+      path: location.pathname, referrer: document.referrer, search: location.search,
       title: document.title, url: location.href,
     };
   }
