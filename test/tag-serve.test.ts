@@ -75,3 +75,9 @@ test('?k= embeds the source consent mode; an unknown key is refused', async () =
   assert.equal(empty.status, 400);
   assert.equal((await empty.json()).error.code, 'ENSEMBLE_ERR_VALIDATION');
 });
+
+test('the README shows the snippet the browser tests load the tag with', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const snippet = readFileSync(new URL('../../tag/snippet.html', import.meta.url), 'utf8');
+  assert.ok(readme.includes(snippet), 'README.md and tag/snippet.html differ: copy the snippet into the README');
+});

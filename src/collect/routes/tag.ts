@@ -115,7 +115,8 @@ export async function registerTagRoutes(app: FastifyInstance, deps: TagRouteDeps
     return reply.header('content-encoding', 'gzip').send(gz);
   };
 
-  const doc = (summary: string) => ({ tags: ['tag'], summary, security: [] });
+  // A static script, not an API: documented in docs/tag.md, left out of the OpenAPI document.
+  const doc = (summary: string) => ({ hide: true, summary, security: [] });
   app.get('/tag.js', { schema: { ...doc('The browser tag, current version (short cache, ETag); ?k= embeds the source\'s settings'), querystring: Query } }, serve(null));
   app.get<{ Params: Static<typeof VersionParams>; Querystring: Static<typeof Query> }>('/tag/:version/tag.js', {
     schema: { ...doc('The browser tag, one version (immutable unless ?k= is given)'), params: VersionParams, querystring: Query },
