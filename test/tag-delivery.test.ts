@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { removeDir, startServer, type TestServer } from './helpers/server.js';
-import { anonymousId, flush, html, launchChromium, openTab, sentMessageIds, skip, snippet, startSite, storedEvents, type Site } from './helpers/tag-browser.js';
+import { anonymousId, eventually, flush, html, launchChromium, openTab, sentMessageIds, skip, snippet, startSite, storedEvents, type Site } from './helpers/tag-browser.js';
 
 let s: TestServer;
 let site: Site;
@@ -118,4 +118,21 @@ test('a 4xx that can never succeed is not retried', { skip, timeout: 120_000 }, 
   } finally {
     await proxy.close();
   }
+});
+
+test('leaving the page sends what is still queued with sendBeacon', { skip, timeout: 120_000 }, async () => {
+  // A long flush interval: only the beacon can deliver before the page goes away.
+  site.set('/leave', html({ snippet: snippet(s.url, s.writeKey, { ...FAST, flushInterval: 600_000 }) }));
+  site.set('/gone', '<!doctype html><title>No tag here</title>');
+  const tab = await openTab(browser, `${site.origin}/leave`, s.url);
+  const aid = await anonymousId(tab.page);
+  await tab.page.evaluate(() => (window as any).ensemble.track('Left The Page'));
+  await tab.page.goto(`${site.origin}/gone`);
+  const events = await eventually('the beaconed event is stored', async () => {
+    const { events } = await storedEvents(s, 'anonymous_id', aid);
+    return events.length > 0 && events;
+  });
+  // Ten minutes of flush interval had not passed: only the page's way out can have sent it.
+  assert.deepEqual(events.map((e) => e.event), ['Left The Page']);
+  await tab.context.close();
 });

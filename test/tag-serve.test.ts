@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
+import { settingsLiteral } from '../src/collect/routes/tag.js';
 import { removeDir, startServer, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
@@ -80,4 +83,11 @@ test('the README shows the snippet the browser tests load the tag with', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const snippet = readFileSync(new URL('../../tag/snippet.html', import.meta.url), 'utf8');
   assert.ok(readme.includes(snippet), 'README.md and tag/snippet.html differ: copy the snippet into the README');
+});
+
+test('embedded settings survive any write key: the literal is valid JavaScript that parses back to them', () => {
+  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.constantFrom('standard', 'strict'), (k, consentMode) => {
+    const code = settingsLiteral({ k, consentMode });
+    assert.deepEqual(JSON.parse(runInNewContext(code) as string), { k, consentMode });
+  }));
 });

@@ -60,8 +60,13 @@ function loadBundle(dir: string): Bundle | null {
   }
 }
 
-/** A JavaScript string literal of the settings' JSON (line separators escaped for old engines). */
-function literal(settings: Record<string, string> | null): string {
+/**
+ * A JavaScript string literal of the settings' JSON (line separators escaped for old engines).
+ *
+ * @example
+ *   settingsLiteral({ k: 'wk', consentMode: 'strict' }); // '"{\\"k\\":\\"wk\\",\\"consentMode\\":\\"strict\\"}"'
+ */
+export function settingsLiteral(settings: Record<string, string> | null): string {
   return JSON.stringify(settings ? JSON.stringify(settings) : PLACEHOLDER).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
@@ -92,7 +97,7 @@ export async function registerTagRoutes(app: FastifyInstance, deps: TagRouteDeps
       if (!source) throw new EnsembleError('ENSEMBLE_ERR_WRITE_KEY_INVALID');
       settings = { k: key, consentMode: source.consentMode };
     }
-    const body = Buffer.from(bundle.before + literal(settings) + bundle.after);
+    const body = Buffer.from(bundle.before + settingsLiteral(settings) + bundle.after);
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
     reply
       .header('content-type', 'application/javascript; charset=utf-8')
