@@ -126,11 +126,11 @@ test('standard source: tracking starts at once; a withdrawal stops it, clears th
 });
 
 /** A stub IAB TCF v2 CMP that already has the person's choice (a real TC string). */
-const cmp = (tc: string, consents: number[]) => `<script>
+const cmp = (tc: string, consents: number[], gdprApplies = true) => `<script>
 window.__tcfapi = function (command, version, callback) {
   if (command !== 'addEventListener') return;
   var c = {}; ${JSON.stringify(consents)}.forEach(function (p) { c[p] = true; });
-  setTimeout(function () { callback({ tcString: ${JSON.stringify(tc)}, eventStatus: 'tcloaded', gdprApplies: true, purpose: { consents: c } }, true); }, 0);
+  setTimeout(function () { callback({ tcString: ${JSON.stringify(tc)}, eventStatus: 'tcloaded', gdprApplies: ${gdprApplies}, purpose: { consents: c } }, true); }, 0);
 };
 </script>`;
 
@@ -159,6 +159,25 @@ test('a TCF CMP on the page is read: its consent lets events flow with the TC st
   assert.deepEqual(no.collector.map((r) => r.url()), []);
   await assertNothingOnDevice(no, 'when the CMP says no');
   await no.context.close();
+});
+
+test('with a CMP on the page even a standard source waits for its answer; where GDPR does not apply it tracks', { skip, timeout: 120_000 }, async () => {
+  site.set('/std-tcf-no', html({ head: cmp(tcString([1]), [1]), snippet: snippet(s.url, s.writeKey, FAST), body: BODY }));
+  const no = await openTab(browser, `${site.origin}/std-tcf-no`, s.url);
+  await no.page.click('#cta');
+  await idle(no.page);
+  assert.deepEqual(no.collector.map((r) => r.url()), [], 'not even the first page view went out before the CMP refused');
+  const device = await deviceState(no);
+  assert.deepEqual([device.cookies, device.local], [[], ['ensemble_consent']], 'only the refusal is kept (a standard source)');
+  await no.context.close();
+
+  site.set('/std-tcf-na', html({ head: cmp('', [], false), snippet: snippet(s.url, s.writeKey, FAST), body: BODY }));
+  const na = await openTab(browser, `${site.origin}/std-tcf-na`, s.url);
+  await na.page.click('#cta');
+  await flush(na.page);
+  const { events } = await storedEvents(s, 'anonymous_id', await anonymousId(na.page));
+  assert.deepEqual(events.map((e) => e.event ?? e.type), ['page', 'Button Clicked']);
+  await na.context.close();
 });
 
 test('the optional banner: accepting and refusing are one click each, with buttons alike', { skip, timeout: 120_000 }, async () => {

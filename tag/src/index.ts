@@ -37,7 +37,9 @@ function boot(): void {
   if (stub && stub.initialized) return; // the tag is on the page twice
   const queued: Call[] = Array.isArray(stub) ? stub.slice() : [];
   const script = document.currentScript as HTMLScriptElement | null;
-  const tag = new Tag(resolveOptions(embedded(), stub?._writeKey, stub?._options ?? {}, script?.src ?? ''));
+  const options = resolveOptions(embedded(), stub?._writeKey, stub?._options ?? {}, script?.src ?? '');
+  const hasCmp = options.tcf && typeof (window as unknown as { __tcfapi?: unknown }).__tcfapi === 'function';
+  const tag = new Tag(options, hasCmp);
   let hideBanner: (() => void) | null = null;
   const consent = {
     set: (prefs: Record<string, boolean>) => {
@@ -67,8 +69,8 @@ function boot(): void {
     if (typeof fn === 'function') (fn as (...a: unknown[]) => void)(...args);
   }
   const o = tag.o;
-  const cmp = o.tcf && readTcf(o.tcfPurposes, (granted, tcString) => tag.consent({ analytics: granted }, tcString));
-  if (!cmp && o.banner && tag.undecided) hideBanner = showBanner(o.banner, (accepted) => tag.consent({ analytics: accepted }));
+  if (hasCmp) readTcf(o.tcfPurposes, (granted, tcString) => tag.consent({ analytics: granted }, tcString), () => tag.consentNotRequired());
+  else if (o.banner && tag.undecided) hideBanner = showBanner(o.banner, (accepted) => tag.consent({ analytics: accepted }));
   autocapture({ page: (p) => tag.page(p ?? {}), track: (e, p) => tag.track(e, p) }, o);
 }
 

@@ -48,7 +48,11 @@ export class Tag {
   private uid: string | null;
   private waiting: Message[] = [];
 
-  constructor(readonly o: ResolvedOptions) {
+  /**
+   * @param cmp a TCF CMP is on the page: even a standard source waits for its answer (or for
+   *   its word that GDPR does not apply) before storing or sending anything.
+   */
+  constructor(readonly o: ResolvedOptions, private readonly cmp = false) {
     this.storage = new DeviceStorage(false);
     try {
       const saved = JSON.parse(this.storage.get('consent') ?? 'null') as { p?: Prefs; tc?: string } | null;
@@ -77,7 +81,7 @@ export class Tag {
     const a = p?.[ANALYTICS];
     if (a === true) return 'granted';
     if (a === false) return 'denied';
-    return this.o.strict ? 'unknown' : 'granted';
+    return this.o.strict || this.cmp ? 'unknown' : 'granted';
   }
 
   // ---- Segment's calls ------------------------------------------------------------------
@@ -180,6 +184,19 @@ export class Tag {
       this.anon = uuid();
       this.uid = null;
     }
+  }
+
+  /** The CMP says GDPR does not apply: a standard source tracks as without a CMP; a strict one still waits. */
+  consentNotRequired(): void {
+    if (this.o.strict || this.state !== 'unknown') return;
+    this.state = 'granted';
+    this.storage.allow();
+    this.storage.set('aid', this.anon);
+    if (this.uid) this.storage.set('uid', this.uid);
+    this.transport.restore();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const m of waiting) this.deliver(m);
   }
 
   // ---- internals ------------------------------------------------------------------------
