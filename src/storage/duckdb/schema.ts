@@ -204,4 +204,20 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, key VARCHAR NOT NULL, field VARCHAR NOT NULL, value JSON,
        fetched_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, source_id, key, field))`,
   ],
+  // File imports and inbound webhooks: `import_jobs` is a durable job (the uploaded file's path,
+  // its mapping, progress and a capped list of row errors) that resumes after a restart;
+  // `import_ledger` holds one keyed digest per imported row and source (no personal data in
+  // clear), so re-importing a file adds nothing even after the dedupe window; `hooks` maps any
+  // JSON body posted to /v1/hooks/{id} to events of a source (secret stored as a hash).
+  [
+    `CREATE TABLE import_jobs (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, spec JSON NOT NULL, file VARCHAR NOT NULL,
+       status VARCHAR NOT NULL, progress JSON NOT NULL, errors JSON NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+       PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE import_ledger (workspace_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, digest VARCHAR NOT NULL, job_id VARCHAR NOT NULL,
+       PRIMARY KEY (workspace_id, source_id, digest))`,
+    `CREATE TABLE hooks (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, secret_hash VARCHAR NOT NULL, mapping JSON NOT NULL,
+       created_at BIGINT NOT NULL, PRIMARY KEY (id))`,
+  ],
 ];
