@@ -136,3 +136,26 @@ test('leaving the page sends what is still queued with sendBeacon', { skip, time
   assert.deepEqual(events.map((e) => e.event), ['Left The Page']);
   await tab.context.close();
 });
+
+test('events not yet acknowledged survive a reload: the next page sends them', { skip, timeout: 120_000 }, async () => {
+  const failures = new Array<number>(10_000).fill(503);
+  const proxy = await flakyCollector(s.url, failures);
+  try {
+    site.set('/persist', html({ snippet: snippet(s.url, s.writeKey, { ...FAST, apiHost: proxy.origin }) }));
+    const tab = await openTab(browser, `${site.origin}/persist`, s.url);
+    const aid = await anonymousId(tab.page);
+    await tab.page.evaluate(() => (window as any).ensemble.track('Survives Reload'));
+    await eventually('a first (failed) attempt', async () => proxy.attempts.length > 0);
+    await tab.page.reload();
+    await tab.page.waitForFunction(() => (window as any).ensemble?.initialized === true);
+    assert.equal(await anonymousId(tab.page), aid, 'the same visitor');
+    failures.length = 0; // the collector recovers
+    await flush(tab.page);
+    const { events } = await storedEvents(s, 'anonymous_id', aid);
+    assert.deepEqual(events.map((e) => e.event), ['Survives Reload']);
+    assert.equal(await tab.page.evaluate(() => localStorage.getItem('ensemble_queue')), null, 'the queue is empty once acknowledged');
+    await tab.context.close();
+  } finally {
+    await proxy.close();
+  }
+});
