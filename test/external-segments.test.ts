@@ -9,12 +9,14 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { removeDir, startServer, type TestServer } from './helpers/server.js';
-import { sendEvents } from './helpers/activation.js';
+import { sendEvents, settleAll, until as delivered } from './helpers/activation.js';
+import { startPlatform, type PlatformServer } from './helpers/platform-server.js';
 
 let s: TestServer;
 let api: Server;
 let apiUrl = '';
 let weather: Record<string, number> = { Paris: 27, Lyon: 22 };
+let hook: PlatformServer;
 
 before(async () => {
   s = await startServer();
@@ -24,10 +26,12 @@ before(async () => {
   });
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
   apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}/weather`;
+  hook = await startPlatform();
 });
 after(async () => {
   await s.close();
   await new Promise((r) => api.close(r));
+  await hook.close();
   removeDir(s.dir);
 });
 
@@ -65,12 +69,24 @@ test('a segment on the temperature in the profile\'s city follows each pull, wit
   };
   assert.deepEqual(await members(), [ann]);
   await agrees();
+  // A journey entered on the segment: the weather alone starts it.
+  const d = await s.api('POST', `${ws()}/destinations`, { type: 'webhook', name: 'Ice-cream offer', purpose: 'necessary', config: { url: `${hook.url}/heat`, secret: 'whsec-external-test-0123456789' } });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  const j = await s.api('POST', `${ws()}/journeys`, {
+    name: 'Heatwave offer', entry: { kind: 'segment', segmentId: seg.body.id }, start: 'offer',
+    steps: { offer: { kind: 'webhook', destinationId: d.body.id, next: 'done' }, done: { kind: 'exit' } },
+  });
+  assert.equal(j.status, 201, JSON.stringify(j.body));
+  const heatFor = () => hook.requests.filter((r) => r.url === '/heat').map((r) => r.body).join('\n');
 
   weather = { Paris: 19, Lyon: 29 };
   const pulled = await s.api('POST', `${ws()}/external-sources/weather/pull`);
   assert.equal(pulled.status, 200, JSON.stringify(pulled.body));
   assert.deepEqual(await members(), [bob].sort(), 'Ann left and Bob entered on the pull alone');
   await agrees();
+  await settleAll(s);
+  await delivered(s, () => heatFor().includes(bob), 'the journey\'s webhook for Bob');
+  assert.ok(!heatFor().includes(ann), 'Ann, who was in the segment before the journey existed and then left, got nothing');
   const changes = (await s.api('GET', `${ws()}/segments/${seg.body.id}/changes`)).body;
   const causes = JSON.stringify(changes);
   assert.match(causes, /"external"/, causes);
