@@ -157,3 +157,30 @@ test('only write-write conflicts are retried, not constraint violations', () => 
   assert.equal(isConflict(new Error('Constraint Error: PRIMARY KEY or UNIQUE constraint violation: duplicate key "x" (conflict)')), false);
   assert.equal(isConflict(new Error('Binder Error: column not found')), false);
 });
+
+test('settlements of several destinations that arrive together are committed together, each with its own counts and receipts', async () => {
+  await withStore(async (store, db) => {
+    const other = 'dst_2';
+    const mine = [delivery(1, 1000, 'alice'), delivery(2, 1000, 'alice'), delivery(3, 1000, 'bob')];
+    const theirs = [{ ...delivery(4, 1000, 'alice'), destinationId: other, key: `${other}:e:4` }];
+    await store.enqueue([...mine, ...theirs], none, new Map());
+    const a = settlement();
+    a.delivered = mine.map((d) => d.key);
+    a.received = ['alice', 'alice', 'bob'];
+    a.counts = [{ outcome: 'delivered', reason: '', count: 3 }];
+    const b = settlement();
+    b.dead = [{ key: theirs[0]!.key, attempts: 3, error: 'http_400' }];
+    b.counts = [{ outcome: 'dead', reason: 'http_400', count: 1 }];
+    await Promise.all([store.settle(WS, DST, a, DAY, 2000), store.settle(WS, other, b, DAY, 2000), store.settle(WS, DST, settlement(), DAY, 2000)]);
+    assert.deepEqual((await store.stats(DST)).counts, [{ outcome: 'delivered', reason: '', count: 3 }]);
+    const st = await store.stats(other);
+    assert.deepEqual(st.counts, [{ outcome: 'dead', reason: 'http_400', count: 1 }]);
+    assert.equal(st.dead, 1);
+    const dead = await store.deadLetters(other, 10);
+    assert.equal(dead[0]?.error, 'http_400');
+    assert.equal(dead[0]?.failedAt, 2000);
+    const conn = await db.connect();
+    const receipts = await all(conn, 'SELECT destination_id, profile_id, count FROM delivery_receipts ORDER BY ALL');
+    assert.deepEqual(receipts.map((r) => [r.destination_id, r.profile_id, Number(r.count)]), [[DST, 'alice', 2], [DST, 'bob', 1]]);
+  });
+});

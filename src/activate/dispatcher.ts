@@ -9,8 +9,12 @@
  * `maxAttempts` they become dead letters that an operator can inspect and replay.
  *
  * Loops are independent: a slow or failing destination waits alone, and no loop runs inside a
- * processing transaction (the queue is filled by the fan-out, after the fact).
+ * processing transaction (the queue is filled by the fan-out, after the fact). What the fan-out
+ * just committed is handed over in memory (`handoff`) and sent without being read back; the store
+ * stays the truth and is read whenever memory may miss something (`Loop.stale`). The loops use
+ * the store's second connection, so they never wait for the fan-out's statements.
  */
+import { performance } from 'node:perf_hooks';
 import type { Destination } from '../protocol/activation.js';
 import type { DeliveryItem, DeliveryOutcome, DestinationContext, DestinationManifest, Identifiers, MessageItem, SmtpMessage, SmtpOptions } from '../protocol/destination.js';
 import type { Logger } from '../platform/logger.js';
@@ -47,6 +51,8 @@ export interface DispatcherDeps {
   logger: Logger;
   now(): number;
   random(): number;
+  /** Told the main-thread time of each batch's work: processing's, not collection's (processor/burst-policy.ts). */
+  spent?(ms: number): void;
 }
 
 /** A message the pressure policy holds back until `until`. */
@@ -143,6 +149,7 @@ export class Dispatcher {
       list.push(r);
     }
     for (const [id, list] of by) {
+      if (!this.deps.destinations.find(id)) continue;
       const loop = this.loopOf(id);
       if (loop.ready.size + list.length > READY_MAX) {
         loop.ready.clear();
@@ -285,6 +292,7 @@ export class Dispatcher {
       }
     };
     const pressured = new Map<string, { channel: Channel; priority: number }>();
+    const t = performance.now();
     for (const row of rows) {
       const built = this.build(d, m, row, facts, now, pressured);
       if ('until' in built) {
@@ -295,7 +303,10 @@ export class Dispatcher {
       else sent.push({ row, item: built as DeliveryItem });
     }
     if (sent.length > 0) {
-      const outcomes = await this.send(d, m, sent.map((x) => x.item));
+      const sending = this.send(d, m, sent.map((x) => x.item));
+      this.deps.spent?.(performance.now() - t);
+      const outcomes = await sending;
+      const t2 = performance.now();
       sent.forEach((x, i) => apply(x.row, outcomes[i] ?? { kind: 'retry', reason: 'connector_missing_outcome' }));
       const ok = sent.filter((x, i) => outcomes[i]?.kind === 'ok' && !x.row.frozen);
       s.received = ok.map((x) => x.item.profileId);
@@ -305,7 +316,8 @@ export class Dispatcher {
         if (outcomes[i]?.kind === 'ok') s.sent.push({ profileId: x.item.profileId, channel: p.channel, at: now, priority: p.priority, key: x.row.key });
         else this.unremember(x.item.profileId, x.row.key);
       });
-    }
+      this.deps.spent?.(performance.now() - t2);
+    } else this.deps.spent?.(performance.now() - t);
     s.counts = [...counts].map(([k, n]) => { const [outcome, reason] = k.split('\u0000') as [string, string]; return { outcome, reason, count: n }; });
     await this.deps.store.settle(d.workspaceId, d.id, s, new Date(now).toISOString().slice(0, 10), now);
     for (const c of s.counts) this.deps.metrics.deliveries.inc({ destination: d.id, outcome: c.outcome, reason: c.reason }, c.count);

@@ -20,6 +20,7 @@ import type { Destinations } from './destinations.js';
 import { compileForwarding, type ForwardedEvent, type Forwarding } from './event-mapping.js';
 import type { Triggers } from './triggers.js';
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { journeyBatch, journeyWrite, type JourneyBatch, type Journeys } from '../journeys/journeys.js';
 
 export interface FanoutDeps {
@@ -46,6 +47,8 @@ export interface FanoutDeps {
   queued(destinationIds: ReadonlySet<string>, rows?: readonly DeliveryRow[]): void;
   /** An erasure removed these profiles' queued deliveries (the loops' memory lets them go). */
   erased?(profileIds: readonly string[]): void;
+  /** Told the main-thread time of each step's work: processing's, not collection's (processor/burst-policy.ts). */
+  spent?(ms: number): void;
   onError(err: unknown): void;
 }
 
@@ -204,11 +207,13 @@ export class Fanout {
       const events = listening ? await this.deps.store.eventsAfter(eventsAt, PAGE) : [];
       const skipTo = listening ? null : await this.deps.store.lastEventSeq();
       if (changes.length === 0 && events.length === 0 && (skipTo === null || skipTo === eventsAt)) return;
+      const t = performance.now();
       const p = pending();
       const b = journeyBatch();
       for (const c of changes) { this.onChange(p, c); this.deps.journeys.onChange(b, c); }
       for (const e of events) { this.onEvent(p, e); this.deps.journeys.onEvent(b, e); }
       this.journeyEffects(p, b, this.deps.now());
+      this.deps.spent?.(performance.now() - t);
       const cursors = new Map<string, bigint>();
       if (changes.length > 0) cursors.set(CHANGES, changes[changes.length - 1]!.id);
       if (events.length > 0) cursors.set(EVENTS, events[events.length - 1]!.seq);

@@ -64,10 +64,13 @@ export async function wireActivation(deps: {
   configStore: ConfigStore;
   /** An identify through the collector (journeys' update_trait). */
   updateTraits: (workspaceId: string, profileId: string, traits: Record<string, unknown>, messageId: string) => Promise<void>;
+  /** Activation's main-thread time is processing's, not collection's (processor/burst-policy.ts). */
+  spent?: (ms: number) => void;
 }): Promise<ActivationWiring> {
   const { memory, identity, segments, privacy, keys } = deps;
   const now = () => deps.clock.now();
-  const store = await DuckDbActivationStore.open(deps.db);
+  const spent = deps.spent ?? (() => undefined);
+  const store = await DuckDbActivationStore.open(deps.db, { spent });
   const segmentOf = (ws: string, id: string) => segments.engine.segment(ws, id);
 
   const permitted = (ws: string, pid: string, purpose: string): boolean => purposePermitted(privacy.ledger, privacy.settings, ws, pid, purpose);
@@ -138,11 +141,12 @@ export async function wireActivation(deps: {
       for (const id of ids) if (!handed.has(id)) dispatcher?.wake(id);
     },
     erased: (ids) => dispatcher?.forgetProfiles(ids),
+    spent,
     onError: (err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'activation fan-out failed; retrying'),
   });
   const smtp = createSmtpSender();
   dispatcher = new Dispatcher({
-    store, destinations, metrics: deps.metrics, logger: deps.logger, now, random: Math.random,
+    store, destinations, metrics: deps.metrics, logger: deps.logger, now, random: Math.random, spent,
     policy: { baseMs: deps.config.retryBaseMs, maxMs: deps.config.retryMaxMs, sendTimeoutMs: deps.config.sendTimeoutMs },
     pressure: (ws) => pressure.get(ws), timeZoneOf,
     facts: (ws): AdmissionFacts => ({

@@ -229,6 +229,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     computed: (ws, id, name, at) => computed.valueOf(ws, id, name, at),
     computedExists: (ws, name) => computed.definitions(ws).some((d) => d.name === name),
     configStore,
+    spent: (ms) => burst.spent(ms),
     updateTraits: async (ws, pid, traits, messageId) => {
       const who = identity.eventIdentity(pid);
       if (!who) return;

@@ -12,11 +12,13 @@
  * a deleted destination under a batch being settled, one audience row forgotten by both) as a
  * conflict at once: the losing transaction rolled back whole and is run again (`CONFLICT_TRIES`).
  */
+import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Destination } from '../../protocol/activation.js';
 import type { DeliveryKind } from '../../protocol/destination.js';
 import type { Journey, JourneyState } from '../../protocol/journey.js';
 import { all, inTransaction, jsonRows, type Database, type Row } from './database.js';
+import { COUNT_SPEC, GONE_SPEC, MESSAGE_SPEC, OUTCOME_SPEC, RECEIPT_SPEC, settlementRows, type PendingSettlement, type SettlementRows } from './delivery-settlement.js';
 
 /** A destination as stored: its config with secrets sealed (see activate/destinations.ts). */
 export type StoredDestination = Omit<Destination, 'events'> & { events: unknown };
@@ -68,16 +70,6 @@ export interface Settlement {
   sent: Array<{ profileId: string; channel: string; at: number; priority: number; key: string }>;
 }
 
-interface PendingSettlement {
-  workspaceId: string;
-  destinationId: string;
-  s: Settlement;
-  day: string;
-  now: number;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 /** Journey progress written with the deliveries it caused. */
 export interface JourneyWrite {
   states: JourneyState[];
@@ -92,11 +84,6 @@ export interface EventRow {
 
 const DELIVERY_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', k: 'VARCHAR', q: 'BIGINT', t: 'VARCHAR', a: 'VARCHAR', p: 'VARCHAR', s: 'VARCHAR', y: 'JSON', f: 'BOOLEAN', c: 'BIGINT' });
 const MEMBER_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', s: 'VARCHAR', p: 'VARCHAR' });
-const GONE_SPEC = JSON.stringify({ d: 'VARCHAR', k: 'VARCHAR' });
-const OUTCOME_SPEC = JSON.stringify({ d: 'VARCHAR', k: 'VARCHAR', a: 'INTEGER', n: 'BIGINT', e: 'VARCHAR', s: 'VARCHAR', f: 'BIGINT' });
-const RECEIPT_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', p: 'VARCHAR', a: 'BIGINT', n: 'BIGINT' });
-const COUNT_SPEC = JSON.stringify({ w: 'VARCHAR', d: 'VARCHAR', y: 'VARCHAR', o: 'VARCHAR', r: 'VARCHAR', n: 'BIGINT' });
-const MESSAGE_SPEC = JSON.stringify({ w: 'VARCHAR', p: 'VARCHAR', c: 'VARCHAR', a: 'BIGINT', r: 'INTEGER', k: 'VARCHAR' });
 /** How often a transaction that lost a write-write conflict is run again before the error goes up. */
 const CONFLICT_TRIES = 5;
 const STATE_SPEC = JSON.stringify({ w: 'VARCHAR', j: 'VARCHAR', p: 'VARCHAR', v: 'INTEGER', s: 'VARCHAR', d: 'BIGINT', e: 'BIGINT', o: 'VARCHAR', x: 'BIGINT', b: 'VARCHAR', n: 'INTEGER' });
@@ -109,10 +96,14 @@ export class DuckDbActivationStore {
   /** Settlements waiting for the delivery connection's next transaction. */
   private readonly settling: PendingSettlement[] = [];
 
-  private constructor(private readonly conn: DuckDBConnection, private readonly dconn: DuckDBConnection) {}
+  private constructor(private readonly conn: DuckDBConnection, private readonly dconn: DuckDBConnection, private readonly spent: (ms: number) => void) {}
 
-  static async open(db: Database): Promise<DuckDbActivationStore> {
-    const s = new DuckDbActivationStore(await db.connect(), await db.connect());
+  /**
+   * `spent`: told the main-thread time of the hot paths (results turned into rows, batches into
+   * JSON), which is processing's, not collection's (processor/burst-policy.ts).
+   */
+  static async open(db: Database, opts: { spent?: (ms: number) => void } = {}): Promise<DuckDbActivationStore> {
+    const s = new DuckDbActivationStore(await db.connect(), await db.connect(), opts.spent ?? (() => undefined));
     const rows = await all(s.conn, 'SELECT coalesce(max(seq), 0) AS q FROM deliveries');
     s.nextSeq = BigInt(rows[0]?.q as bigint | number) + 1n;
     return s;
@@ -123,6 +114,25 @@ export class DuckDbActivationStore {
     const run = this.lock.then(fn, fn);
     this.lock = run.catch(() => undefined);
     return run;
+  }
+
+  /** A query of a hot path: the conversion of its result is reported as processing time. */
+  private async read(conn: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<Row[]> {
+    const reader = await conn.runAndReadAll(sql, params);
+    const t = performance.now();
+    const rows = reader.getRowObjectsJS() as Row[];
+    this.spent(performance.now() - t);
+    return rows;
+  }
+
+  /** Runs `fn` and reports its time as processing time. */
+  private timed<T>(fn: () => T): T {
+    const t = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.spent(performance.now() - t);
+    }
   }
 
   /** The same, on the delivery loops' connection. */
@@ -197,20 +207,20 @@ export class DuckDbActivationStore {
   }
 
   async changesAfter(after: bigint, limit: number): Promise<ChangeRow[]> {
-    const rows = await this.serial(() => all(this.conn, `SELECT id, workspace_id, segment_id, profile_id, entered, changed_at, cause FROM segment_changes
+    const rows = await this.serial(() => this.read(this.conn, `SELECT id, workspace_id, segment_id, profile_id, entered, changed_at, cause FROM segment_changes
       WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit]));
-    return rows.map((r) => ({ id: BigInt(r.id as bigint), workspaceId: r.workspace_id as string, segmentId: r.segment_id as string, profileId: r.profile_id as string,
-      entered: r.entered as boolean, at: Number(r.changed_at), cause: r.cause as string }));
+    return this.timed(() => rows.map((r) => ({ id: BigInt(r.id as bigint), workspaceId: r.workspace_id as string, segmentId: r.segment_id as string, profileId: r.profile_id as string,
+      entered: r.entered as boolean, at: Number(r.changed_at), cause: r.cause as string })));
   }
 
   async eventsAfter(after: bigint, limit: number): Promise<EventRow[]> {
-    const rows = await this.serial(() => all(this.conn, `SELECT workspace_id, seq, message_id, type, event, name, profile_id, source_id, epoch_ms(timestamp) AS ts, epoch_ms(received_at) AS received,
+    const rows = await this.serial(() => this.read(this.conn, `SELECT workspace_id, seq, message_id, type, event, name, profile_id, source_id, epoch_ms(timestamp) AS ts, epoch_ms(received_at) AS received,
       properties::VARCHAR AS properties, traits::VARCHAR AS traits, context::VARCHAR AS context FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]));
-    return rows.map((r) => ({
+    return this.timed(() => rows.map((r) => ({
       workspaceId: r.workspace_id as string, seq: BigInt(r.seq as bigint), messageId: r.message_id as string, type: r.type as string,
       event: (r.event as string | null) ?? null, name: (r.name as string | null) ?? null, profileId: r.profile_id as string, sourceId: r.source_id as string,
       timestamp: Number(r.ts), receivedAt: Number(r.received), properties: parseObject(r.properties), traits: parseObject(r.traits), context: parseObject(r.context),
-    }));
+    })));
   }
 
   /** Current members of a segment as the segment store last announced them. */
@@ -238,10 +248,10 @@ export class DuckDbActivationStore {
       for (const [id, at] of lastRuns ?? []) await this.conn.run('UPDATE journeys SET last_run_at = $2 WHERE id = $1', [id, BigInt(at)]);
       if (deliveries.length > 0) {
         const first = this.nextSeq;
-        const rows = deliveries.map((d) => JSON.stringify({
+        const rows = this.timed(() => deliveries.map((d) => JSON.stringify({
           w: d.workspaceId, d: d.destinationId, k: d.key, q: (this.nextSeq++).toString(), t: d.kind, a: d.action ?? null, p: d.profileId,
           s: d.segmentId ?? null, y: d.payload === undefined ? null : d.payload, f: d.frozen ?? false, c: d.createdAt,
-        })).join('\n');
+        })).join('\n'));
         try {
           // A key already queued (a fan-out repeated after a crash between send and cursor) is kept as it is.
           const inserted = await all(this.conn, `INSERT OR IGNORE INTO deliveries SELECT w, d, k, q, t, a, p, s, y, f, 0, c, 'pending', NULL, c, NULL FROM ${jsonRows(DELIVERY_SPEC)}
@@ -280,12 +290,12 @@ export class DuckDbActivationStore {
    * to look again without asking.
    */
   async due(destinationId: string, now: number, limit: number): Promise<{ rows: DeliveryRow[]; later: number | null }> {
-    const rows = await this.deliverySerial(() => all(this.dconn, `WITH due AS (SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
+    const rows = await this.deliverySerial(() => this.read(this.dconn, `WITH due AS (SELECT * EXCLUDE (payload), payload::VARCHAR AS payload FROM deliveries
         WHERE destination_id = $1 AND status = 'pending' AND next_at <= $2 ORDER BY seq LIMIT $3),
       later AS (SELECT min(next_at) AS later_at FROM deliveries WHERE destination_id = $1 AND status = 'pending' AND next_at > $2)
       SELECT due.*, later.later_at FROM later LEFT JOIN due ON true ORDER BY due.seq`, [destinationId, now, limit]));
     const later = rows[0]?.later_at;
-    return { rows: rows.filter((r) => r.key != null).map(toDelivery), later: later == null ? null : Number(later) };
+    return { rows: this.timed(() => rows.filter((r) => r.key != null).map(toDelivery)), later: later == null ? null : Number(later) };
   }
 
   /** When the next pending delivery of a destination falls due (null: none pending). */
@@ -314,52 +324,29 @@ export class DuckDbActivationStore {
     const group = this.settling.splice(0);
     if (group.length === 0) return;
     try {
-      await transaction(this.dconn, () => this.settleNow(group));
+      await transaction(this.dconn, () => this.settleNow(this.timed(() => settlementRows(group))));
       for (const g of group) g.resolve();
     } catch (err) {
       for (const g of group) g.reject(err);
     }
   }
 
-  private async settleNow(group: readonly PendingSettlement[]): Promise<void> {
+  private async settleNow(x: SettlementRows): Promise<void> {
     const c = this.dconn;
-    const json = (rows: readonly object[]) => rows.map((r) => JSON.stringify(r)).join('\n');
-    const gone = group.flatMap((g) => [...g.s.delivered, ...g.s.dropped].map((k) => ({ d: g.destinationId, k })));
-    const changed = group.flatMap((g) => [
-      ...g.s.retried.map((r) => ({ d: g.destinationId, k: r.key, a: r.attempts, n: r.nextAt, e: r.error, s: 'pending', f: null })),
-      ...g.s.deferred.map((r) => ({ d: g.destinationId, k: r.key, a: null, n: r.nextAt, e: r.reason, s: 'pending', f: null })),
-      ...g.s.dead.map((r) => ({ d: g.destinationId, k: r.key, a: r.attempts, n: null, e: r.error, s: 'dead', f: g.now })),
-    ]);
-    const sent = group.flatMap((g) => g.s.sent.map((m) => ({ w: g.workspaceId, p: m.profileId, c: m.channel, a: m.at, r: m.priority, k: m.key })));
-    // One row per key in an upsert: a statement may not update the same row twice.
-    const receipts = new Map<string, { w: string; d: string; p: string; a: number; n: number }>();
-    const counts = new Map<string, { w: string; d: string; y: string; o: string; r: string; n: number }>();
-    for (const g of group) {
-      for (const p of g.s.received) {
-        const k = `${g.destinationId}\u0000${p}`;
-        const r = receipts.get(k);
-        if (r) { r.n++; r.a = Math.max(r.a, g.now); } else receipts.set(k, { w: g.workspaceId, d: g.destinationId, p, a: g.now, n: 1 });
-      }
-      for (const x of g.s.counts) {
-        const k = `${g.destinationId}\u0000${g.day}\u0000${x.outcome}\u0000${x.reason}`;
-        const r = counts.get(k);
-        if (r) r.n += x.count; else counts.set(k, { w: g.workspaceId, d: g.destinationId, y: g.day, o: x.outcome, r: x.reason, n: x.count });
-      }
-    }
-    if (gone.length > 0) await c.run(`DELETE FROM deliveries d USING ${jsonRows(GONE_SPEC)} x WHERE d.destination_id = x.d AND d.key = x.k`, [json(gone)]);
-    if (changed.length > 0) {
+    if (x.gone) await c.run(`DELETE FROM deliveries d USING ${jsonRows(GONE_SPEC)} x WHERE d.destination_id = x.d AND d.key = x.k`, [x.gone]);
+    if (x.changed) {
       await c.run(`UPDATE deliveries SET attempts = coalesce(x.a, deliveries.attempts), next_at = coalesce(x.n, deliveries.next_at), error = x.e,
-          status = x.s, failed_at = coalesce(x.f, deliveries.failed_at) FROM ${jsonRows(OUTCOME_SPEC)} x WHERE deliveries.destination_id = x.d AND deliveries.key = x.k`, [json(changed)]);
+          status = x.s, failed_at = coalesce(x.f, deliveries.failed_at) FROM ${jsonRows(OUTCOME_SPEC)} x WHERE deliveries.destination_id = x.d AND deliveries.key = x.k`, [x.changed]);
     }
-    if (sent.length > 0) await c.run(`INSERT INTO message_log SELECT w, p, c, a, r, k FROM ${jsonRows(MESSAGE_SPEC)}`, [json(sent)]);
-    await this.members(c, [], group.flatMap((g) => g.s.forget));
-    if (receipts.size > 0) {
+    if (x.sent) await c.run(`INSERT INTO message_log SELECT w, p, c, a, r, k FROM ${jsonRows(MESSAGE_SPEC)}`, [x.sent]);
+    await this.members(c, [], x.forget);
+    if (x.receipts) {
       await c.run(`INSERT INTO delivery_receipts SELECT w, d, p, a, a, n FROM ${jsonRows(RECEIPT_SPEC)}
-        ON CONFLICT (destination_id, profile_id) DO UPDATE SET last_at = excluded.last_at, count = delivery_receipts.count + excluded.count`, [json([...receipts.values()])]);
+        ON CONFLICT (destination_id, profile_id) DO UPDATE SET last_at = excluded.last_at, count = delivery_receipts.count + excluded.count`, [x.receipts]);
     }
-    if (counts.size > 0) {
+    if (x.counts) {
       await c.run(`INSERT INTO delivery_stats SELECT w, d, CAST(y AS DATE), o, r, n FROM ${jsonRows(COUNT_SPEC)}
-        ON CONFLICT (destination_id, day, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count`, [json([...counts.values()])]);
+        ON CONFLICT (destination_id, day, outcome, reason) DO UPDATE SET count = delivery_stats.count + excluded.count`, [x.counts]);
     }
   }
 
