@@ -20,10 +20,12 @@ import { openEnsemble } from './app.js';
 import { setupDemo } from './demo.js';
 import { compactStore } from '../storage/duckdb/compact.js';
 import { PRIVACY_USAGE, privacyCommand } from './cli-privacy.js';
+import { IMPORT_USAGE, importCommand } from './cli-import.js';
 
 const USAGE = `Usage: ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
        ensemble compact [--data ./data/ensemble.duckdb]
-${PRIVACY_USAGE.replace('Usage: ', '       ')}`;
+${PRIVACY_USAGE.replace('Usage: ', '       ')}
+${IMPORT_USAGE.replace('Usage: ', '       ')}`;
 
 /** An environment variable holding JSON; a clear message rather than a stack when it is not. */
 function jsonEnv(name: string, text: string): unknown {
@@ -40,6 +42,7 @@ function say(line = ''): void {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'privacy') return privacyCommand(argv.slice(1), process.env, (t) => process.stdout.write(`${t}\n`), say);
+  if (argv[0] === 'import') return importCommand(argv.slice(1), process.env, (t) => process.stdout.write(`${t}\n`), say);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
