@@ -9,7 +9,7 @@
  *
  * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_READER_TOKEN,
  * ENSEMBLE_MASTER_KEY, ENSEMBLE_LOG_LEVEL,
- * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS, ENSEMBLE_MASK_CARD_NUMBERS (true/false),
+ * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS, ENSEMBLE_IMPORT_DIR (a folder watched for files to import), ENSEMBLE_MASK_CARD_NUMBERS (true/false),
  * ENSEMBLE_FORBIDDEN_PATTERNS (a JSON array of {name, pattern, flags?}), ENSEMBLE_PUBLIC_URL (base of links in
  * messages), ENSEMBLE_SYNC_PARTNERS (a JSON object of partner → user-sync URL with `{callback}`). Flags win over the environment. Logs are JSON on stdout; messages for
  * the person at the terminal (the generated admin token, the demo's ids) go to stderr.
@@ -77,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
       ...(env.ENSEMBLE_MASK_CARD_NUMBERS ? { maskCardNumbers: env.ENSEMBLE_MASK_CARD_NUMBERS !== 'false' } : {}),
       ...(env.ENSEMBLE_FORBIDDEN_PATTERNS ? { forbiddenPatterns: jsonEnv('ENSEMBLE_FORBIDDEN_PATTERNS', env.ENSEMBLE_FORBIDDEN_PATTERNS) } : {}),
     },
+    ...(env.ENSEMBLE_IMPORT_DIR ? { imports: { watchDir: env.ENSEMBLE_IMPORT_DIR } } : {}),
     activation: {
       ...(env.ENSEMBLE_PUBLIC_URL ? { publicUrl: env.ENSEMBLE_PUBLIC_URL } : {}),
       ...(env.ENSEMBLE_SYNC_PARTNERS ? { syncPartners: jsonEnv('ENSEMBLE_SYNC_PARTNERS', env.ENSEMBLE_SYNC_PARTNERS) } : {}),

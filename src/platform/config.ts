@@ -143,6 +143,12 @@ export const ConfigSchema = Type.Object({
     concurrency: Type.Integer({ minimum: 1, maximum: 32, default: 2 }),
     keyConcurrency: Type.Integer({ minimum: 1, maximum: 32, default: 4 }),
   }, { default: {} }),
+  /** File imports (src/collect/import): a watched folder whose files are imported once. */
+  imports: Type.Object({
+    /** `x.csv` + `x.mapping.json` ({source, workspace?, format?, delimiter?, encoding?, mapping}) dropped here are imported, then moved to done/ or failed/ with a report. */
+    watchDir: Type.Optional(Type.String({ minLength: 1 })),
+    watchIntervalMs: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 5000 }),
+  }, { default: {} }),
   security: Type.Object({
     /** Refused API tokens (401), from anyone: a guessing attack or a leaked, revoked token in use. */
     authFailureThreshold: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),

@@ -20,6 +20,7 @@ import { registerHookAdminRoutes } from '../../api/hook-routes.js';
 import { registerHookRoutes } from '../routes/hooks.js';
 import { hashEmail, ImportJobs } from './import-jobs.js';
 import { HookRegistry } from './hooks.js';
+import { WatchDir } from './watch-dir.js';
 
 export interface ImportsDeps {
   db: Database;
@@ -30,6 +31,7 @@ export interface ImportsDeps {
   clock: Clock;
   logger: Logger;
   dataPath: string;
+  watch: { watchDir?: string; watchIntervalMs: number };
 }
 
 export async function openImports(deps: ImportsDeps) {
@@ -43,12 +45,19 @@ export async function openImports(deps: ImportsDeps) {
   await hooks.load();
   await jobs.resume();
   const dir = deps.dataPath === ':memory:' ? join(tmpdir(), `ensemble-${process.pid}-imports`) : `${deps.dataPath.replace(/\.[^./\\]+$/, '')}-imports`;
+  const watcher = deps.watch.watchDir
+    ? new WatchDir({ dir: deps.watch.watchDir, intervalMs: deps.watch.watchIntervalMs, jobs, store, catalog: deps.catalog, log: deps.logger, uploadDir: dir })
+    : null;
+  watcher?.start();
   return {
-    store, jobs, hooks,
+    store, jobs, hooks, watcher,
     routes: { jobs, store, dir },
     registerPublic: (app: FastifyInstance) => registerHookRoutes(app, { hooks, collector: deps.collector, source, clock: deps.clock }),
     registerAdmin: (app: FastifyInstance) => registerHookAdminRoutes(app, { catalog: deps.catalog, hooks }),
-    stop: () => jobs.stop(),
+    stop: async () => {
+      await watcher?.stop();
+      await jobs.stop();
+    },
   };
 }
 
