@@ -19,6 +19,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000000' }, port: { type: 'string', default: '18431' } } });
 const ROWS = Number(values.rows);
+/** Distinct people, the same at both sizes, so the profile store's size does not grow with the file. */
+const USERS = 5_000;
 const CLI = fileURLToPath(new URL('../../src/main/cli.js', import.meta.url));
 const TOKEN = 'bench-import-admin-token-0123456789';
 const MAPPING = { kind: 'events', event: 'Order Completed', userId: 'user', timestamp: 'at', messageId: 'order', properties: { orderId: 'order', sku: 'sku', revenue: { field: 'price', type: 'number' }, store: 'store' } };
@@ -28,7 +30,7 @@ async function writeCsv(file: string, rows: number): Promise<void> {
   out.write('order,user,at,sku,price,store\n');
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   for (let i = 0; i < rows; i++) {
-    const line = `o-${i},u-${i % 200_000},${new Date(t0 + i * 1000).toISOString()},sku-${i % 5000},${(i % 9000) / 100 + 1},s-${i % 40}\n`;
+    const line = `o-${i},u-${i % USERS},${new Date(t0 + i * 1000).toISOString()},sku-${i % 5000},${(i % 9000) / 100 + 1},s-${i % 40}\n`;
     if (!out.write(line)) await once(out, 'drain');
   }
   out.end();

@@ -250,7 +250,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   // Before the processor: its catch-up reads the stored events as they are now; what follows is observed live.
   await geo.start();
   await processor.start();
-  const imports = await openImports({ db, collector, catalog, identity, memory, clock, logger, dataPath: config.dataPath, watch: config.imports });
+  const imports = await openImports({ db, collector, catalog, identity, memory, clock, logger, dataPath: config.dataPath, watch: config.imports, lag: () => processor.lag });
   // After start: the cursor is the stored one, and events processed meanwhile are observed live.
   for (const def of await computedStore.list()) await backfillDefinition(computedDeps, def);
   await segments.start();

@@ -44,6 +44,10 @@ export interface ImportJobDeps {
   clock: Clock;
   log: Logger;
   chunkRows?: number;
+  /** Events committed to the log and not yet processed. */
+  lag: () => number;
+  /** A job waits while the lag is above this, so it stays close behind the processor (default 20,000). */
+  maxAhead?: number;
 }
 
 /** Row errors kept per job; the total count is always exact. */
@@ -163,6 +167,8 @@ export class ImportJobs {
     const todoLines = lines.filter((_l, i) => fresh.has(digests[i] ?? ''));
     job.progress.duplicates += events.length - todo.length;
     if (todo.length > 0) {
+      // Stay close behind the processor: bounded log lag, and live traffic keeps its headroom.
+      while (this.deps.lag() > (this.deps.maxAhead ?? 20_000) && !this.stopping) await new Promise((r) => setTimeout(r, 20));
       const result = await this.admitted(() => this.deps.collector.ingest({ source, events: todo, type: null, envelope: {} }));
       job.progress.accepted += result.accepted;
       job.progress.duplicates += result.duplicates;

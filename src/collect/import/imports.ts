@@ -32,13 +32,14 @@ export interface ImportsDeps {
   logger: Logger;
   dataPath: string;
   watch: { watchDir?: string; watchIntervalMs: number };
+  lag: () => number;
 }
 
 export async function openImports(deps: ImportsDeps) {
   const store = await ImportStore.open(deps.db);
   const source = (ws: string, id: string) => deps.catalog.source(ws, id);
   const jobs = new ImportJobs({
-    store, collector: deps.collector, source, clock: deps.clock, log: deps.logger,
+    store, collector: deps.collector, source, clock: deps.clock, log: deps.logger, lag: deps.lag,
     hashedEmails: (ws) => emailIndex(deps, ws),
   });
   const hooks = new HookRegistry(store, () => deps.clock.now());
