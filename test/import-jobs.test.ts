@@ -141,3 +141,11 @@ test('a bad mapping is refused before anything is stored; an unknown job answers
   assert.equal(g.status, 404);
   assert.equal(g.body.error.code, 'ENSEMBLE_ERR_IMPORT_JOB_NOT_FOUND');
 });
+
+test('the uploaded file is deleted once its job has ended', async () => {
+  const { readdirSync } = await import('node:fs');
+  const job = await finished(await upload('who,at\nfile-1,2026-01-01T00:00:00Z\n', { format: 'csv' }, { kind: 'events', event: 'Seen', userId: 'who', timestamp: 'at' }));
+  assert.equal(job.status, 'done');
+  const dir = join(s.dir, 'ensemble-imports');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(job.id)), []);
+});

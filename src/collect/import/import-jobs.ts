@@ -19,6 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { EnsembleError } from '../../protocol/errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/logger.js';
@@ -97,6 +98,9 @@ export class ImportJobs {
       job.updatedAt = this.deps.clock.now();
       this.deps.log.warn({ job: job.id, err: job.failure }, 'import job failed');
       await this.deps.store.recordChunk(job, []).catch(() => undefined);
+    }).then(async () => {
+      // The uploaded copy is personal data kept only to run (or resume) the job: gone once it ends.
+      if (job.status === 'done' || job.status === 'failed') await rm(job.file, { force: true });
     }).finally(() => this.running.delete(key));
     this.running.set(key, p);
   }
