@@ -163,6 +163,7 @@ test('CORS: preflight allows the SDK headers and echoes the origin with credenti
   for (const h of ['authorization', 'content-type', 'anonymousid', 'sentat', 'x-retry-count']) assert.ok(allowed.includes(h), h);
   const r = await post(`${s.url}/v1/p`, { type: 'page', anonymousId: 'a-cors', name: 'Home', writeKey: s.writeKey }, { origin: 'https://shop.example', 'content-type': 'text/plain' });
   assert.equal(r.headers.get('access-control-allow-origin'), 'https://shop.example');
+  assert.equal(r.headers.get('access-control-expose-headers'), 'Retry-After', 'a browser script may read Retry-After');
 });
 
 test('every route and short path accepts its event type', async () => {

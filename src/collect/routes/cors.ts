@@ -12,8 +12,11 @@ function allowOrigin(req: FastifyRequest, reply: FastifyReply): void {
     reply.header('access-control-allow-origin', origin);
     reply.header('access-control-allow-credentials', 'true');
     reply.header('vary', 'Origin');
+    // Browsers hide response headers from scripts unless listed: the tag backs off by Retry-After.
+    reply.header('access-control-expose-headers', 'Retry-After');
   } else {
     reply.header('access-control-allow-origin', '*');
+    reply.header('access-control-expose-headers', 'Retry-After');
   }
 }
 
