@@ -9,24 +9,12 @@
  *   sources.view(src).headers   // { 'x-api-key': '••••' }
  */
 import { EnsembleError } from '../protocol/errors.js';
-import { HEADER_MASK, type ExternalMappingT, type ExternalSourceInputT, type ExternalSourceUpdateT } from '../protocol/external.js';
+import { HEADER_MASK, type ExternalSourceInputT, type ExternalSourceUpdateT } from '../protocol/external.js';
 import type { DuckDbExternalStore, ExternalStatus, StoredExternalSource } from '../storage/duckdb/external-store.js';
 import { definitionProblems } from './validate.js';
 
-/** A definition as the service holds it: header values in clear. */
-export interface ExternalSource {
-  workspaceId: string;
-  id: string;
-  name: string;
-  url: string;
-  keys?: string[];
-  everySeconds: number;
-  headers: Record<string, string>;
-  mapping: ExternalMappingT;
-  enabled: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
+/** A definition as the service holds it: the stored one without its status, header values in clear. */
+export type ExternalSource = Omit<StoredExternalSource, 'status'>;
 
 export interface DefinitionDeps {
   store: DuckDbExternalStore;
