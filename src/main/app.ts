@@ -32,6 +32,7 @@ import { PreparePool } from '../collect/prepare-pool.js';
 import { openIpLookup } from '../collect/steps/ip.js';
 import { registerIngestRoutes } from '../collect/routes/ingest.js';
 import { registerTagRoutes } from '../collect/routes/tag.js';
+import { registerConsoleStatic } from '../api/console-static.js';
 import { ProfileMemory } from '../profiles/profile-memory.js';
 import { IdentityService } from '../identity/identity-service.js';
 import { decodeProfile } from '../identity/personal-data.js';
@@ -286,6 +287,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   await http.register(async (scope) => registerIngestRoutes(scope, { collector, sources: catalog.sources, clock, settings: config.collect, ip, pool }));
   await http.register(async (scope) => imports.registerPublic(scope));
   await http.register(async (scope) => registerTagRoutes(scope, { sources: catalog.sources, clock }));
+  // The web console at / (static files + SPA fallback; never under /api, /v1, /tag*, /health*, /metrics).
+  await http.register(async (scope) => registerConsoleStatic(scope));
   const profileByIdentifier = (ws: string, type: 'anonymous_id' | 'user_id', value: string) => {
     try {
       return identity.lookup(ws, type, value);

@@ -1,0 +1,7 @@
+import { useTranslation } from 'react-i18next';
+import { Page } from '../../components';
+
+export default function Placeholder() {
+  const { t } = useTranslation();
+  return <Page title={t('profiles.title')}><p>…</p></Page>;
+}
