@@ -17,7 +17,7 @@ import { dedupeKey, type DedupeIndex } from './dedupe.js';
 import type { GroupCommitLog, PendingRecord } from './group-commit.js';
 import type { IpLookup } from './steps/ip.js';
 import type { Envelope } from './steps/normalise.js';
-import { prepareEvents, type Prepared, type Rejection, type SourceRef } from './prepare.js';
+import { prepareEvents, type Prepared, type PreparedRecord, type Rejection, type SourceRef } from './prepare.js';
 
 export type { Rejection } from './prepare.js';
 
@@ -45,6 +45,13 @@ export interface CollectorDeps {
   clock: Clock;
   /** Events committed to the log but not yet processed (for back-pressure). */
   logLag: () => number;
+  /** The live event debugger (analytics/debugger-tap.ts): sees accepted and rejected events per source. */
+  tap?: CollectTap;
+}
+
+export interface CollectTap {
+  accepted(sourceId: string, records: readonly PreparedRecord[], receivedAt: number): void;
+  rejected(sourceId: string, rejections: ReadonlyArray<Pick<Rejection, 'code' | 'message'>>, receivedAt: number): void;
 }
 
 export class Collector {
@@ -69,6 +76,11 @@ export class Collector {
     }
   }
 
+  /** A request of a known source refused as a whole (unreadable body, too large): the debugger shows it. */
+  refused(sourceId: string, code: Rejection['code'], message: string): void {
+    this.deps.tap?.rejected(sourceId, [{ code, message }], this.deps.clock.now());
+  }
+
   /** Prepares already-parsed events on this thread, then commits them. */
   async ingest(req: IngestRequest): Promise<IngestResult> {
     const prepared = prepareEvents({
@@ -84,6 +96,7 @@ export class Collector {
     const { source, rejected } = prepared;
     metrics.received.inc(prepared.received);
     for (const r of rejected) metrics.rejected.inc({ code: r.code });
+    this.deps.tap?.rejected(source.id, rejected, prepared.receivedAt);
     // Counted here, on the main thread: worker threads have no registry that /metrics reads.
     if (prepared.masked) for (const [pattern, n] of Object.entries(prepared.masked)) metrics.masked.inc({ pattern }, n);
     this.admit(prepared.records.length);
@@ -117,6 +130,7 @@ export class Collector {
     } finally {
       for (const k of keys) if (this.inFlight.get(k) === committed) this.inFlight.delete(k);
     }
+    this.deps.tap?.accepted(source.id, records, now);
     // If an original failed, its client is told to retry, and so is this one: both may be the same event.
     await Promise.all(awaitedOriginals);
     return { accepted: records.length, duplicates, rejected };

@@ -90,6 +90,11 @@ import { SegmentLog } from '../storage/file-log/segment-log.js';
 import type { EventLog, EventStore } from '../storage/ports.js';
 import { wireGeo, type GeoWiring } from './geo.js';
 import { registerGeofenceRoutes } from '../api/geofence-routes.js';
+import { AnalyticsReader } from '../analytics/reader.js';
+import { DebuggerTap } from '../analytics/debugger-tap.js';
+import { registerAnalyticsRoutes } from '../api/analytics-routes.js';
+import { registerProfileListRoutes } from '../api/profile-list-routes.js';
+import { registerDebuggerRoutes } from '../api/debugger-routes.js';
 
 /** The source id the traits a journey sets are attributed to. */
 const JOURNEY_SOURCE = 'journeys';
@@ -208,7 +213,10 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   });
   groupCommit.onCommit(() => processor.wake());
   const ip = await openIpLookup();
-  const collector = new Collector({ config: config.collect, log: groupCommit, dedupe, ip, metrics, clock, logLag: () => processor.lag });
+  // The live event debugger's tap: one Map lookup per request while nobody watches.
+  const tap = new DebuggerTap(() => clock.now());
+  const collector = new Collector({ config: config.collect, log: groupCommit, dedupe, ip, metrics, clock, logLag: () => processor.lag, tap });
+  const analyticsReader = await AnalyticsReader.open(db);
   const pool = config.collect.prepareThreads > 0 ? new PreparePool(config.collect.prepareThreads) : null;
   const computedStore = await DuckDbComputedTraitStore.open(db);
   const computed = new ComputedTraitEngine();
@@ -374,6 +382,17 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     });
     registerDestinationRoutes(scope, { catalog, activation, personalization, now: () => clock.now() });
     registerGeofenceRoutes(scope, { catalog, fences: geo.fences });
+    registerAnalyticsRoutes(scope, {
+      catalog, reader: analyticsReader, now: () => clock.now(), sources: (ws) => catalog.sources.list(ws), rejectedToday: (id) => tap.rejectedToday(id),
+      isPersonal: (ws, key) => identity.rules(ws).isPersonal(key), purposes: (ws) => privacy.settings.purposes(ws).map((p) => p.id),
+      processingLagMs: async () => {
+        if (processor.lag === 0) return 0;
+        const [oldest] = await eventLog.readAfter(processor.cursor, 1);
+        return oldest ? Math.max(0, clock.now() - oldest.receivedAt) : 0;
+      },
+    });
+    registerProfileListRoutes(scope, { catalog, reader: analyticsReader, memory, identity });
+    registerDebuggerRoutes(scope, { catalog, tap });
     registerJourneyRoutes(scope, { catalog, journeys: activation.journeys, store: activation.store, pressure: activation.pressure });
     registerExternalSourceRoutes(scope, { catalog, external });
     registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain(),
@@ -408,6 +427,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       await imports.stop();
       collector.close();
       retention.stop();
+      tap.close();
       await httpClose.close();
       // After the HTTP server: the answers in flight have recorded their entries.
       await monitor.close();

@@ -80,6 +80,15 @@ export const ERRORS = {
   ENSEMBLE_ERR_EXTERNAL_SOURCE_INVALID: { status: 400, message: 'The external source definition is not valid; see details.problems.' },
   ENSEMBLE_ERR_EXTERNAL_SOURCE_NOT_FOUND: { status: 404, message: 'No such external source in this workspace.' },
   ENSEMBLE_ERR_EXTERNAL_SOURCE_EXISTS: { status: 409, message: 'The workspace already has an external source with this id.' },
+  ENSEMBLE_ERR_MODEL_INVALID: { status: 400, message: 'The model definition is not valid; see details.problems.' },
+  ENSEMBLE_ERR_MODEL_NOT_FOUND: { status: 404, message: 'No such model in this workspace.' },
+  ENSEMBLE_ERR_MODEL_EXISTS: { status: 409, message: 'The workspace already has a model with this key.' },
+  ENSEMBLE_ERR_MODEL_BUSY: { status: 409, message: 'The model is being trained; try again when that run ends.' },
+  ENSEMBLE_ERR_MODEL_NOT_TRAINED: { status: 409, message: 'The model has no trained version yet.' },
+  ENSEMBLE_ERR_MODEL_DATA_INSUFFICIENT: { status: 422, message: 'Not enough consenting profiles of each class to train and evaluate this model; see details.' },
+  ENSEMBLE_ERR_ANALYTICS_PATH_INVALID: { status: 400, message: 'Not a property path: use properties.<key>, traits.<key>, context.<key> or a named column.' },
+  ENSEMBLE_ERR_ANALYTICS_FILTER_INVALID: { status: 400, message: 'The analytics filter is not valid; see the message.' },
+  ENSEMBLE_ERR_ANALYTICS_RANGE_INVALID: { status: 400, message: 'The time range is not valid; see the message.' },
   ENSEMBLE_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

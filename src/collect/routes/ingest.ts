@@ -60,7 +60,10 @@ export async function registerIngestRoutes(app: FastifyInstance, deps: IngestRou
     const prepared = source && deps.pool && body.length >= POOL_MIN_BYTES
       ? await deps.pool.run({ input, settings: deps.settings })
       : await prepareBody(input, deps.settings, deps.ip, (key) => authenticate(deps.sources, key, now));
-    if (prepared.kind === 'error') throw new EnsembleError(prepared.code, prepared.message, prepared.details);
+    if (prepared.kind === 'error') {
+      if (source) deps.collector.refused(source.id, prepared.code, prepared.message);
+      throw new EnsembleError(prepared.code, prepared.message, prepared.details);
+    }
     return sendResult(reply, await deps.collector.commit(prepared), route !== 'batch');
   };
 
