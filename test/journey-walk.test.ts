@@ -51,6 +51,27 @@ test('wait_for takes the event or the timeout; a goal ends the journey at any st
   assert.equal(walk(def, { ...at, step: 'gone' }, { kind: 'timer' }, facts(1, NOW + 3 * 86_400_000)).state.outcome, 'dropped');
 });
 
+test('wait_for any of several events; a goal runs its instantaneous `then` steps on the way out and ends as a goal', () => {
+  const d: JourneyInputT = {
+    ...def, goal: { event: 'Bought', then: 'unads' },
+    steps: {
+      ...def.steps,
+      wait: { kind: 'wait_for', events: [{ event: 'Opened' }, { event: 'Clicked', filters: [{ property: 'url', op: 'contains', value: 'cart' }] }], timeout: '2d', next: 'done', onTimeout: 'later' },
+      unads: { kind: 'audience', destinationId: 'dst_ads', segmentId: 'seg_pool', action: 'remove', next: 'done' },
+    },
+  };
+  const at = walk(d, null, { kind: 'enter' }, facts(1)).state;
+  const ev = (event: string, properties: Record<string, unknown> = {}) => ({ kind: 'event' as const, event: { type: 'track', event, properties } });
+  assert.equal(walk(d, at, ev('Clicked', { url: 'https://x.example/help' }), facts(1)).changed, false, 'filters apply per event');
+  assert.equal(walk(d, at, ev('Clicked', { url: 'https://x.example/cart' }), facts(1)).state.outcome, 'exit');
+  assert.equal(walk(d, at, ev('Opened'), facts(1)).state.outcome, 'exit');
+  const goal = walk(d, at, ev('Bought'), facts(1));
+  assert.equal(goal.state.outcome, 'goal');
+  assert.equal(goal.state.step, null);
+  assert.deepEqual(goal.path, ['unads', 'done']);
+  assert.deepEqual(goal.effects, [{ kind: 'audience', step: 'unads', destinationId: 'dst_ads', segmentId: 'seg_pool', action: 'remove' }]);
+});
+
 test('the next time of day in a zone, across midnight and both daylight-saving changes', () => {
   assert.equal(new Date(nextTimeOfDay(Date.parse('2026-12-03T22:30:00Z'), '08:00', 'Europe/Paris')).toISOString(), '2026-12-04T07:00:00.000Z');
   assert.equal(new Date(nextTimeOfDay(Date.parse('2026-03-28T22:30:00Z'), '08:00', 'Europe/Paris')).toISOString(), '2026-03-29T06:00:00.000Z');

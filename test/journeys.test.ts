@@ -97,6 +97,19 @@ test('a journey definition is validated with precise errors', async () => {
     assert.ok(codes.includes(expected), `${expected} in ${JSON.stringify(codes)}`);
   }
   assert.ok(codes.some((c: string) => c.endsWith('loop_without_wait')), 'a loop without a wait is refused');
+
+  const waitsAtGoal = await s.api('POST', `${ws()}/journeys`, {
+    name: 'Goal that waits', entry: { kind: 'event', event: 'Go' }, goal: { event: 'Order Completed', then: 'pause' }, start: 'w',
+    steps: {
+      w: { kind: 'wait_for', event: { event: 'A' }, events: [{ event: 'B' }], timeout: '1d', next: 'done', onTimeout: 'done' },
+      pause: { kind: 'wait', for: '1d', next: 'done' },
+      done: { kind: 'exit' },
+    },
+  });
+  assert.equal(waitsAtGoal.status, 400);
+  const more = waitsAtGoal.body.error.details.problems.map((p: any) => `${p.path} ${p.code}`);
+  assert.ok(more.includes('/goal/then goal_then_waits'), JSON.stringify(more));
+  assert.ok(more.includes('/steps/w wait_for_form'), JSON.stringify(more));
 });
 
 test('cart recovery: email, then SMS for those who did not open it, then retargeting; purchases end it; a control group gets nothing', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { isTrackableUrl, messageLinks, signLink, verifyLink, type LinkPayload } from '../src/activate/message-links.js';
+import { instrumentText } from '../src/activate/text-links.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 const IDS = { workspaceId: 'ws_1', destinationId: 'dst_mail', profileId: 'prf_a', messageKey: 'dst_mail:m:42' };
@@ -70,6 +71,18 @@ test('messageLinks builds the documented routes, each token bound to its kind', 
   assert.deepEqual(verifyLink(KEY, c, 'c'), { ...base, k: 'c', u: 'https://shop.example/sale?x=1' });
   assert.equal(verifyLink(KEY, u, 'c'), null);
   assert.throws(() => links.click('javascript:alert(1)'), RangeError);
+});
+
+test('text messages: each http(s) URL goes through the click redirect, trailing punctuation stays outside, and an over-long result is sent untracked', () => {
+  const links = messageLinks('https://cdp.example.com', KEY, IDS);
+  const text = 'Cart: https://shop.example/cart?x=1. Help (https://shop.example/help), call tel:+33100000000 or ftp://x.example';
+  const out = instrumentText(text, links, 1600);
+  const clicks = [...out.matchAll(/https:\/\/cdp\.example\.com\/v1\/m\/c\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/g)].map((m) => verifyLink(KEY, m[1]!, 'c')?.u);
+  assert.deepEqual(clicks, ['https://shop.example/cart?x=1', 'https://shop.example/help']);
+  assert.ok(out.startsWith('Cart: https://cdp.example.com/v1/m/c/'));
+  assert.ok(out.includes('), call tel:+33100000000 or ftp://x.example'), out);
+  assert.equal(instrumentText(text, links, text.length + 10), text, 'too long once tracked: sent as written');
+  assert.equal(instrumentText('No link here.', links, 1600), 'No link here.');
 });
 
 test('property: verify(sign(x)) = x', () => {

@@ -1,7 +1,8 @@
 /**
  * Marketing pressure: policy validation, the connector → channel map, and `decide` on caps
  * (per channel and across channels, window boundaries, deferral and suppression), quiet hours
- * (midnight wrap, daylight-saving changes, the profile's zone) and displacement; then properties
+ * (midnight wrap, daylight-saving changes, the profile's zone) and displacement of waiting
+ * messages by more important ones; then properties
  * on random policies and histories (fast-check): a send never overfills a cap nor falls in quiet
  * hours, a deferral's instant is one at which the send goes ahead (and, without displacement, no
  * earlier one is), a suppression names a cap still full past `maxDeferMs`, decisions are
@@ -232,41 +233,43 @@ test('quiet hours first, then caps as of their end; until is the later of both',
   assert.deepEqual(run(weekly, { now: nightParis, history: [sent], maxDeferMs: 20 * HOUR }), { kind: 'suppress', rule: 'cap:email:1/7d' });
 });
 
-test('displacement: a strictly more important message takes the place of the least important one', () => {
+test('displacement: a strictly more important message takes the turn of a less important one still waiting', () => {
   const p = policy({ displace: true, caps: [{ channel: 'email', max: 2, within: '7d' }] });
-  const history = [msg(NOW - DAY, 'email', 5, 'promo-a'), msg(NOW + HOUR, 'email', 1, 'digest'), msg(NOW - 2 * DAY, 'email', 1, 'old-digest')];
-  // Two with priority 1: the latest (likeliest still pending) goes.
+  const digest = { ...msg(NOW + DAY, 'email', 1, 'digest'), waiting: true };
+  const history = [msg(NOW - 6 * DAY, 'email', 5, 'm1'), msg(NOW - DAY, 'email', 5, 'm2'), digest];
+  // m1 leaves the window in a day: the digest's turn, which the more important message takes.
+  assert.deepEqual(run(p, { history, priority: 9 }), { kind: 'defer', until: NOW + DAY, rule: 'cap:email:2/7d', displaced: ['digest'] });
+  // Equal priority is not enough: the digest keeps its turn, and the next room is in 6 days.
+  assert.deepEqual(run(p, { history, priority: 1 }), { kind: 'suppress', rule: 'cap:email:2/7d' });
+  // Without `displace`, first come first served.
+  assert.deepEqual(run(policy({ caps: p.caps }), { history, priority: 9 }), { kind: 'suppress', rule: 'cap:email:2/7d' });
+  // A message already sent is never displaced, however unimportant.
+  const sent = [msg(NOW - HOUR, 'email', 0, 'a'), msg(NOW - 2 * HOUR, 'email', 0, 'b')];
+  assert.deepEqual(run(p, { history: sent, priority: 9 }), { kind: 'suppress', rule: 'cap:email:2/7d' });
+  // Room for the new one and one waiting message only: the waiting ones keep their turns in order (time, then key).
   const three = policy({ displace: true, caps: [{ channel: 'email', max: 3, within: '7d' }] });
-  assert.deepEqual(run(three, { history, priority: 3 }), { kind: 'send', displaces: 'digest', rule: 'cap:email:3/7d' });
-  // Three counted for a cap of 2: one displacement is not enough.
-  assert.equal(run(p, { history, priority: 9, maxDeferMs: 7 * DAY }).kind, 'defer');
-  const two = history.slice(0, 2);
-  assert.deepEqual(run(p, { history: two, priority: 3 }), { kind: 'send', displaces: 'digest', rule: 'cap:email:2/7d' });
-  // Equal priority is not enough; without `displace` nothing is displaced.
-  assert.equal(run(p, { history: two, priority: 1 }).kind, 'suppress');
-  assert.equal(run(policy({ caps: p.caps }), { history: two, priority: 3 }).kind, 'suppress');
-  // Ties on priority and time: the smallest key, whatever the order.
-  const tie = [msg(NOW - HOUR, 'email', 0, 'b'), msg(NOW - HOUR, 'email', 0, 'a')];
-  assert.deepEqual(run(p, { history: tie, priority: 1 }), { kind: 'send', displaces: 'a', rule: 'cap:email:2/7d' });
-  assert.deepEqual(run(p, { history: [...tie].reverse(), priority: 1 }), { kind: 'send', displaces: 'a', rule: 'cap:email:2/7d' });
+  const tie = [msg(NOW - DAY, 'email', 5, 'x'), { ...msg(NOW + HOUR, 'email', 1, 'b'), waiting: true }, { ...msg(NOW + HOUR, 'email', 1, 'a'), waiting: true }];
+  assert.deepEqual(run(three, { history: tie, priority: 5 }), { kind: 'send', displaced: ['b'] });
+  assert.deepEqual(run(three, { history: [...tie].reverse(), priority: 5 }), { kind: 'send', displaced: ['b'] });
+  // The more important of two waiting messages keeps its turn first.
+  const ranked = [msg(NOW - DAY, 'email', 5, 'x'), { ...msg(NOW + 2 * HOUR, 'email', 3, 'late-but-important'), waiting: true }, { ...msg(NOW + HOUR, 'email', 1, 'early'), waiting: true }];
+  assert.deepEqual(run(three, { history: ranked, priority: 5 }), { kind: 'send', displaced: ['early'] });
 });
 
-test('displacement must make room in every full cap at once, and never overrides quiet hours', () => {
+test('displacement across caps, and never over quiet hours', () => {
   const p = policy({ displace: true, quietHours: QUIET, caps: [{ channel: 'email', max: 1, within: '7d' }, { channel: 'all', max: 2, within: '7d' }] });
-  // The SMS is the least important, but only the email is counted by both caps.
-  const history = [msg(NOW - DAY, 'email', 2, 'email-1'), msg(NOW - DAY, 'sms', 0, 'sms-1')];
-  assert.deepEqual(run(p, { history, priority: 3, maxDeferMs: 7 * DAY }), { kind: 'send', displaces: 'email-1', rule: 'cap:email:1/7d' });
-  assert.deepEqual(run(p, { history, priority: 3, channel: 'push', maxDeferMs: 7 * DAY }), { kind: 'send', displaces: 'sms-1', rule: 'cap:all:2/7d' });
-  assert.equal(run(p, { history, priority: 2, maxDeferMs: 7 * DAY }).kind, 'defer');
-  // Whatever the order of the caps.
-  const reordered = policy({ ...p, caps: [...p.caps].reverse() });
-  assert.deepEqual(run(reordered, { history, priority: 3, maxDeferMs: 7 * DAY }), { kind: 'send', displaces: 'email-1', rule: 'cap:all:2/7d' });
-  // At night: deferred to the morning, then sent displacing.
+  const history = [msg(NOW - DAY, 'email', 2, 'email-1'), { ...msg(NOW + 2 * HOUR, 'sms', 0, 'sms-w'), waiting: true }];
+  // A push fills the cross-channel cap: the waiting SMS gives way.
+  assert.deepEqual(run(p, { history, priority: 3, channel: 'push' }), { kind: 'send', displaced: ['sms-w'] });
+  // An email is held by the email cap, full of a sent message: nothing to displace.
+  assert.deepEqual(run(p, { history, priority: 3 }), { kind: 'suppress', rule: 'cap:email:1/7d' });
+  // Equal priority: the SMS keeps its turn; the push waits until the sent email leaves the window.
+  assertDefer(run(p, { history, priority: 0, channel: 'push', maxDeferMs: 7 * DAY }), NOW + 6 * DAY, 'cap:all:2/7d');
+  // At night: the push waits for the morning, and takes the turn the SMS had then.
   const night = Date.parse('2026-01-15T22:00:00Z');
-  const atNight = [msg(night - DAY, 'email', 0, 'e'), msg(night - DAY, 'sms', 0, 's')];
-  const d = run(p, { history: atNight, priority: 3, now: night });
-  assertDefer(d, Date.parse('2026-01-16T07:00:00Z'), 'quiet_hours:21:00-08:00');
-  assert.deepEqual(run(p, { history: atNight, priority: 3, now: Date.parse('2026-01-16T07:00:00Z') }), { kind: 'send', displaces: 'e', rule: 'cap:email:1/7d' });
+  const morning = Date.parse('2026-01-16T07:00:00Z');
+  const atNight = [msg(night - DAY, 'email', 0, 'e'), { ...msg(morning, 'sms', 0, 's'), waiting: true }];
+  assert.deepEqual(run(p, { history: atNight, priority: 3, channel: 'push', now: night }), { kind: 'defer', until: morning, rule: 'quiet_hours:21:00-08:00', displaced: ['s'] });
 });
 
 test('decide refuses a policy it cannot read rather than ignore a cap', () => {
@@ -310,6 +313,7 @@ const inputArb: fc.Arbitrary<PressureInput> = fc.integer({ min: T_MIN, max: T_MA
     channel: fc.constantFrom(...CHANNELS),
     priority: fc.integer({ min: 0, max: 5 }),
     key: fc.string({ minLength: 1, maxLength: 3 }),
+    waiting: fc.boolean(),
   }), { maxLength: 12, selector: (m) => m.key }),
   maxDeferMs: fc.option(fc.constantFrom(HOUR, DAY, 7 * DAY, 30 * DAY), { nil: undefined }),
 }, { requiredKeys: ['policy', 'channel', 'now', 'priority', 'history'] }));
@@ -330,23 +334,24 @@ function countAt(cap: PressureCapT, history: readonly SentMessage[], t: number):
 
 const applies = (cap: PressureCapT, channel: Channel): boolean => cap.channel === 'all' || cap.channel === channel;
 
-test('property: a send never makes a cap exceed its max (after the displaced message is cancelled), nor falls in quiet hours', () => {
+test('property: a send never makes a cap exceed its max (counting the turns kept by waiting messages), nor falls in quiet hours; only less important waiting messages are displaced', () => {
   let sends = 0;
   let displacements = 0;
   fc.assert(fc.property(inputArb, (input) => {
     const d = decide(input);
+    if (d.kind === 'suppress') return;
+    for (const key of d.displaced ?? []) {
+      displacements++;
+      assert.equal(input.policy.displace, true);
+      const gone = input.history.find((m) => m.key === key);
+      assert.ok(gone !== undefined && gone.waiting === true && gone.priority < input.priority, key);
+    }
     if (d.kind !== 'send') return;
     sends++;
     assert.equal(quietAt(input, input.now), false);
-    let history = input.history;
-    if ('displaces' in d) {
-      displacements++;
-      assert.equal(input.policy.displace, true);
-      const gone = history.find((m) => m.key === d.displaces);
-      assert.ok(gone !== undefined && gone.priority < input.priority);
-      history = history.filter((m) => m.key !== d.displaces);
-    }
-    const after = [...history, { at: input.now, channel: input.channel, priority: input.priority, key: '(new)' }];
+    // The messages that do not yield (sent ones, and waiting ones at least as important) all keep their place.
+    const yields = (m: SentMessage) => input.policy.displace === true && m.waiting === true && m.priority < input.priority;
+    const after = [...input.history.filter((m) => !yields(m)), { at: input.now, channel: input.channel, priority: input.priority, key: '(new)' }];
     for (const cap of input.policy.caps.filter((c) => applies(c, input.channel))) {
       assert.ok(countAt(cap, after, input.now) <= cap.max, `${JSON.stringify(cap)} ${JSON.stringify(d)}`);
     }

@@ -94,8 +94,13 @@ export class Dispatcher {
   private readonly running = new Set<Promise<void>>();
   /** Aborts requests in flight at shutdown: their items are retried after the restart. */
   private readonly shutdown = new AbortController();
-  /** Messages sent per profile (the pressure caps count them), newest last. */
+  /** Messages sent, or deferred and waiting for their turn, per profile (the pressure caps count them). */
   private readonly history = new Map<string, SentMessage[]>();
+  /**
+   * Waiting messages a more important one took the place of: dropped when their turn comes. Kept
+   * in memory only: after a restart they are decided afresh (and usually deferred again).
+   */
+  private readonly displaced = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -293,7 +298,8 @@ export class Dispatcher {
     };
     const pressured = new Map<string, { channel: Channel; priority: number }>();
     const t = performance.now();
-    for (const row of rows) {
+    // The most important messages are decided first: they take the turns (stable for equal priorities).
+    for (const row of [...rows].sort((a, b) => priorityOf(b) - priorityOf(a))) {
       const built = this.build(d, m, row, facts, now, pressured);
       if ('until' in built) {
         s.deferred.push({ key: row.key, nextAt: built.until, reason: `deferred:${built.rule}` });
@@ -337,6 +343,8 @@ export class Dispatcher {
     }
     const pid = this.deps.live(d.workspaceId, row.profileId);
     if (pid === undefined) return { kind: 'drop', reason: 'profile_erased' };
+    // A message that waited for its turn is decided afresh (its turn is remembered again if it waits more).
+    if (row.kind === 'message') this.unremember(pid, row.key);
     const denied = admit({ kind: row.kind, ...(row.action ? { action: row.action } : {}), profileId: pid, ...(row.segmentId ? { segmentId: row.segmentId } : {}) }, m, d.purpose, facts);
     if (denied) return denied;
     const identifiers = m.identify(this.deps.identifiersOf(d.workspaceId, pid), d.config);
@@ -349,14 +357,17 @@ export class Dispatcher {
       case 'message': {
         // Marketing pressure: every message of every journey and trigger, decided at send time.
         const channel = channelOf(m.id);
-        const priority = (payload as { priority?: number }).priority ?? 5;
+        const priority = priorityOf(row);
         if (channel) {
+          if (this.displaced.delete(row.key)) return { kind: 'drop', reason: 'suppressed:displaced' };
           const decision = decide({ policy: this.deps.pressure(d.workspaceId), channel, now, timeZone: this.deps.timeZoneOf(d.workspaceId, pid), priority, history: this.history.get(pid) ?? [] });
-          if (decision.kind === 'defer') return { until: decision.until, rule: decision.rule };
           if (decision.kind === 'suppress') return { kind: 'drop', reason: `suppressed:${decision.rule}` };
-          // Only sent messages are remembered, and a sent message cannot be unsent: a displacement
-          // would overfill the cap, so the full cap holds.
-          if ('displaces' in decision) return { kind: 'drop', reason: `suppressed:${decision.rule}` };
+          for (const k of decision.displaced ?? []) { this.displaced.add(k); this.unremember(pid, k); }
+          if (decision.kind === 'defer') {
+            // Its turn is kept: later messages count it, and a more important one may take it.
+            this.remember(pid, { at: decision.until, channel, priority, key: row.key, waiting: true });
+            return { until: decision.until, rule: decision.rule };
+          }
         }
         const msg = this.deps.message(d, row, pid);
         if ('kind' in msg) return msg;
@@ -445,4 +456,9 @@ function take(loop: Loop, n: number): DeliveryRow[] {
 /** The earlier of two due times (null: none). */
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+/** A message's priority (journeys set 1–10; 5 by default); other deliveries are not ranked. */
+function priorityOf(row: DeliveryRow): number {
+  return row.kind === 'message' ? (row.payload as { priority?: number } | null)?.priority ?? 5 : 0;
 }

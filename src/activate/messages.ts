@@ -1,7 +1,7 @@
 /**
  * Messages for one person, just before they are sent: the template rendered with the profile's
  * traits (Liquid), the signed links of this message (one-click unsubscribe, open pixel, click
- * redirects, status callbacks), and for email the HTML instrumented with them. Nothing is
+ * redirects, status callbacks), and for email the HTML, for SMS the text, instrumented with them. Nothing is
  * rendered ahead of time: a trait corrected or erased meanwhile is what the message shows.
  */
 import type { Destination } from '../protocol/activation.js';
@@ -14,6 +14,9 @@ import type { DeliveryRow } from '../storage/duckdb/activation-store.js';
 import { messageLinks, verifyLink, type LinkPayload } from './message-links.js';
 import { renderTemplate, validateTemplate } from './templates.js';
 import { instrumentHtml } from './email/instrument.js';
+import { instrumentText } from './text-links.js';
+import { SMS_MAX_BODY } from './twilio-sms/index.js';
+import { channelOf } from './pressure.js';
 
 export interface MessagesDeps {
   memory: ProfileMemory;
@@ -51,6 +54,7 @@ export class Messages {
       return { kind: 'drop', reason: 'template_error' };
     }
     if (d.type === 'email' && content.html !== undefined) content = { ...content, html: instrumentHtml(content.html, links) };
+    if (channelOf(d.type) === 'sms' && content.body !== undefined) content = { ...content, body: instrumentText(content.body, links, SMS_MAX_BODY) };
     return { content, traits, links };
   }
 

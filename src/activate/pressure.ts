@@ -16,7 +16,8 @@
  *   at the first instant the local clock reads `to` (if `to` is skipped by a spring-forward
  *   change, at the instant the clock jumps past it).
  * - `defaultTimeZone`: the zone of people whose profile has none (or an unknown one).
- * - `displace`: a more important message may take the place of a less important one in a full cap.
+ * - `displace`: a more important message may take the place of a less important one still
+ *   waiting for its turn (a message already sent cannot be unsent, so it is never displaced).
  *
  * `decide` is pure: it reads the policy, the instant, the channel and priority of the message and
  * the person's recent messages, and says `send`, `defer` (until an instant at which the send is
@@ -176,13 +177,15 @@ export function readPressurePolicy(input: unknown): { ok: true; policy: Pressure
 // ---------------------------------------------------------------------------------------------
 // Decision
 
-/** A message already sent (or scheduled) to the person. */
+/** A message sent to the person, or one waiting (deferred) for its turn at `at`. */
 export interface SentMessage {
   at: number;
   channel: Channel;
   priority: number;
   /** The caller's id of the message, named when it is displaced. */
   key: string;
+  /** Not sent yet: deferred to `at`. Only a waiting message can be displaced. */
+  waiting?: boolean;
 }
 
 export interface PressureInput {
@@ -195,21 +198,21 @@ export interface PressureInput {
   timeZone?: string | null;
   /** Higher is more important; only `displace` reads it. */
   priority: number;
-  /** The messages already sent to the person, in any order; only channel messages within the cap windows matter. */
+  /** The person's messages, sent or waiting, in any order; only those within the cap windows matter. */
   history: ReadonlyArray<SentMessage>;
   /** A cap that holds the message longer than this suppresses it (default 24 h). Quiet hours always defer. */
   maxDeferMs?: number;
 }
 
 /**
- * `send`: now. With `displaces`: a full cap is made room in by giving up the message of that key
- * (`rule` names the cap). `defer`: decide again at `until` (> now), when the rule that blocks
- * the send has lifted. `suppress`: do not send it; `rule` names the cap.
+ * `send`: now. `defer`: decide again at `until` (> now), when the rule that blocks the send has
+ * lifted. `suppress`: do not send it; `rule` names the cap. `displaced` (send and defer, with
+ * `policy.displace`): the keys of waiting messages this one took the place of, which the caller
+ * gives up.
  */
 export type PressureDecision =
-  | { kind: 'send' }
-  | { kind: 'send'; displaces: string; rule: string }
-  | { kind: 'defer'; until: number; rule: string }
+  | { kind: 'send'; displaced?: string[] }
+  | { kind: 'defer'; until: number; rule: string; displaced?: string[] }
   | { kind: 'suppress'; rule: string };
 
 /** Rounds of "quiet hours, then caps" before `decide` settles; three suffice, as caps only free up as time passes. */
@@ -219,37 +222,54 @@ const MAX_ROUNDS = 8;
  * Whether a message may be sent now, later, or not at all.
  *
  * Quiet hours first: in them, the earliest possible send is their end in the person's local
- * time. Caps are then evaluated as of that instant; a full cap moves it to when enough counted
+ * time. Caps are then evaluated as of that instant, counting sent and waiting messages alike (a
+ * waiting message keeps the turn it was given); a full cap moves it to when enough counted
  * messages have left the window (`max - 1` remain), unless that is later than
  * `now + maxDeferMs` (or never, with `max: 0`), which suppresses the message. The two are
  * re-applied until neither moves the instant (a cap may free up inside the next quiet hours).
- * Deciding again at `until` with the same history sends; without displacement, `until` is the
- * earliest instant at which every rule allows the send. `rule` names the constraint that set
- * `until` last.
+ * Deciding again at `until` with the same history sends; `until` is the earliest instant at
+ * which every rule allows the send. `rule` names the constraint that set `until` last.
  *
- * Displacement (`policy.displace`): when every full cap that applies holds exactly `max`
- * messages, and one of the messages counted in all of them has a priority strictly lower than
- * this message's, the send goes ahead and names that message (the lowest priority; then the
- * latest; then the smallest key). A message already delivered cannot be unsent: displacement
- * only helps callers that record messages they schedule ahead (dated after now), which they
- * then cancel. Quiet hours are never displaced.
+ * Displacement (`policy.displace`): waiting messages strictly less important than this one
+ * yield. This one is decided as if they were not there; then each of them, most important first
+ * (then earliest, then smallest key), keeps its turn only if it would still be sent at its `at`;
+ * the others are `displaced`. Quiet hours are never displaced, nor are sent messages.
  *
  * @example
- *   const policy: PressurePolicyT = { caps: [{ channel: 'email', max: 2, within: '7d' }], defaultTimeZone: 'Europe/Paris' };
+ *   const policy: PressurePolicyT = { caps: [{ channel: 'email', max: 2, within: '7d' }], defaultTimeZone: 'Europe/Paris', displace: true };
  *   const now = Date.parse('2026-01-15T10:00:00Z');
  *   const history = [
- *     { at: now - 6 * DAY, channel: 'email', priority: 0, key: 'm1' },
- *     { at: now - DAY, channel: 'email', priority: 0, key: 'm2' },
+ *     { at: now - 6 * DAY, channel: 'email', priority: 5, key: 'm1' },
+ *     { at: now - DAY, channel: 'email', priority: 5, key: 'm2' },
+ *     { at: now + DAY, channel: 'email', priority: 1, key: 'digest', waiting: true },
  *   ] as const;
- *   decide({ policy, channel: 'email', now, priority: 0, history });
- *   // { kind: 'defer', until: now + DAY, rule: 'cap:email:2/7d' }: m1 leaves the window then
- *   decide({ policy, channel: 'email', now, priority: 0, history, maxDeferMs: 3_600_000 });
- *   // { kind: 'suppress', rule: 'cap:email:2/7d' }
+ *   decide({ policy, channel: 'email', now, priority: 1, history });
+ *   // { kind: 'suppress', rule: 'cap:email:2/7d' }: behind the digest, room comes in 6 days only
+ *   decide({ policy, channel: 'email', now, priority: 9, history });
+ *   // { kind: 'defer', until: now + DAY, rule: 'cap:email:2/7d', displaced: ['digest'] }: m1 leaves the window then
  *   decide({ policy, channel: 'sms', now, priority: 0, history });
  *   // { kind: 'send' }: the cap is on email only
  */
 export function decide(input: PressureInput): PressureDecision {
-  const { policy, channel, now, priority, history } = input;
+  const yielding = input.policy.displace === true ? input.history.filter((m) => m.waiting === true && m.priority < input.priority) : [];
+  if (yielding.length === 0) return place(input);
+  const kept = input.history.filter((m) => !yielding.includes(m));
+  const decision = place({ ...input, history: kept });
+  if (decision.kind === 'suppress') return decision;
+  kept.push({ at: decision.kind === 'defer' ? decision.until : input.now, channel: input.channel, priority: input.priority, key: '', waiting: true });
+  const displaced: string[] = [];
+  const order = [...yielding].sort((a, b) => b.priority - a.priority || a.at - b.at || compareKeys(a.key, b.key));
+  for (const w of order) {
+    const still = place({ policy: input.policy, channel: w.channel, now: w.at, timeZone: input.timeZone ?? null, priority: w.priority, history: kept, maxDeferMs: 0 });
+    if (still.kind === 'send') kept.push(w);
+    else displaced.push(w.key);
+  }
+  return displaced.length === 0 ? decision : { ...decision, displaced };
+}
+
+/** `decide` without displacement: every message in the history keeps its place. */
+function place(input: PressureInput): Exclude<PressureDecision, { displaced: string[] }> {
+  const { policy, channel, now, history } = input;
   const maxDeferMs = input.maxDeferMs ?? DEFAULT_MAX_DEFER_MS;
   const zone = [input.timeZone, policy.defaultTimeZone].find((z): z is string => typeof z === 'string' && isTimeZone(z)) ?? 'UTC';
   const quiet = policy.quietHours === undefined ? null : quietRange(policy.quietHours);
@@ -268,9 +288,7 @@ export function decide(input: PressureInput): PressureDecision {
       }
     }
     const full = caps.map((cap) => ({ cap, counted: countedAt(cap, history, t) })).filter((f) => f.counted.length >= f.cap.max);
-    let displaced: SentMessage | null = null;
-    if (full.length > 0 && policy.displace === true) displaced = displacement(full, priority);
-    if (full.length > 0 && displaced === null) {
+    if (full.length > 0) {
       let latest = t;
       let latestRule = rule;
       for (const { cap, counted } of full) {
@@ -285,11 +303,7 @@ export function decide(input: PressureInput): PressureDecision {
       rule = latestRule;
       moved = true;
     }
-    if (!moved) {
-      if (t > now) return { kind: 'defer', until: t, rule };
-      const first = full[0];
-      return displaced !== null && first !== undefined ? { kind: 'send', displaces: displaced.key, rule: first.cap.rule } : { kind: 'send' };
-    }
+    if (!moved) return t > now ? { kind: 'defer', until: t, rule } : { kind: 'send' };
   }
   return { kind: 'defer', until: t, rule };
 }
@@ -318,19 +332,6 @@ function countedAt(cap: Cap, history: ReadonlyArray<SentMessage>, t: number): Se
 function freedAt(cap: Cap, counted: readonly SentMessage[]): number {
   const leaving = counted[counted.length - cap.max];
   return cap.max === 0 || leaving === undefined ? Infinity : leaving.at + cap.ms;
-}
-
-/** The message to give up so that every full cap has room, or null. */
-function displacement(full: ReadonlyArray<{ cap: Cap; counted: SentMessage[] }>, priority: number): SentMessage | null {
-  if (full.some((f) => f.counted.length !== f.cap.max)) return null;
-  const [first, ...rest] = full;
-  if (first === undefined) return null;
-  const candidates = first.counted.filter((m) => m.priority < priority && rest.every((f) => f.counted.includes(m)));
-  let best: SentMessage | null = null;
-  for (const m of candidates) {
-    if (best === null || m.priority < best.priority || (m.priority === best.priority && (m.at > best.at || (m.at === best.at && compareKeys(m.key, best.key) < 0)))) best = m;
-  }
-  return best;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

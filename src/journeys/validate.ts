@@ -42,6 +42,11 @@ export function journeyProblems(input: unknown, ctx: JourneyValidationContext): 
   if (def.entry.kind === 'event') filterProblems(def.entry.filters, '/entry/filters', add);
   if (def.entry.kind === 'schedule' && def.entry.timeZone !== undefined && !validZone(def.entry.timeZone)) add('/entry/timeZone', 'time_zone', `Unknown time zone "${def.entry.timeZone}".`);
   if (def.goal) filterProblems(def.goal.filters, '/goal/filters', add);
+  if (def.goal?.then !== undefined) {
+    ref('/goal/then', def.goal.then);
+    const waits = waitAfter(def, def.goal.then);
+    if (waits) add('/goal/then', 'goal_then_waits', `Step "${waits}" waits: the steps run at the goal must all be instantaneous, as the person is leaving.`);
+  }
 
   for (const id of Object.keys(def.steps)) {
     const step: JourneyStepT | undefined = def.steps[id];
@@ -53,8 +58,9 @@ export function journeyProblems(input: unknown, ctx: JourneyValidationContext): 
         if ((step.for === undefined) === (step.until === undefined)) add(at, 'wait_form', 'A wait has either `for` (a duration) or `until` (a time of day).');
         break;
       case 'wait_for':
-        if ((step.event === undefined) === (step.segment === undefined)) add(at, 'wait_for_form', 'A wait_for waits for either an `event` or a `segment` change.');
+        if ([step.event, step.events, step.segment].filter((x) => x !== undefined).length !== 1) add(at, 'wait_for_form', 'A wait_for waits for one of: an `event`, any of several `events`, or a `segment` change.');
         if (step.event) filterProblems(step.event.filters, `${at}/event/filters`, add);
+        step.events?.forEach((e, i) => filterProblems(e.filters, `${at}/events/${i}/filters`, add));
         if (step.segment) segment(`${at}/segment/segmentId`, step.segment.segmentId);
         break;
       case 'branch':
@@ -115,6 +121,20 @@ function conditionProblems(c: SegmentCondition, at: string, ctx: ValidationConte
     if (n.kind === 'not') visit(n.of, `${path}/of`);
   };
   visit(c, at);
+}
+
+/** The first waiting step (wait, wait_for, or a split, whose draw belongs on the way in) reachable from `from`, or null. */
+function waitAfter(def: JourneyInputT, from: string): string | null {
+  const seen = new Set<string>();
+  const todo = [from];
+  for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+    const step = def.steps[id];
+    if (!step || seen.has(id)) continue;
+    seen.add(id);
+    if (step.kind === 'wait' || step.kind === 'wait_for' || step.kind === 'split') return id;
+    for (const [, next] of nextOf(step)) if (next !== undefined) todo.push(next);
+  }
+  return null;
 }
 
 /** A step on a cycle of instantaneous steps (no wait, no wait_for), or null. */

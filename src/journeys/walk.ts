@@ -56,7 +56,10 @@ export function walk(def: JourneyInputT, current: Position | null, input: WalkIn
   if (input.kind === 'enter') return run(def, def.start, { step: null, dueAt: null, outcome: null, branch: null }, facts);
   if (!current || current.step === null) return unchanged(current ?? { step: null, dueAt: null, outcome: null, branch: null });
   if (input.kind === 'event' && def.goal && compileMatcher({ event: def.goal.event, filters: def.goal.filters ?? [] })(input.event)) {
-    return { state: { step: null, dueAt: null, outcome: 'goal', branch: current.branch }, effects: [], path: [], changed: true };
+    if (def.goal.then === undefined) return { state: { step: null, dueAt: null, outcome: 'goal', branch: current.branch }, effects: [], path: [], changed: true };
+    // The goal's own steps are instantaneous (validated), so the walk ends; it ends as a goal whatever its last step.
+    const out = run(def, def.goal.then, current, facts);
+    return { ...out, state: { step: null, dueAt: null, outcome: 'goal', branch: out.state.branch } };
   }
   const step = def.steps[current.step];
   if (!step) return { state: { step: null, dueAt: null, outcome: 'dropped', branch: current.branch }, effects: [], path: [], changed: true };
@@ -67,7 +70,9 @@ export function walk(def: JourneyInputT, current: Position | null, input: WalkIn
       if (step.kind === 'wait_for') return run(def, step.onTimeout, current, facts);
       return unchanged(current);
     case 'event':
-      if (step.kind === 'wait_for' && step.event && compileMatcher({ event: step.event.event, filters: step.event.filters ?? [] })(input.event)) return run(def, step.next, current, facts);
+      if (step.kind === 'wait_for' && [...(step.event ? [step.event] : []), ...(step.events ?? [])].some((m) => compileMatcher({ event: m.event, filters: m.filters ?? [] })(input.event))) {
+        return run(def, step.next, current, facts);
+      }
       return unchanged(current);
     case 'segment':
       if (step.kind === 'wait_for' && step.segment && step.segment.segmentId === input.segmentId && (step.segment.on === 'entered') === input.entered) return run(def, step.next, current, facts);

@@ -86,6 +86,7 @@ import { registerCookieSync } from '../collect/routes/cookie-sync.js';
 import { registerMessageLinks } from '../collect/routes/message-links.js';
 import { traitValues } from '../profiles/traits.js';
 import { verifyTwilioSignature } from '../activate/twilio-sms/index.js';
+import { channelOf } from '../activate/pressure.js';
 import { SegmentLog } from '../storage/file-log/segment-log.js';
 import type { EventLog, EventStore } from '../storage/ports.js';
 import { wireGeo, type GeoWiring } from './geo.js';
@@ -324,6 +325,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     registerMessageLinks(scope, {
       collector, clock, verify: (token) => activation.messages.verify(token),
       who: (_ws, pid) => identity.eventIdentity(pid),
+      channel: (p) => channelOf(activation.destinations.find(p.d)?.type ?? ''),
       baseUrl: () => baseUrl,
       genuineStatus: (p, url, form, headers) => {
         const d = activation.destinations.find(p.d);

@@ -67,7 +67,7 @@ export interface MessageLinks {
   unsubscribe: string;
   /** 1×1 pixel that records `Email Opened`. */
   open: string;
-  /** The signed redirect recording `Email Link Clicked` for one target URL. */
+  /** The signed redirect recording `Email Link Clicked` (`SMS Link Clicked` for text messages) for one target URL. */
   click(url: string): string;
   /** Where delivery status callbacks (e.g. SMS) come back as events. */
   status: string;

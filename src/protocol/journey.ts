@@ -5,8 +5,8 @@
  *
  * - `wait`: for a duration (`for: '2d'`), or until a time of day in the profile's time zone
  *   (`until: '08:00'`, the next such time), then `next`.
- * - `wait_for`: until an event (with property filters) happens or a segment is entered/exited,
- *   then `next`; after `timeout` without it, `onTimeout`.
+ * - `wait_for`: until an event (with property filters) happens — `event`, or any of several with
+ *   `events` — or a segment is entered/exited, then `next`; after `timeout` without it, `onTimeout`.
  * - `branch`: `condition` (the segment language, restricted to what is known about the person
  *   now: traits, computed traits, segment membership, consent, and/or/not) → `then` or `else`.
  * - `split`: random percentages summing to 100; a branch marked `control` receives nothing and
@@ -18,7 +18,9 @@
  * - `update_trait`: sets traits on the profile (through the collector, like any identify).
  * - `webhook`: forwards a `Journey Step` event to an event destination (a webhook).
  * - `exit`: leaves the journey.
- * A `goal` event at any point ends the journey for that person and counts a conversion.
+ * A `goal` event at any point ends the journey for that person and counts a conversion; its
+ * optional `then` names instantaneous steps run on the way out (e.g. remove the person from the
+ * retargeting audience an earlier step added them to).
  *
  * @example
  *   { "name": "Cart recovery", "entry": { "kind": "segment", "segmentId": "seg_cart" },
@@ -42,6 +44,11 @@ const EventMatch = Type.Object({
   filters: Type.Optional(Type.Array(PropertyFilter, { maxItems: 20 })),
 }, { additionalProperties: false });
 export type EventMatchT = Static<typeof EventMatch>;
+const Goal = Type.Object({
+  event: EventMatch.properties.event,
+  filters: EventMatch.properties.filters,
+  then: Type.Optional(Type.String({ pattern: StepId.pattern, description: 'Steps run when the goal is reached (no waits): audience removals, trait updates, webhooks.' })),
+}, { additionalProperties: false });
 
 export const JourneyEntry = Type.Union([
   Type.Object({ kind: Type.Literal('segment'), segmentId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
@@ -57,6 +64,7 @@ export const JourneyStep = Type.Union([
   Type.Object({ kind: Type.Literal('wait'), for: Type.Optional(Duration), until: Type.Optional(TimeOfDay), next: StepId }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('wait_for'), event: Type.Optional(EventMatch),
+    events: Type.Optional(Type.Array(EventMatch, { minItems: 1, maxItems: 10, description: 'Any of these events ends the wait.' })),
     segment: Type.Optional(Type.Object({ segmentId: Type.String({ minLength: 1, maxLength: 100 }), on: Type.Union([Type.Literal('entered'), Type.Literal('exited')]) }, { additionalProperties: false })),
     timeout: Duration, next: StepId, onTimeout: StepId,
   }, { additionalProperties: false }),
@@ -76,7 +84,7 @@ export type JourneyStepT = Static<typeof JourneyStep>;
 export const JourneyInput = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   entry: JourneyEntry,
-  goal: Type.Optional(EventMatch),
+  goal: Type.Optional(Goal),
   reentry: Type.Optional(Type.Union([
     Type.Object({ policy: Type.Literal('once') }, { additionalProperties: false }),
     Type.Object({ policy: Type.Literal('always') }, { additionalProperties: false }),

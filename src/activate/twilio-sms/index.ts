@@ -27,7 +27,7 @@ export type TwilioSmsConfigT = Static<typeof TwilioSmsConfig>;
 
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 /** Twilio's documented limit for `Body`. */
-const MAX_BODY = 1600;
+export const SMS_MAX_BODY = 1600;
 
 function messagesUrl(c: TwilioSmsConfigT): string {
   return `${(c.apiBase ?? 'https://api.twilio.com').replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(c.accountSid)}/Messages.json`;
@@ -63,7 +63,7 @@ async function sendOne(item: MessageItem, ctx: DestinationContext<TwilioSmsConfi
   if (to === undefined) return { kind: 'drop', reason: 'no_phone' };
   const body = item.content.body ?? '';
   if (body.trim() === '') return { kind: 'drop', reason: 'no_body' };
-  if (body.length > MAX_BODY) return { kind: 'drop', reason: 'body_too_long' };
+  if (body.length > SMS_MAX_BODY) return { kind: 'drop', reason: 'body_too_long' };
   const previous = await ctx.store.get(storeKey(item.key)).catch(() => null);
   if (previous) return { kind: 'ok', detail: previous };
 

@@ -4,7 +4,8 @@
  *   not unsubscribe anyone); `POST` the same URL is RFC 8058 one-click (`List-Unsubscribe=One-Click`)
  *   and the page's button: the objection is recorded as the destination's purpose withdrawn;
  * - `GET /v1/m/o/{token}.gif`: the open pixel → `Email Opened`;
- * - `GET /v1/m/c/{token}`: the click redirect → `Email Link Clicked`, then 302 to the target;
+ * - `GET /v1/m/c/{token}`: the click redirect → `Email Link Clicked` (`SMS Link Clicked`, `Push Link
+ *   Clicked` for links of those channels), then 302 to the target;
  * - `POST /v1/m/s/{token}`: delivery status callbacks (Twilio's form) → `SMS <status>` events.
  * Events go through the collector like any other (durable, deduplicated), attributed to the
  * internal source `messaging`. A link that does not verify records nothing.
@@ -18,6 +19,7 @@ import type { Collector } from '../collector.js';
 import type { LinkPayload } from '../../activate/message-links.js';
 import { twilioStatusEvent } from '../../activate/twilio-sms/index.js';
 import { TRANSPARENT_GIF } from './pixel.js';
+import type { Channel } from '../../activate/pressure.js';
 
 /** The source id message events are attributed to. */
 export const MESSAGING_SOURCE = 'messaging';
@@ -32,6 +34,8 @@ export interface MessageLinkDeps {
   unsubscribe(p: LinkPayload): Promise<string>;
   /** A status callback is the platform's own (e.g. X-Twilio-Signature over `url` and the form). */
   genuineStatus(p: LinkPayload, url: string, form: Record<string, string>, headers: Record<string, unknown>): boolean;
+  /** The channel of the destination the link was made for (null when not a messaging one, or gone). */
+  channel(p: LinkPayload): Channel | null;
   /** This server's public base URL (the callback URL the platform signed starts with it). */
   baseUrl(): string;
 }
@@ -85,7 +89,9 @@ export function registerMessageLinks(app: FastifyInstance, deps: MessageLinkDeps
   app.get<{ Params: { token: string } }>('/v1/m/c/:token', { schema: { hide: true } }, async (req, reply) => {
     const p = verified(req.params.token, 'c');
     if (!p.u || !/^https?:\/\//i.test(p.u)) throw new EnsembleError('ENSEMBLE_ERR_LINK_INVALID');
-    await track(p, 'Email Link Clicked', { url: p.u }, `${p.u}\u0000${Math.floor(deps.clock.now() / 60_000)}`);
+    const channel = deps.channel(p);
+    const event = channel === 'sms' ? 'SMS Link Clicked' : channel === 'push' ? 'Push Link Clicked' : 'Email Link Clicked';
+    await track(p, event, { url: p.u }, `${p.u}\u0000${Math.floor(deps.clock.now() / 60_000)}`);
     return reply.redirect(p.u, 302);
   });
 
