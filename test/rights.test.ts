@@ -253,8 +253,15 @@ test('erasure removes the person from every table and file, destroys their keys,
   assert.equal(await lookup('anonymous_id', (p.anons[1] as string)), null);
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
   assert.match(metrics, /ensemble_events_suppressed_total 2/);
+  // ...even when they carry the grant the device stored before the erasure (no decision time, or an older one)...
+  const before = new Date(Date.now() - 86_400_000).toISOString();
+  await send([
+    { type: 'page', anonymousId: (p.anons[1] as string), name: 'Home', context: { consent: { categoryPreferences: { analytics: true } } } },
+    { type: 'page', anonymousId: (p.anons[1] as string), name: 'Home', context: { consent: { categoryPreferences: { analytics: true }, decidedAt: before } } },
+  ]);
+  assert.equal(await lookup('anonymous_id', (p.anons[1] as string)), null, 'a relayed old grant brings no one back');
   // ...until the person comes back and consents again.
-  await send([{ type: 'page', anonymousId: (p.anons[1] as string), name: 'Home', context: { consent: { categoryPreferences: { analytics: true } } } }]);
+  await send([{ type: 'page', anonymousId: (p.anons[1] as string), name: 'Home', context: { consent: { categoryPreferences: { analytics: true }, decidedAt: new Date().toISOString() } } }]);
   assert.ok(await lookup('anonymous_id', (p.anons[1] as string)), 'a new consent lifts the suppression');
   await send([{ type: 'track', anonymousId: (p.anons[1] as string), event: 'Later' }]);
   assert.equal((await lookup('anonymous_id', (p.anons[1] as string))).eventCount, 2);

@@ -75,6 +75,7 @@ test('strict source: nothing stored or sent before consent; a grant sends the vi
   assert.deepEqual(granted.events.map((e) => e.event ?? e.type),
     ['Before Consent', 'page', 'Button Clicked', 'page', 'Consent Preference Updated'], 'what happened before the grant is sent after it, in order');
   assert.equal(granted.events[0].context.consent.categoryPreferences.analytics, true);
+  assert.ok(Math.abs(Date.parse(granted.events[0].context.consent.decidedAt) - Date.now()) < 600_000, 'the grant says when it was made');
   const device = await deviceState(tab);
   assert.ok(device.cookies.includes('ensemble_aid') && device.local.includes('ensemble_aid'), 'the anonymous id is stored once consent is given');
   assert.equal((await consentsOf(granted.profileId!)).analytics, 'granted');

@@ -56,7 +56,7 @@ export async function wirePrivacy(deps: {
   ledger.apply(await store.latest());
   const rightsStore = await DuckDbRightsStore.open(deps.db);
   const suppressions = new Suppressions(identity.keys, (ws) => identity.rules(ws));
-  for (const s of await rightsStore.suppressions()) suppressions.add(s.workspaceId, [s]);
+  for (const s of await rightsStore.suppressions()) suppressions.add(s.workspaceId, [s], s.since);
   for (const r of await rightsStore.restrictions()) ledger.restrict(r.workspaceId, r.profileId, true);
   const step = new ConsentStep({
     ledger, settings, suppressions, source: (id) => catalog.sources.get(id), now: () => deps.clock.now(),

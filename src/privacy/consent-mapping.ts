@@ -41,6 +41,12 @@ export interface ConsentDecision {
   purpose: string;
   granted: boolean;
   proof: ConsentProof;
+  /**
+   * When the person made the decision, if the event says: the TC string's LastUpdated, or
+   * `context.consent.decidedAt` (ISO 8601; tag.js sends it). Null when unknown — a device may be
+   * relaying a decision it stored long ago.
+   */
+  decidedAt: number | null;
 }
 
 /** A mapping with its category names lower-cased once. */
@@ -61,12 +67,14 @@ export class ConsentReader {
       if (!prior || (prior.granted && !d.granted)) byPurpose.set(d.purpose, d);
     };
     const textVersion = typeof c.version === 'string' ? c.version : undefined;
+    const stated = typeof c.decidedAt === 'string' ? Date.parse(c.decidedAt) : NaN;
+    const decidedAt = Number.isFinite(stated) ? stated : null;
     const prefs = c.categoryPreferences;
     if (typeof prefs === 'object' && prefs !== null && !Array.isArray(prefs)) {
       for (const [category, value] of Object.entries(prefs as Record<string, unknown>)) {
         if (typeof value !== 'boolean') continue;
         for (const purpose of this.purposesOf(category)) {
-          decide({ purpose, granted: value, proof: { messageId, sourceId, category, ...(textVersion ? { textVersion } : {}) } });
+          decide({ purpose, granted: value, decidedAt, proof: { messageId, sourceId, category, ...(textVersion ? { textVersion } : {}) } });
         }
       }
     }
@@ -78,7 +86,7 @@ export class ConsentReader {
         for (const [purpose, needed] of Object.entries(this.mapping.tcf)) {
           if (!this.purposes.has(purpose)) continue;
           decide({
-            purpose, granted: needed.every((p) => given.has(p)),
+            purpose, granted: needed.every((p) => given.has(p)), decidedAt: tcf.value.lastUpdated,
             proof: { messageId, sourceId, tcString: c.tcfString, cmpId: tcf.value.cmpId, cmpVersion: tcf.value.cmpVersion, policyVersion: tcf.value.policyVersion },
           });
         }

@@ -9,8 +9,10 @@
  *   row is written for it. A withdrawal carried by such an event is still recorded on the
  *   existing profile, so it takes effect at once.
  * - an event carrying an identifier of an erased person (privacy/suppressions.ts) is dropped,
- *   unless it carries a consent grant: then the person is back by their own choice, and those
- *   identifiers leave the suppression list.
+ *   unless it carries a consent grant decided after the erasure was asked for (its `decidedAt`,
+ *   from the TC string or `context.consent.decidedAt`): then the person is back by their own
+ *   choice, and those identifiers leave the suppression list. A grant without a decision time,
+ *   or an older one, is what a device relays from its storage on every event: it brings no one back.
  * The records, counts and lifted suppressions commit in the batch's transaction; memory learns them after.
  */
 import type { CollectedEvent } from '../protocol/event.js';
@@ -90,11 +92,12 @@ export class ConsentBatch {
   admit(e: CollectedEvent, seq: bigint, at: number): boolean {
     const matched = this.deps.suppressions.matches(e).filter((m) => !this.lifted.some((l) => l.workspaceId === e.workspaceId && l.type === m.type && l.hash === m.hash));
     if (matched.length > 0) {
-      if (!this.decisionsOf(e).some((d) => d.granted)) {
+      const since = Math.max(...matched.map((m) => m.since));
+      if (!this.decisionsOf(e).some((d) => d.granted && d.decidedAt !== null && d.decidedAt > since)) {
         this.suppressed++;
         return false;
       }
-      for (const m of matched) this.lifted.push({ workspaceId: e.workspaceId, ...m });
+      for (const m of matched) this.lifted.push({ workspaceId: e.workspaceId, type: m.type, hash: m.hash });
     }
     const source = this.deps.source(e.sourceId);
     if (source?.consentMode !== 'strict') return true;

@@ -87,7 +87,8 @@ export async function eraseNow(deps: ErasureDeps, workspaceId: string, profileId
     const receipt = request && { ...request, result: { ...request.result, deleted: logged } };
     const counts = { ...logged, ...(await store.erase(target, suppress, receipt)) };
     for (const id of ids) identity.keys.destroy(ws, id);
-    deps.suppressions.add(ws, suppress);
+    // Since the request was received, as stored: a consent decided before it is no way back.
+    if (request) deps.suppressions.add(ws, suppress, request.receivedAt);
     if (request) await deps.checkpoint();
     return counts;
   }

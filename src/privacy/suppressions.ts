@@ -1,8 +1,10 @@
 /**
  * The suppression list: keyed hashes of an erased person's identifiers, so the events their
  * devices keep sending do not bring them back as a new profile. An event carrying any of them
- * is dropped, unless it carries a new consent grant: a person who comes back and consents again
- * is welcome, and their identifiers leave the list.
+ * is dropped, unless it carries a consent grant decided after the erasure was asked for
+ * (privacy/consent-step.ts): a person who comes back and consents again is welcome, and their
+ * identifiers leave the list. Each entry remembers since when it holds (`since`, ms), because a
+ * device relays the decision it stored long ago on every event: that old grant is no new consent.
  *
  * The hashes are under a key of their own (KeyRing.suppressionHash), not the lookup key, so
  * nothing left after an erasure equals the hashes the identity tables held.
@@ -17,18 +19,22 @@ export interface SuppressionEntry {
   hash: string;
 }
 
+/** An entry in force: suppressed since the erasure request was received. */
+export type ActiveSuppression = SuppressionEntry & { since: number };
+
 export class Suppressions {
-  private readonly byWs = new Map<string, Set<string>>();
+  /** Per workspace: `type NUL hash` → since (ms). */
+  private readonly byWs = new Map<string, Map<string, number>>();
 
   constructor(private readonly keys: KeyRing, private readonly rules: (workspaceId: string) => IdentityRules) {}
 
-  add(workspaceId: string, entries: Iterable<SuppressionEntry>): void {
+  add(workspaceId: string, entries: Iterable<SuppressionEntry>, since: number): void {
     let set = this.byWs.get(workspaceId);
     if (!set) {
-      set = new Set();
+      set = new Map();
       this.byWs.set(workspaceId, set);
     }
-    for (const e of entries) set.add(`${e.type}\u0000${e.hash}`);
+    for (const e of entries) set.set(`${e.type}\u0000${e.hash}`, since);
   }
 
   remove(workspaceId: string, entries: Iterable<SuppressionEntry>): void {
@@ -43,14 +49,15 @@ export class Suppressions {
   }
 
   /** The suppressed identifiers an event carries (none, quickly, in a workspace without suppressions). */
-  matches(e: CollectedEvent): SuppressionEntry[] {
+  matches(e: CollectedEvent): ActiveSuppression[] {
     const set = this.byWs.get(e.workspaceId);
     if (!set || set.size === 0) return [];
-    const out: SuppressionEntry[] = [];
+    const out: ActiveSuppression[] = [];
     for (const c of rawClaims(e, this.rules(e.workspaceId))) {
       if (c.type === PREVIOUS_ID) continue;
       const entry = this.entryOf(e.workspaceId, c.type, c.raw);
-      if (entry && set.has(`${entry.type}\u0000${entry.hash}`)) out.push(entry);
+      const since = entry === null ? undefined : set.get(`${entry.type}\u0000${entry.hash}`);
+      if (entry !== null && since !== undefined) out.push({ ...entry, since });
     }
     return out;
   }

@@ -11,8 +11,9 @@
  *   server records the withdrawal on the profile), drops everything unsent, clears the device
  *   storage and stops tracking. Only a standard source keeps the refusal (no identifier) on
  *   the device, so it is not asked again.
- * Every event carries the decision in force: `context.consent.categoryPreferences`, or the TC
- * string of a TCF CMP (`context.consent.tcString`).
+ * Every event carries the decision in force: `context.consent.categoryPreferences` with the time
+ * it was made (`decidedAt`), or the TC string of a TCF CMP (`context.consent.tcString`, which
+ * dates itself).
  *
  * @example
  *   const tag = new Tag(resolveOptions({}, 'wk', {}, 'https://cdp.example.com/tag.js'));
@@ -44,6 +45,8 @@ export class Tag {
   private state: State;
   private prefs: Prefs | null = null;
   private tcString: string | null = null;
+  /** When the decision in force was made (ISO 8601), null before any. */
+  private decidedAt: string | null = null;
   private anon: string;
   private uid: string | null;
   private waiting: Message[] = [];
@@ -55,10 +58,11 @@ export class Tag {
   constructor(readonly o: ResolvedOptions, private readonly cmp = false) {
     this.storage = new DeviceStorage(false);
     try {
-      const saved = JSON.parse(this.storage.get('consent') ?? 'null') as { p?: Prefs; tc?: string } | null;
+      const saved = JSON.parse(this.storage.get('consent') ?? 'null') as { p?: Prefs; tc?: string; d?: string } | null;
       if (saved && typeof saved.p === 'object') {
         this.prefs = saved.p;
         this.tcString = saved.tc ?? null;
+        this.decidedAt = saved.d ?? null;
       }
     } catch { /* a damaged record counts as no decision */ }
     this.state = this.stateOf(this.prefs);
@@ -163,13 +167,16 @@ export class Tag {
     this.tcString = tcString ?? null;
     const next = this.stateOf(this.prefs);
     const changed = JSON.stringify({ p: this.prefs, tc: this.tcString }) !== record;
+    // When the person decided: the server lets only a decision newer than an erasure bring them
+    // back. A site repeating the same decision on every page load is not deciding anew.
+    if (changed) this.decidedAt = new Date().toISOString();
     if (next === 'granted') {
       this.state = 'granted';
       this.transport.open();
       this.storage.allow();
       this.storage.set('aid', this.anon);
       if (this.uid) this.storage.set('uid', this.uid);
-      this.storage.set('consent', JSON.stringify({ p: this.prefs, ...(this.tcString ? { tc: this.tcString } : {}) }));
+      this.storage.set('consent', JSON.stringify({ p: this.prefs, d: this.decidedAt, ...(this.tcString ? { tc: this.tcString } : {}) }));
       const waiting = this.waiting;
       this.waiting = [];
       for (const m of waiting) this.deliver(m);
@@ -180,7 +187,7 @@ export class Tag {
       // Only what was tracked needs a withdrawal recorded; a first refusal sends nothing.
       this.transport.close(before === 'granted' ? [this.stamp(this.message({ type: 'track', event: 'Consent Preference Updated', properties: {} }))] : []);
       this.storage.clear();
-      if (!this.o.strict) this.storage.set('consent', JSON.stringify({ p: this.prefs }), true);
+      if (!this.o.strict) this.storage.set('consent', JSON.stringify({ p: this.prefs, d: this.decidedAt }), true);
       this.anon = uuid();
       this.uid = null;
     }
@@ -247,7 +254,7 @@ export class Tag {
   private stamp(m: Message): Message {
     const context = m.context as Props;
     if (this.tcString) context.consent = { tcString: this.tcString };
-    else if (this.prefs) context.consent = { categoryPreferences: { ...this.prefs } };
+    else if (this.prefs) context.consent = { categoryPreferences: { ...this.prefs }, ...(this.decidedAt ? { decidedAt: this.decidedAt } : {}) };
     return m;
   }
 

@@ -54,9 +54,9 @@ export class DuckDbRightsStore {
     return new Set(rows.map((r) => r.message_id as string));
   }
 
-  async suppressions(): Promise<Array<{ workspaceId: string; type: string; hash: string }>> {
-    const rows = await all(this.conn, 'SELECT workspace_id, type, hash FROM suppressions');
-    return rows.map((r) => ({ workspaceId: r.workspace_id as string, type: r.type as string, hash: r.hash as string }));
+  async suppressions(): Promise<Array<{ workspaceId: string; type: string; hash: string; since: number }>> {
+    const rows = await all(this.conn, 'SELECT workspace_id, type, hash, created_at FROM suppressions');
+    return rows.map((r) => ({ workspaceId: r.workspace_id as string, type: r.type as string, hash: r.hash as string, since: Number(r.created_at) }));
   }
 
   async liftSuppressions(workspaceId: string, entries: ReadonlyArray<{ type: string; hash: string }>): Promise<void> {
