@@ -97,6 +97,14 @@ const leaf = (withRef: boolean): fc.Arbitrary<SegmentCondition> => fc.oneof(
   fc.subarray(['FR', 'DE', 'ES'], { minLength: 1 }).map((country) => ({ kind: 'geo', country }) as SegmentCondition),
   fc.tuple(fc.constantFrom('town', 'address.city'), fc.constantFrom('temp', 'sky'), comparison)
     .map(([key, field, c]) => ({ kind: 'external', source: 'weather', key, field, ...c }) as SegmentCondition),
+  // A predictive model named by key or id; scores on the edges the comparisons test.
+  fc.record({
+    model: fc.constantFrom('churn', 'mdl_churn'),
+    test: fc.oneof(
+      fc.record({ op: fc.constantFrom('eq', 'neq', 'gt', 'gte', 'lt', 'lte'), value: fc.constantFrom(0, 0.25, 0.5, 0.7, 1) }),
+      fc.record({ decile: fc.record({ op: fc.constantFrom('eq', 'neq', 'gt', 'gte', 'lt', 'lte'), value: fc.integer({ min: 1, max: 10 }) }) }),
+    ),
+  }).map(({ model, test }) => ({ kind: 'score', model, ...test }) as SegmentCondition),
   ...(withRef ? [fc.constant({ kind: 'segment', id: 'seg_a' } as SegmentCondition)] : []),
 );
 
@@ -136,6 +144,9 @@ const action = fc.oneof(
   { weight: 2, arbitrary: fc.record({ do: fc.constant('consent' as const), profile: fc.constantFrom(...PROFILES), purpose: fc.constantFrom('advertising', 'ads', 'analytics'), granted: fc.boolean() }) },
   // A pull of the external weather source replaces what it holds.
   { weight: 3, arbitrary: weather.map((values) => ({ do: 'pull' as const, values })) },
+  // A scoring run of the model replaces every score (some profiles unscored).
+  { weight: 2, arbitrary: fc.dictionary(fc.constantFrom(...PROFILES), fc.record({ score: fc.constantFrom(0, 0.25, 0.5, 0.6, 0.7, 0.9, 1), decile: fc.integer({ min: 1, max: 10 }) }))
+    .map((scores) => ({ do: 'score' as const, scores })) },
 );
 
 interface Stored {
@@ -155,7 +166,15 @@ after(async () => { await db.close(); });
 
 interface ConsentModel { profileId: string; purpose: string; granted: boolean; at: number; recordedAt: number; id: string }
 
-async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>, external: ExternalValues, records: readonly ConsentModel[]): Promise<void> {
+type Scores = Record<string, { score: number; decile: number }>;
+
+async function writeTables(events: readonly Stored[], profiles: ReadonlyMap<string, ProfileState>, external: ExternalValues, records: readonly ConsentModel[], scores: Scores = {}): Promise<void> {
+  await conn.run('DELETE FROM models');
+  await conn.run(`INSERT INTO models VALUES ('${WS}', 'mdl_churn', 'churn', '{}', 0, 0)`);
+  await conn.run('DELETE FROM model_scores');
+  for (const [pid, x] of Object.entries(scores)) {
+    await conn.run(`INSERT INTO model_scores VALUES ('${WS}', 'mdl_churn', $1, $2, $3, '[]', 0)`, [pid, x.score, x.decile]);
+  }
   await conn.run('DELETE FROM consent_records');
   if (records.length > 0) {
     await conn.run(`INSERT INTO consent_records (workspace_id, id, profile_id, purpose, status, decided_at, recorded_at, source, proof)
@@ -205,6 +224,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       computedTrait: (name: string) => COMPUTED.some((c) => c.name === name),
       personalTrait: () => false,
       externalField: () => true,
+      model: (ref: string) => ref === 'churn' || ref === 'mdl_churn',
     };
     assert.deepEqual(validateSegmentDefinition(a, { ...ctx, self: 'seg_a' }), [], 'generated definitions are valid');
     assert.deepEqual(validateSegmentDefinition(b, { ...ctx, self: 'seg_b' }), [], 'generated definitions are valid');
@@ -233,6 +253,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       records.push({ profileId, purpose, granted, at, recordedAt: now, id: `r${String(records.length).padStart(6, '0')}` });
     };
     const consented = (id: string, purpose: string): boolean => decision(id, purpose)?.granted === true;
+    let scores: Scores = {};
     const external = new ExternalValues();
     external.defineFields(WS, 'weather', ['temp', 'sky']);
     const computed = new ComputedTraitEngine();
@@ -250,6 +271,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       liveProfiles: () => [...profiles.values()].filter((p) => !p.mergedInto).map((p) => p.id),
       eventCount: (id) => profiles.get(id)?.eventCount ?? 0,
       external: (ws, source, key, field) => external.value(ws, source, key, field),
+      score: (_ws, model, id) => (model === 'churn' || model === 'mdl_churn' ? scores[id] : undefined),
     }, () => now, (_ws, name) => COMPUTED.find((c) => c.name === name)?.event, false);
     for (const s of segments) { engine.add(s, 0n); assert.equal(engine.finish(WS, s.id, 'created'), true); }
     // Batches reach the engine as the server hands them over: queued, two events at a time, later.
@@ -271,7 +293,7 @@ test('incremental membership equals the SQL result at every checked instant', as
       await feed.idle();
       assert.deepEqual(failures, []);
       engine.timers.runDue(now);
-      await writeTables(stored, profiles, external, records);
+      await writeTables(stored, profiles, external, records, scores);
       for (const s of segments) {
         const { sql, params } = compileSegment(s.definition, {
           workspaceId: WS, now, segment: ctx.segment, computedTrait: (name) => COMPUTED.find((c) => c.name === name),
@@ -292,12 +314,16 @@ test('incremental membership equals the SQL result at every checked instant', as
         if (segments.length > 2) continue;
         const seg: StoredSegment = { id: 'seg_c', workspaceId: WS, name: 'c', definition: c, createdAt: now, updatedAt: now };
         assert.deepEqual(validateSegmentDefinition(c, { ...ctx, self: 'seg_c' }), []);
-        await writeTables(stored, profiles, external, records);
+        await writeTables(stored, profiles, external, records, scores);
         segments.push(seg);
         await service.save(seg, 'created');
       }
       else if (act.do === 'pull') {
         external.replace(WS, 'weather', new Map(Object.entries(act.values).map(([k, fields]) => [k, new Map(Object.entries(fields))])));
+      }
+      else if (act.do === 'score') {
+        scores = act.scores;
+        feed.scoresChanged(WS, new Set(['churn', 'mdl_churn']));
       }
       else if (act.do === 'consent') {
         const pid = live(act.profile);

@@ -83,6 +83,11 @@ export async function wireSegments(deps: {
   sourcesOf: (workspaceId: string) => Source[];
   /** Values of external data sources (conditions of kind `external`). */
   external?: ExternalValues;
+  /** Predictive models' latest scores (conditions of kind `score`; src/predict/score-book.ts). */
+  scores?: {
+    score(workspaceId: string, model: string, profileId: string): { score: number; decile: number } | undefined;
+    hasModel(workspaceId: string, ref: string): boolean;
+  };
 }): Promise<SegmentsWiring> {
   const { memory, computed, clock } = deps;
   const now = (): number => clock.now();
@@ -110,6 +115,7 @@ export async function wireSegments(deps: {
     restricted: (id) => deps.consents.restricted(id),
     sourceServes: (sourceId, purposes) => serves(deps.sources(sourceId), purposes),
     external: (ws, source, key, field) => deps.external?.value(ws, source, key, field),
+    score: (ws, model, id) => deps.scores?.score(ws, model, id),
   };
   const engine = new SegmentEngine(facts, now, (ws, name) => computedDef(ws, name)?.event);
   const store = await DuckDbSegmentStore.open(deps.db);
@@ -121,6 +127,7 @@ export async function wireSegments(deps: {
     computedTrait: computedDef,
     personalTrait: (ws, key) => deps.identity.rules(ws).isPersonal(key),
     externalField: (ws, source, field) => deps.external?.hasField(ws, source, field) ?? false,
+    model: (ws, ref) => deps.scores?.hasModel(ws, ref) ?? false,
     consented: (id, purpose) => permitted(id, purpose),
     classify: (s) => classify(s, deps.privacy, (ws, name) => computedDef(ws, name)),
     sourcesFor: (ws, purposes) => deps.sourcesOf(ws).filter((src) => serves(src, purposes)).map((src) => src.id),

@@ -36,6 +36,11 @@
  *   distance, edge included). `country`: the latest event with a country (looked up from its IP
  *   at collection) is in one of these ISO 3166-1 alpha-2 codes. A profile
  *   never located is in no `near` and no `country`.
+ * - `score`: the profile's latest score from a predictive model (src/predict/), the model named
+ *   by its id or key: `op`/`value` compare the score (0–1), `decile` compares its decile (1–10,
+ *   10 the highest-scored tenth). A profile the model has not scored (outside its population,
+ *   without consent for the model's purpose, or no active version) matches no score condition.
+ *   Scoring runs change memberships without any event.
  *
  * Values are data, never SQL: compilers bind every value as a parameter.
  *
@@ -108,6 +113,8 @@ export interface ConsentCondition { kind: 'consent'; purpose: string }
 /** A static list's membership: the profile has an identifier of the list (made by a CSV upload, not written by hand). */
 export interface ListCondition { kind: 'list'; id: string }
 export interface ExternalCondition { kind: 'external'; source: string; key: string; field: string; op: FilterOp; value?: unknown }
+/** A predictive model's score: give `op` and `value` (the score, 0–1), or `decile`. */
+export interface ScoreCondition { kind: 'score'; model: string; op?: CountOp; value?: number; decile?: { op: CountOp; value: number } }
 export type GeoCondition =
   | { kind: 'geo'; near: { latitude: number; longitude: number; radiusKm: number } }
   | { kind: 'geo'; country: string[] };
@@ -117,7 +124,7 @@ export interface NotCondition { kind: 'not'; of: SegmentCondition }
 
 export type SegmentCondition =
   | AndCondition | OrCondition | NotCondition | TraitCondition | EventCondition | SequenceCondition
-  | ComputedCondition | SegmentRef | ConsentCondition | ListCondition | GeoCondition | ExternalCondition;
+  | ComputedCondition | SegmentRef | ConsentCondition | ListCondition | GeoCondition | ExternalCondition | ScoreCondition;
 
 /** The leaves: conditions that read data (everything but and/or/not). */
 export type LeafCondition = Exclude<SegmentCondition, AndCondition | OrCondition | NotCondition>;
@@ -155,6 +162,15 @@ const leafSchemas = (): TSchema[] => [
     }, { additionalProperties: false, description: 'The last known location is within the radius of this point.' })),
     country: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }), { minItems: 1, maxItems: 250, uniqueItems: true, description: 'ISO 3166-1 alpha-2 codes: the last known country is one of them.' })),
   }, { additionalProperties: false, description: 'Where the profile was last seen: give `near` or `country`.' }),
+  Type.Object({
+    kind: Type.Literal('score'),
+    model: Type.String({ minLength: 1, maxLength: 100, description: 'The predictive model\'s id or key (e.g. `churn_60d`).' }),
+    op: Type.Optional(Type.Union(COUNT_OPS.map((o) => Type.Literal(o)), { description: 'Compares the score (with `value`).' })),
+    value: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'A score between 0 and 1.' })),
+    decile: Type.Optional(Type.Object({
+      op: Type.Union(COUNT_OPS.map((o) => Type.Literal(o))), value: Type.Integer({ minimum: 1, maximum: 10 }),
+    }, { additionalProperties: false, description: 'Compares the decile: 10 is the tenth of the population with the highest scores.' })),
+  }, { additionalProperties: false, description: 'A predictive model\'s score: give `op` and `value`, or `decile`.' }),
 ];
 
 export const SegmentConditionSchema = Type.Recursive((Self) => Type.Union([
@@ -185,6 +201,8 @@ export interface ValidationContext {
   personalTrait(key: string): boolean;
   /** Whether the workspace has this external source with this field in its mapping (absent: no external sources). */
   externalField?(source: string, field: string): boolean;
+  /** Whether the workspace has a predictive model with this id or key (absent: no models). */
+  model?(ref: string): boolean;
   /** The segment being edited (a reference to it, directly or not, is a cycle). */
   self?: string;
 }
@@ -225,7 +243,7 @@ function schemaErrors(input: unknown, path = ''): DefinitionProblem[] {
   }
   const schema = leafSchemas().find((s) => (s.properties as { kind: { const: string } }).kind.const === kind);
   if (!schema) {
-    return [{ path: `${path}/kind`, code: 'unknown_kind', message: 'kind is one of and, or, not, trait, event, sequence, computed, segment, consent, geo, external.' }];
+    return [{ path: `${path}/kind`, code: 'unknown_kind', message: 'kind is one of and, or, not, trait, event, sequence, computed, segment, consent, geo, external, score.' }];
   }
   return [...Value.Errors(schema, input)].slice(0, 10).map((e) => ({ path: `${path}${e.path}` || '/', code: 'schema', message: e.message }));
 }
@@ -280,6 +298,11 @@ function check(c: SegmentCondition, at: string, depth: number, ctx: ValidationCo
       return comparisonValueProblem(c, `${at}/value`, add);
     case 'geo':
       if (('near' in c) === ('country' in c)) add(at || '/', 'one_place', 'Give `near` or `country`, not both.');
+      return;
+    case 'score':
+      if (!(ctx.model?.(c.model) ?? false)) add(`${at}/model`, 'unknown_model', `The workspace has no predictive model "${c.model}".`);
+      if ((c.decile === undefined) === (c.op === undefined && c.value === undefined)) add(at || '/', 'one_score_test', 'Give `op` and `value` (the score), or `decile`, not both.');
+      else if (c.decile === undefined && (c.op === undefined || c.value === undefined)) add(at || '/', 'score_value', 'A score comparison needs both `op` and `value`.');
       return;
     case 'list':
       return add(`${at}/kind`, 'list_by_upload', 'Static lists are created by uploading identifiers (POST .../segments/lists); refer to one with `{kind: "segment", id}`.');

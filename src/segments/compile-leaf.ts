@@ -52,7 +52,10 @@ export interface GeoLeaf extends Base<'geo'> {
 /** `keyLeaf` reads the trait holding the key, as a trait leaf reads its trait. */
 export interface ExternalLeaf extends Base<'external'> { keyLeaf: TraitLeaf; test: (v: unknown) => boolean }
 
-export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf | GeoLeaf | ExternalLeaf;
+/** A model's score and decile (undefined: not scored) against the condition. */
+export interface ScoreLeaf extends Base<'score'> { test: (s: { score: number; decile: number } | undefined) => boolean }
+
+export type Leaf = TraitLeaf | EventLeaf | SequenceLeaf | ComputedLeaf | SegmentLeaf | ConsentLeaf | ListLeaf | GeoLeaf | ExternalLeaf | ScoreLeaf;
 export type StatefulLeaf = EventLeaf | SequenceLeaf | GeoLeaf;
 
 export function isStateful(leaf: Leaf): leaf is StatefulLeaf {
@@ -108,6 +111,11 @@ function compileLeaf(c: LeafCondition): Leaf {
       const keyLeaf: TraitLeaf = { kind: 'trait', cond: { kind: 'trait', trait: c.key, op: 'exists' }, key, rest, test: () => true };
       return { kind: 'external', cond: c, keyLeaf, test: compileComparison(c) };
     }
+    case 'score': {
+      const { op, value } = c.decile ?? { op: c.op as CountOp, value: c.value as number };
+      const byDecile = c.decile !== undefined;
+      return { kind: 'score', cond: c, test: (s) => s !== undefined && compareNumber(byDecile ? s.decile : s.score, op, value) };
+    }
     case 'geo': {
       if ('near' in c) {
         const { radiusKm, ...point } = c.near;
@@ -120,6 +128,17 @@ function compileLeaf(c: LeafCondition): Leaf {
       const unreachable: never = c;
       throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
     }
+  }
+}
+
+function compareNumber(a: number, op: CountOp, b: number): boolean {
+  switch (op) {
+    case 'eq': return a === b;
+    case 'neq': return a !== b;
+    case 'gt': return a > b;
+    case 'gte': return a >= b;
+    case 'lt': return a < b;
+    case 'lte': return a <= b;
   }
 }
 

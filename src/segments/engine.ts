@@ -66,9 +66,11 @@ export interface ProfileFacts {
   sourceServes(sourceId: string, purposes: readonly string[]): boolean;
   /** The value of an external source's field for a key (external/external-values.ts), or undefined. */
   external?(workspaceId: string, sourceId: string, key: string, field: string): unknown;
+  /** A predictive model's latest score of the profile (src/predict/), the model by id or key; undefined when not scored. */
+  score?(workspaceId: string, model: string, profileId: string): { score: number; decile: number } | undefined;
 }
 
-export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent' | 'restriction' | 'erasure' | 'external';
+export type ChangeCause = 'event' | 'time' | 'merge' | 'split' | 'created' | 'updated' | 'deleted' | 'reconciled' | 'consent' | 'restriction' | 'erasure' | 'external' | 'score';
 
 export interface MembershipChange {
   workspaceId: string;
@@ -483,6 +485,22 @@ export class SegmentEngine {
     this.emit(changes);
   }
 
+  /**
+   * After a scoring run of a model (named by any of `refs`: its id and key): the segments with a
+   * score condition on it are evaluated again for every live profile.
+   */
+  scoresChanged(workspaceId: string, refs: ReadonlySet<string>): void {
+    const ws = this.workspaces.get(workspaceId);
+    if (!ws) return;
+    const segs = new Set([...ws.entries.values()]
+      .filter((e) => !e.loading && e.compiled.leaves.some((l) => l.kind === 'score' && refs.has(l.cond.model))).map((e) => e.segment.id));
+    if (segs.size === 0) return;
+    const now = this.now();
+    const changes: MembershipChange[] = [];
+    for (const pid of this.facts.liveProfiles(workspaceId)) this.reevaluate(workspaceId, pid, segs, now, 'score', changes);
+    this.emit(changes);
+  }
+
   private externalValue(workspaceId: string, leaf: ExternalLeaf, pid: string): unknown {
     const key = traitValue(this.facts.traits(pid), leaf.keyLeaf);
     if (typeof key !== 'string') return undefined;
@@ -584,6 +602,10 @@ export class SegmentEngine {
         const s = leaf.state.get(pid);
         return { matched: s?.inside === true, actual: s === undefined ? null : { matched: s.inside, at: new Date(s.at).toISOString() } };
       }
+      case 'score': {
+        const s = this.facts.score?.(ws, leaf.cond.model, pid);
+        return { matched: leaf.test(s), actual: s ?? null };
+      }
       case 'list': {
         const items = this.lists.get(leaf.id);
         const member = items !== undefined && this.facts.identifierKeys(pid).some((k) => items.has(k));
@@ -663,6 +685,8 @@ export class SegmentEngine {
           case 'external': add('identify', entry, null); break;
           // Any event may bring an identifier of the list.
           case 'list': add('any', entry, null); break;
+          // Scores change only by scoring runs (scoresChanged).
+          case 'score': break;
           case 'computed': {
             const on = this.computedEventName(workspaceId, leaf.cond.name);
             if (on !== undefined) add(byName(on), entry, null);

@@ -68,6 +68,10 @@ export class SegmentFeed {
     this.push(() => this.engine.externalChanged(workspaceId, sourceId, keys, normalise));
   }
 
+  scoresChanged(workspaceId: string, refs: ReadonlySet<string>): void {
+    this.push(() => this.engine.scoresChanged(workspaceId, refs));
+  }
+
   /** Resolves once everything queued so far has reached the engine. */
   idle(): Promise<void> {
     if (!this.running && this.jobs.length === 0) return Promise.resolve();

@@ -32,6 +32,8 @@ export interface SegmentServiceDeps {
   personalTrait: (workspaceId: string, key: string) => boolean;
   /** Whether the workspace has this external source with this field (external data conditions). */
   externalField?: (workspaceId: string, source: string, field: string) => boolean;
+  /** Whether the workspace has a predictive model with this id or key (score conditions). */
+  model?: (workspaceId: string, ref: string) => boolean;
   /** Runs `fn` while the processor holds still (the reconciliation compares at one instant). */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Resolves once every processed batch has reached the engine (segment-feed.ts). */
@@ -85,6 +87,7 @@ export class SegmentService {
       computedTrait: (name) => this.deps.computedTrait(workspaceId, name) !== undefined,
       personalTrait: (key) => this.deps.personalTrait(workspaceId, key),
       externalField: (source, field) => this.deps.externalField?.(workspaceId, source, field) ?? false,
+      model: (ref) => this.deps.model?.(workspaceId, ref) ?? false,
       ...(self === undefined ? {} : { self }),
     });
     if (problems.length > 0) throw new EnsembleError('ENSEMBLE_ERR_SEGMENT_INVALID', undefined, problems);

@@ -29,7 +29,7 @@ import { countOf, type CountOp, type LeafCondition, type SegmentCondition } from
 import { SqlParams, type SqlDialect } from './dialect.js';
 import { duckdb } from './duckdb-dialect.js';
 import { comparisonSql, pathOf } from './filter-sql.js';
-import { computedCte, computedOperand, consentCte, cte, eventCountCte, externalCte, geoCte, listCte, sequenceCtes, type LeafScope } from './leaf-sql.js';
+import { computedCte, computedOperand, consentCte, cte, eventCountCte, externalCte, geoCte, listCte, scoreCte, sequenceCtes, type LeafScope } from './leaf-sql.js';
 
 export interface CompileContext {
   workspaceId: string;
@@ -183,6 +183,13 @@ class Compiler {
         return comparisonSql({ kind: 'json', sql: `${this.leafCte(['external', c.source, c.key, c.field], (n) => [externalCte(n, c, this.scope)])}.value` }, c, p);
       case 'geo':
         return `coalesce(${this.leafCte(c, (n) => [geoCte(n, c, this.scope)])}.inside, false)`;
+      case 'score': {
+        // Not scored: no row, and no comparison holds (coalesce keeps NOT two-valued).
+        const name = this.leafCte(['score', c.model], (n) => [scoreCte(n, c.model, this.scope)]);
+        const { op, value } = c.decile ?? { op: c.op as CountOp, value: c.value as number };
+        const column = c.decile === undefined ? `${name}.score` : `${name}.decile`;
+        return `coalesce(${column} ${COUNT_SQL[op]} ${c.decile === undefined ? p.dialect.double(value, p) : p.bind(value)}, false)`;
+      }
       default: {
         const unreachable: never = c;
         throw new Error(`unknown condition ${JSON.stringify(unreachable)}`);

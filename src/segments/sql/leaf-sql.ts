@@ -116,6 +116,19 @@ export function externalCte(name: string, c: ExternalCondition, s: LeafScope): s
   ]);
 }
 
+/**
+ * `profile_id, score, decile`: the latest scoring run of the model named by id or key
+ * (src/predict/: `model_scores` is replaced whole at each run, one row per scored profile).
+ */
+export function scoreCte(name: string, model: string, s: LeafScope): string {
+  const ref = s.p.bind(model);
+  return cte(name, [
+    'SELECT x.profile_id, x.score, x.decile',
+    'FROM model_scores x JOIN models m ON m.workspace_id = x.workspace_id AND m.id = x.model_id',
+    `WHERE x.workspace_id = ${s.ws} AND (m.id = ${ref} OR m.key = ${ref})`,
+  ]);
+}
+
 /** `profile_id`: the profiles owning an identifier of the static list. */
 export function listCte(name: string, c: ListCondition, s: LeafScope): string {
   return cte(name, [

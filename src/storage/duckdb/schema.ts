@@ -220,4 +220,33 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, secret_hash VARCHAR NOT NULL, mapping JSON NOT NULL,
        created_at BIGINT NOT NULL, PRIMARY KEY (id))`,
   ],
+  // Predictive models (src/predict/): definitions; one row per trained version with its model card
+  // (aggregates only, no personal data) and the fitted parameters; `model_scores` the latest score,
+  // decile and top feature contributions of each scored profile, replaced whole at each scoring run
+  // (segment `score` conditions join it; an erasure deletes the person's rows).
+  [
+    `CREATE TABLE models (
+       workspace_id VARCHAR NOT NULL, id VARCHAR NOT NULL, key VARCHAR NOT NULL, definition JSON NOT NULL,
+       created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, id))`,
+    `CREATE TABLE model_versions (
+       workspace_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, version INTEGER NOT NULL, trained_at BIGINT NOT NULL,
+       status VARCHAR NOT NULL, card JSON NOT NULL, artifact JSON NOT NULL, PRIMARY KEY (workspace_id, model_id, version))`,
+    `CREATE TABLE model_scores (
+       workspace_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, score DOUBLE NOT NULL,
+       decile INTEGER NOT NULL, explanation JSON NOT NULL, scored_at BIGINT NOT NULL)`,
+  ],
+  // Console users, their sessions and API keys (src/auth/). Instance-wide, like `settings`: a user
+  // works across workspaces. Passwords are scrypt hashes; sessions and API keys are kept as SHA-256
+  // digests of their tokens (the file alone opens no session); deleting a user deletes their sessions.
+  [
+    `CREATE TABLE users (
+       id VARCHAR PRIMARY KEY, email VARCHAR NOT NULL UNIQUE, name VARCHAR NOT NULL, role VARCHAR NOT NULL, locale VARCHAR NOT NULL,
+       password_hash VARCHAR NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+    `CREATE TABLE user_sessions (
+       token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL,
+       expires_at BIGINT NOT NULL)`,
+    `CREATE TABLE api_keys (
+       id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, role VARCHAR NOT NULL, token_hash VARCHAR NOT NULL UNIQUE,
+       created_at BIGINT NOT NULL, created_by VARCHAR NOT NULL)`,
+  ],
 ];
