@@ -32,7 +32,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EnsembleError } from '../protocol/errors.js';
 import { SYSTEM_CHAIN, type AuditDetail, type AuditInput, type AuditLog, type JsonValue } from '../privacy/audit-log.js';
 import { observationOf, type SecurityMonitor } from '../privacy/security-monitor.js';
-import { actorOf, canSeePersonalData } from './admin-auth.js';
+import { actorOf, canSeePersonalData, roleOf } from './admin-auth.js';
 import type { Catalog } from './catalog.js';
 
 const NOT_AUDITED = new Set(['/api/openapi.json']);
@@ -142,6 +142,9 @@ export function auditInput(
   const ws = params.ws !== undefined && known(params.ws) ? params.ws : SYSTEM_CHAIN;
   for (const k of Object.keys(params)) if (isProfileParam(pattern, k)) params[k] = pseudonym(ws, params[k] as string);
   const detail: AuditDetail = { status, params };
+  // The role acted with (users and API keys are named by id in `actor`; a role can change later).
+  const role = roleOf(req);
+  if (role !== null) detail.role = role;
   const query = req.query !== null && typeof req.query === 'object' ? (req.query as Record<string, unknown>) : {};
   const keys = Object.keys(query).sort();
   if (keys.length > 0) detail.queryKeys = keys;

@@ -17,15 +17,17 @@
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../platform/config.js';
 import { openEnsemble } from './app.js';
-import { setupDemo } from './demo.js';
+import { DEMO_USERS, setupDemo } from './demo.js';
 import { compactStore } from '../storage/duckdb/compact.js';
 import { PRIVACY_USAGE, privacyCommand } from './cli-privacy.js';
 import { IMPORT_USAGE, importCommand } from './cli-import.js';
+import { USER_USAGE, userCommand } from './cli-user.js';
 
 const USAGE = `Usage: ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
        ensemble compact [--data ./data/ensemble.duckdb]
 ${PRIVACY_USAGE.replace('Usage: ', '       ')}
-${IMPORT_USAGE.replace('Usage: ', '       ')}`;
+${IMPORT_USAGE.replace('Usage: ', '       ')}
+${USER_USAGE.replace('Usage: ', '       ')}`;
 
 /** An environment variable holding JSON; a clear message rather than a stack when it is not. */
 function jsonEnv(name: string, text: string): unknown {
@@ -43,6 +45,7 @@ function say(line = ''): void {
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'privacy') return privacyCommand(argv.slice(1), process.env, (t) => process.stdout.write(`${t}\n`), say);
   if (argv[0] === 'import') return importCommand(argv.slice(1), process.env, (t) => process.stdout.write(`${t}\n`), say);
+  if (argv[0] === 'user') return userCommand(argv.slice(1), process.env, (t) => process.stdout.write(`${t}\n`), say);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       ...(env.ENSEMBLE_FORBIDDEN_PATTERNS ? { forbiddenPatterns: jsonEnv('ENSEMBLE_FORBIDDEN_PATTERNS', env.ENSEMBLE_FORBIDDEN_PATTERNS) } : {}),
     },
     ...(env.ENSEMBLE_IMPORT_DIR ? { imports: { watchDir: env.ENSEMBLE_IMPORT_DIR } } : {}),
+    ...(env.ENSEMBLE_COOKIE_SECURE ? { auth: { cookieSecure: env.ENSEMBLE_COOKIE_SECURE === 'true' } } : {}),
     activation: {
       ...(env.ENSEMBLE_PUBLIC_URL ? { publicUrl: env.ENSEMBLE_PUBLIC_URL } : {}),
       ...(env.ENSEMBLE_SYNC_PARTNERS ? { syncPartners: jsonEnv('ENSEMBLE_SYNC_PARTNERS', env.ENSEMBLE_SYNC_PARTNERS) } : {}),
@@ -105,6 +109,13 @@ async function main(argv: string[]): Promise<number> {
     say('An admin token was generated. It is shown only this once; store it now:');
     say(`  ENSEMBLE_ADMIN_TOKEN=${ensemble.generatedAdminToken}`);
   }
+  // First start without users: an admin to log in to the console with, its password shown once.
+  const firstAdmin = await ensemble.auth.users.ensureFirstAdmin();
+  if (firstAdmin) {
+    say('');
+    say('A console admin was created. Its password is shown only this once; change it after logging in:');
+    say(`  email: ${firstAdmin.email}   password: ${firstAdmin.password}`);
+  }
   if (values.demo) {
     say('');
     say('Loading demo data (an e-commerce site, 5,000 people over 90 days)...');
@@ -113,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
     say(`  workspace: ${demo.workspace.id} (${demo.workspace.name})`);
     say(`  source:    ${demo.source.id} (${demo.source.name})`);
     say(`  write key: ${demo.source.writeKey}`);
+    say('Console users (demo only; open the console and log in as any of them):');
+    for (const u of DEMO_USERS) say(`  ${u.email.padEnd(22)} password: ${u.password}`);
     say('');
     const user = demo.sampleUserId ?? 'cust-000001';
     say('Send an event:');

@@ -9,6 +9,17 @@ import { generateDemoHits } from './demo-data.js';
 import type { Source, Workspace } from '../protocol/workspace.js';
 import type { SegmentCondition } from '../protocol/segment.js';
 import { newId } from '../platform/ids.js';
+import { ROLES, type Role } from '../auth/roles.js';
+
+/** Demo only: one console user per role with a known password, printed by `--demo`. Never use these outside a demo. */
+export const DEMO_USERS: ReadonlyArray<{ email: string; role: Role; password: string }> = ROLES.map((role) => ({ email: `${role}@demo.local`, role, password: `demo-${role}-password` }));
+
+async function ensureDemoUsers(ensemble: Ensemble): Promise<void> {
+  for (const u of DEMO_USERS) {
+    if (ensemble.auth.users.findByEmail(u.email)) continue;
+    await ensemble.auth.users.create({ ...u, name: `Demo ${u.role}`, locale: 'en' });
+  }
+}
 
 /** Segments a marketer would build first on a shop like the demo's; created once. */
 export const DEMO_SEGMENTS: ReadonlyArray<{ name: string; description: string; definition: SegmentCondition }> = [
@@ -50,6 +61,7 @@ export async function setupDemo(ensemble: Ensemble, opts: { people?: number; day
   const workspace = existing ?? (await catalog.createWorkspace(DEMO_WORKSPACE));
   const source = catalog.sources.list(workspace.id)[0] ?? (await catalog.createSource(workspace.id, { name: 'Website', kind: 'website' }));
   const sample = firstUserId(ensemble);
+  await ensureDemoUsers(ensemble);
   if (existing && (await events.count(workspace.id)) > 0) return { workspace, source, loaded: 0, sampleUserId: sample };
 
   let batch: unknown[] = [];

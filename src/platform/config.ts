@@ -38,6 +38,8 @@ export const ConfigSchema = Type.Object({
     truncateIp: Type.Boolean({ default: true }),
     maxEventBytes: Type.Integer({ default: 32 * 1024 }),
     maxBatchBytes: Type.Integer({ default: 500 * 1024 }),
+    /** The largest file an import upload may stream to disk (bytes); beyond, 413 and nothing is kept. */
+    maxImportBytes: Type.Integer({ minimum: 1, default: 10 * 1024 ** 3 }),
     /** Events waiting for a commit beyond which the collector answers 429. */
     maxPendingEvents: Type.Integer({ minimum: 1, default: 100_000 }),
     /** Unprocessed log events beyond which the collector answers 429 (the processor is far behind). */
@@ -156,6 +158,18 @@ export const ConfigSchema = Type.Object({
     /** Successful reads of personal data (profiles, lookups, bundles, member lists) by one token in one workspace. */
     exportReadThreshold: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
     exportWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
+  }, { default: {} }),
+  /** Console users and sessions (src/auth/, docs/users-and-roles.md). */
+  auth: Type.Object({
+    /** A session ends this long after login, however active. */
+    sessionMaxAgeSeconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 12 * 3600 }),
+    /** ... or after this long without a request. */
+    sessionIdleSeconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 30 * 60 }),
+    /** Mark the session cookie Secure even when the request came over http (ENSEMBLE_COOKIE_SECURE; behind a TLS proxy). */
+    cookieSecure: Type.Boolean({ default: false }),
+    /** Failed logins per email and client IP within the window before 429. */
+    loginAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+    loginWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 15 * 60 }),
   }, { default: {} }),
 });
 
