@@ -149,3 +149,22 @@ test('the uploaded file is deleted once its job has ended', async () => {
   const dir = join(s.dir, 'ensemble-imports');
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(job.id)), []);
 });
+
+test('an upload over the size limit is refused with 413 and leaves no file and no job; the next one is imported', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { withServer } = await import('./helpers/server.js');
+  await withServer({ collect: { maxImportBytes: 4096 } }, async (small) => {
+    const q = new URLSearchParams({ format: 'csv', mapping: JSON.stringify({ kind: 'events', event: 'Seen', userId: 'who', timestamp: 'at' }) });
+    const url = `${small.url}/api/workspaces/${small.workspaceId}/sources/${small.sourceId}/imports?${q}`;
+    const big = 'who,at\n' + 'someone-with-a-long-name,2026-01-01T00:00:00Z\n'.repeat(2000);
+    const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/csv' }, body: big });
+    assert.equal(r.status, 413);
+    assert.equal(((await r.json()) as any).error.code, 'ENSEMBLE_ERR_IMPORT_TOO_LARGE');
+    assert.deepEqual(readdirSync(join(small.dir, 'ensemble-imports')), [], 'nothing of it is kept');
+    const ok = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/csv' }, body: 'who,at\nsmall-1,2026-01-01T00:00:00Z\n' });
+    assert.equal(ok.status, 202);
+    const job = await ok.json() as any;
+    await small.ensemble.imports.jobs.finished(small.workspaceId, job.id);
+    assert.equal((await small.ensemble.imports.store.job(small.workspaceId, job.id))?.progress.accepted, 1);
+  });
+});

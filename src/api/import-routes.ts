@@ -22,10 +22,10 @@ import type { ProfileMemory } from '../profiles/profile-memory.js';
 import type { Catalog } from './catalog.js';
 import { ErrorResponse } from './error-handler.js';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { parseMapping as parseImportMapping } from '../collect/import/mapping.js';
 import type { ImportJobs, JobSpec } from '../collect/import/import-jobs.js';
@@ -91,7 +91,7 @@ async function registerJobRoutes(app: FastifyInstance, deps: ImportRouteDeps & {
   app.post<{ Params: Static<typeof Params>; Querystring: Static<typeof UploadQuery>; Body: Readable }>('/api/workspaces/:ws/sources/:sourceId/imports', {
     schema: {
       tags: ['imports'], summary: 'Upload a file to import (CSV, NDJSON, Parquet) as events, profiles or third-party attributes; answers a job to follow',
-      params: Params, querystring: UploadQuery, response: { 202: JobView, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+      params: Params, querystring: UploadQuery, response: { 202: JobView, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse },
     },
   }, async (req, reply) => {
     const source = deps.catalog.source(req.params.ws, req.params.sourceId);
@@ -99,7 +99,23 @@ async function registerJobRoutes(app: FastifyInstance, deps: ImportRouteDeps & {
     const id = `imp_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
     const file = join(dir, `${id}.${req.query.format}`);
     // Written to a temporary name and renamed once complete: a job never reads half a file.
-    await pipeline(req.body, createWriteStream(`${file}.part`, { flags: 'wx' }));
+    // A file over the limit, or an upload cut short, leaves nothing behind.
+    let bytes = 0;
+    const limit = deps.settings.maxImportBytes;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        done(bytes > limit ? new EnsembleError('ENSEMBLE_ERR_IMPORT_TOO_LARGE', `The file is larger than ${limit} bytes.`) : null, chunk);
+      },
+    });
+    try {
+      await pipeline(req.body, counted, createWriteStream(`${file}.part`, { flags: 'wx' }));
+    } catch (err) {
+      await rm(`${file}.part`, { force: true });
+      // The rest of an over-long body is not read: the connection closes after the answer.
+      if (err instanceof EnsembleError) void reply.header('connection', 'close');
+      throw err;
+    }
     await rename(`${file}.part`, file);
     const spec: JobSpec = { format: req.query.format, mapping, ...(req.query.delimiter ? { delimiter: req.query.delimiter } : {}), encoding: req.query.encoding ?? 'utf-8' };
     const job = await jobs.submit({ workspaceId: source.workspaceId, sourceId: source.id, file, spec, id });

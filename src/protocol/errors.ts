@@ -55,6 +55,7 @@ export const ERRORS = {
   ENSEMBLE_ERR_SEGMENT_IN_USE: { status: 409, message: 'Other segments include this one; change them first (see details.usedBy).' },
   ENSEMBLE_ERR_IMPORT_INVALID: { status: 400, message: 'The import file or its mapping is not valid; see details.' },
   ENSEMBLE_ERR_IMPORT_JOB_NOT_FOUND: { status: 404, message: 'No such import job for this source.' },
+  ENSEMBLE_ERR_IMPORT_TOO_LARGE: { status: 413, message: 'The import file is larger than this server accepts (collect.maxImportBytes).' },
   ENSEMBLE_ERR_HOOK_NOT_FOUND: { status: 404, message: 'No such inbound hook.' },
   ENSEMBLE_ERR_HOOK_SECRET: { status: 401, message: 'The hook secret is missing or wrong.' },
   ENSEMBLE_ERR_CURSOR_INVALID: { status: 400, message: 'The pagination cursor is not one this API returned.' },
