@@ -22,4 +22,6 @@ export const routes: PageRoute[] = [
   { path: '/profiles/:profileId', name: 'profile', page: lazy(() => import('./profile')) },
   { path: '/segments', name: 'segments', nav: true, page: lazy(() => import('./segments')) },
   { path: '/segments/:segmentId', name: 'segment', page: lazy(() => import('./segment')) },
+  { path: '/privacy', name: 'privacy', nav: true, permission: 'privacy:read', page: lazy(() => import('./privacy')) },
+  { path: '/privacy/:section', name: 'privacy', permission: 'privacy:read', page: lazy(() => import('./privacy')) },
 ];

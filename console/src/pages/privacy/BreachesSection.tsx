@@ -1,0 +1,162 @@
+/**
+ * Personal data breaches (arts. 33–34): record one, watch the 72-hour clock that runs from the
+ * moment the controller became aware, mark it notified or close it, and open the draft
+ * notification to the supervisory authority.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { DATA_CATEGORIES, type Breach, type BreachInput, type PrivacyApi } from './api';
+import { ErrorNotice, Loading } from './parts';
+import { splitHours } from './clock';
+import { formatDate, useApi } from '../../components';
+
+const WINDOW_MS = 72 * 3_600_000;
+
+/** The current time, moving every `ms` so a countdown stays current without a reload. */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+  return now;
+}
+
+export function BreachesSection({ api }: { api: PrivacyApi }) {
+  const { t } = useTranslation();
+  const list = useApi(() => api.breaches(), [api]);
+  return (
+    <div className="privacy-section">
+      <p>{t('privacy.breaches.intro')}</p>
+      <NewBreach api={api} onCreated={list.reload} />
+      <section aria-labelledby="breach-list-title" className="panel">
+        <h2 id="breach-list-title">{t('privacy.breaches.records')}</h2>
+        <Loading when={list.loading} />
+        <ErrorNotice error={list.error} />
+        {list.data && list.data.breaches.length === 0 ? <p>{t('privacy.breaches.none')}</p> : null}
+        <ul className="privacy-breaches">
+          {(list.data?.breaches ?? []).map((b) => <li key={b.id}><BreachCard api={api} breach={b} onChanged={list.reload} /></li>)}
+        </ul>
+      </section>
+    </div>
+  );
+}
+
+function Clock({ breach }: { breach: Breach }) {
+  const { t } = useTranslation();
+  const now = useNow(30_000);
+  if (breach.status !== 'open') {
+    return <p className={breach.notifiedLate ? 'privacy-overdue' : ''}>{breach.notifiedAt ? (breach.notifiedLate ? t('privacy.breaches.notifiedLate') : t('privacy.breaches.notifiedInTime')) : t('privacy.breaches.closedUnnotified')}</p>;
+  }
+  const notifyBy = new Date(breach.notifyBy).getTime();
+  const left = splitHours((notifyBy - now) / 3_600_000);
+  const elapsed = Math.min(WINDOW_MS, Math.max(0, WINDOW_MS - (notifyBy - now)));
+  return (
+    <div className="privacy-clock" data-testid="breach-clock" data-overdue={String(left.overdue)}>
+      <label>
+        {left.overdue ? t('privacy.breaches.overdueBy', { h: left.hours, m: left.minutes }) : t('privacy.breaches.timeLeft', { h: left.hours, m: left.minutes })}
+        <meter min={0} max={WINDOW_MS} low={WINDOW_MS * 0.5} high={WINDOW_MS * 0.8} optimum={0} value={elapsed} />
+      </label>
+    </div>
+  );
+}
+
+function BreachCard({ api, breach: b, onChanged }: { api: PrivacyApi; breach: Breach; onChanged(): void }) {
+  const { t, i18n } = useTranslation();
+  const [error, setError] = useState<unknown>(undefined);
+  const [closeNote, setCloseNote] = useState('');
+  const [delayReason, setDelayReason] = useState('');
+  const act = async (patch: Parameters<PrivacyApi['patchBreach']>[1]) => {
+    setError(undefined);
+    try { await api.patchBreach(b.id, patch); onChanged(); } catch (err) { setError(err); }
+  };
+  return (
+    <article aria-labelledby={`breach-${b.id}`} className={`panel privacy-breach privacy-status-${b.status}${b.overdue ? ' privacy-overdue-card' : ''}`} data-breach-id={b.id}>
+      <h3 id={`breach-${b.id}`}>{t(`privacy.breaches.statuses.${b.status}`)} — {formatDate(b.awareAt)}</h3>
+      <Clock breach={b} />
+      <dl className="privacy-dl">
+        <dt>{t('privacy.breaches.nature')}</dt><dd>{b.nature}</dd>
+        <dt>{t('privacy.breaches.notifyBy')}</dt><dd>{formatDate(b.notifyBy)}</dd>
+        <dt>{t('privacy.breaches.categories')}</dt><dd>{b.categories.join(', ')}</dd>
+        <dt>{t('privacy.breaches.people')}</dt><dd>{b.approxPeople ?? '—'}</dd>
+        <dt>{t('privacy.breaches.measures')}</dt><dd>{b.measures}</dd>
+        <dt>{t('privacy.breaches.highRisk')}</dt><dd>{b.highRisk === null ? t('privacy.breaches.notAssessed') : b.highRisk ? t('common.yes') : t('common.no')}</dd>
+        {b.notifiedAt ? <><dt>{t('privacy.breaches.notifiedAt')}</dt><dd>{formatDate(b.notifiedAt)}</dd></> : null}
+      </dl>
+      <div className="privacy-buttons">
+        <a href={api.notificationUrl(b.id)} target="_blank" rel="noreferrer">{t('privacy.breaches.draft')}</a>
+      </div>
+      {b.status === 'open' ? (
+        <div className="privacy-columns">
+          <form onSubmit={(e) => { e.preventDefault(); void act(b.overdue && delayReason ? { status: 'notified', delayReason } : { status: 'notified' }); }} className="privacy-form">
+            {b.overdue ? <label>{t('privacy.breaches.delayReason')}<textarea required maxLength={5000} value={delayReason} onChange={(e) => setDelayReason(e.target.value)} /></label> : null}
+            <button type="submit">{t('privacy.breaches.markNotified')}</button>
+          </form>
+          <form onSubmit={(e) => { e.preventDefault(); void act({ status: 'closed', note: closeNote }); }} className="privacy-form">
+            <label>{t('privacy.breaches.closeNote')}<textarea required maxLength={2000} value={closeNote} onChange={(e) => setCloseNote(e.target.value)} /></label>
+            <button type="submit">{t('privacy.breaches.close')}</button>
+          </form>
+        </div>
+      ) : null}
+      {b.status === 'notified' ? <button type="button" onClick={() => void act({ status: 'closed' })}>{t('privacy.breaches.close')}</button> : null}
+      <ErrorNotice error={error} />
+    </article>
+  );
+}
+
+function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const [nature, setNature] = useState('');
+  const [awareAt, setAwareAt] = useState('');
+  const [categories, setCategories] = useState<string[]>([]);
+  const [people, setPeople] = useState('');
+  const [measures, setMeasures] = useState('');
+  const [highRisk, setHighRisk] = useState<'' | 'yes' | 'no'>('');
+  const [error, setError] = useState<unknown>(undefined);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    if (categories.length === 0) { setError({ message: t('privacy.breaches.needCategory') }); return; }
+    const body: BreachInput = { nature, categories, measures };
+    // datetime-local is local time without a zone: the browser's zone is the user's.
+    if (awareAt) body.awareAt = new Date(awareAt).toISOString();
+    if (people !== '') body.approxPeople = Number(people);
+    if (highRisk) body.highRisk = highRisk === 'yes';
+    try {
+      await api.createBreach(body);
+      setOpen(false);
+      setNature(''); setAwareAt(''); setCategories([]); setPeople(''); setMeasures(''); setHighRisk('');
+      onCreated();
+    } catch (err) { setError(err); }
+  };
+  if (!open) return <button type="button" onClick={() => setOpen(true)}>{t('privacy.breaches.record')}</button>;
+  return (
+    <section aria-labelledby="new-breach-title" className="panel">
+      <h2 id="new-breach-title">{t('privacy.breaches.record')}</h2>
+      <form onSubmit={submit} className="privacy-form" data-testid="new-breach-form">
+        <label>{t('privacy.breaches.nature')}<textarea name="nature" required maxLength={5000} value={nature} onChange={(e) => setNature(e.target.value)} /></label>
+        <label>{t('privacy.breaches.awareAt')}<input name="awareAt" type="datetime-local" value={awareAt} onChange={(e) => setAwareAt(e.target.value)} aria-describedby="aware-hint" /></label>
+        <small id="aware-hint">{t('privacy.breaches.awareHint')}</small>
+        <fieldset>
+          <legend>{t('privacy.breaches.categories')}</legend>
+          {DATA_CATEGORIES.map((c) => (
+            <label key={c} className="privacy-check">
+              <input type="checkbox" name="category" value={c} checked={categories.includes(c)} onChange={(e) => setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))} />
+              {t(`privacy.dataCategories.${c}`)}
+            </label>
+          ))}
+        </fieldset>
+        <label>{t('privacy.breaches.people')}<input name="approxPeople" type="number" min={0} step={1} value={people} onChange={(e) => setPeople(e.target.value)} /></label>
+        <label>{t('privacy.breaches.measures')}<textarea name="measures" required maxLength={5000} value={measures} onChange={(e) => setMeasures(e.target.value)} /></label>
+        <label>{t('privacy.breaches.highRisk')}
+          <select name="highRisk" value={highRisk} onChange={(e) => setHighRisk(e.target.value as '' | 'yes' | 'no')}>
+            <option value="">{t('privacy.breaches.notAssessed')}</option><option value="yes">{t('common.yes')}</option><option value="no">{t('common.no')}</option>
+          </select>
+        </label>
+        <ErrorNotice error={error} />
+        <div className="privacy-buttons"><button type="submit">{t('common.save')}</button><button type="button" onClick={() => setOpen(false)}>{t('common.cancel')}</button></div>
+      </form>
+    </section>
+  );
+}
