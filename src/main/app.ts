@@ -33,7 +33,10 @@ import { PreparePool } from '../collect/prepare-pool.js';
 import { openIpLookup } from '../collect/steps/ip.js';
 import { registerIngestRoutes } from '../collect/routes/ingest.js';
 import { registerTagRoutes } from '../collect/routes/tag.js';
+import { ScoreBook } from '../predict/score-book.js';
+import { wirePredict } from './predict.js';
 import { registerConsoleStatic } from '../api/console-static.js';
+import { registerProfileJourneyRoutes } from '../api/profile-journey-routes.js';
 import { ProfileMemory } from '../profiles/profile-memory.js';
 import { IdentityService } from '../identity/identity-service.js';
 import { decodeProfile } from '../identity/personal-data.js';
@@ -129,6 +132,8 @@ export interface Ensemble {
   generatedAdminToken: string | null;
   /** Console users, sessions and API keys (src/auth/). */
   auth: AuthWiring;
+  /** Every route registered on `http` (method, pattern): the route-policy test walks them. */
+  routes: ReadonlyArray<{ method: string; url: string }>;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new events, answer those in flight, flush, stop the processor, close the store. */
@@ -229,12 +234,16 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   followComputedTraits(computed, identity, rebuilder, memory);
   // External values (not personal data) are loaded before segments: their conditions read them.
   const external = await wireExternal({ db, keys, clock, logger, config: config.external });
+  // Predictive models' scores: segment `score` conditions read them (src/predict/).
+  const scoreBook = new ScoreBook();
   // Segments read computed traits: they follow committed batches after them.
   const segments = await wireSegments({
     db, memory, computed, identity, rebuilder, clock, logger, metrics, config: config.segments,
     cursor: () => processor.cursor, exclusive: (fn) => processor.exclusive(fn), burst, consents: privacy.ledger, privacy: privacy.settings,
     sources: (id) => catalog.sources.get(id), sourcesOf: (ws) => catalog.sources.list(ws), external,
+    scores: scoreBook,
   });
+  const predict = await wirePredict({ db, book: scoreBook, memory, identity, computed, segments, privacy, clock, logger });
   const computedDeps = {
     catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor,
     usedBy: (ws: string, name: string) => segments.engine.segments(ws)
@@ -259,7 +268,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   const { rights, retention } = await wireRights(privacy, {
     db, memory, identity, clock, logger, audit, truncateIp: config.collect.truncateIp, log: eventLog, processor, collector, computed, segments,
     workspaces: () => catalog.listWorkspaces().map((w) => w.id),
-    beforeForget: (ws, ids) => { geo.tracker.forget(ids); return activation.forget(ws, ids); },
+    beforeForget: (ws, ids) => { geo.tracker.forget(ids); return Promise.all([activation.forget(ws, ids), predict.forget(ws, ids)]).then(() => undefined); },
   });
   const geo = await wireGeo({ db, configStore, clock, logger, memory, identity, collector });
   // Before the processor: its catch-up reads the stored events as they are now; what follows is observed live.
@@ -271,6 +280,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   await segments.start();
   await activation.start();
   external.start();
+  predict.start();
   // Daily; the first run a minute after start, off the start-up path.
   retention.start(86_400_000, 60_000, (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'retention run failed'));
 
@@ -283,6 +293,8 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     // Signed message links carry their payload in the path (a click target up to 4 KB).
     routerOptions: { maxParamLength: 12 * 1024 },
   });
+  const routes: Array<{ method: string; url: string }> = [];
+  http.addHook('onRoute', (r) => { for (const method of [r.method].flat()) routes.push({ method, url: r.url }); });
   useTypeBoxValidation(http);
   const httpClose = trackInFlight(http);
   registerErrorHandling(http);
@@ -356,7 +368,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     auth.register(scope);
     scope.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
     registerWorkspaceRoutes(scope, catalog);
-    const profileDeps = { catalog, memory, events: eventStore, identity, computed: (ws: string, id: string) => computed.values(ws, id, clock.now()) };
+    const profileDeps = { catalog, memory, events: eventStore, identity, computed: (ws: string, id: string) => ({ ...computed.values(ws, id, clock.now()), ...scoreBook.traitsOf(ws, id) }) };
     registerProfileRoutes(scope, profileDeps);
     registerIdentityRoutes(scope, { ...profileDeps, store: processingStore, rebuilder, exclusive: (fn) => processor.exclusive(fn) });
     registerImportRoutes(scope, { catalog, collector, identity, memory, clock, settings: config.collect, jobs: imports.routes });
@@ -383,7 +395,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       catalog, rights, now: () => clock.now(),
       bundle: {
         memory, identity, events: eventStore, segments: segments.engine,
-        computed: (ws, id, at) => computed.values(ws, id, at),
+        computed: (ws, id, at) => ({ ...computed.values(ws, id, at), ...scoreBook.traitsOf(ws, id) }),
         consents: (ws, id) => privacy.consents.history(ws, id),
         sources: (ws) => catalog.sources.list(ws),
         retention: (ws) => privacy.settings.retention(ws),
@@ -404,7 +416,9 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     registerProfileListRoutes(scope, { catalog, reader: analyticsReader, memory, identity });
     registerDebuggerRoutes(scope, { catalog, tap });
     registerJourneyRoutes(scope, { catalog, journeys: activation.journeys, store: activation.store, pressure: activation.pressure });
+    registerProfileJourneyRoutes(scope, { catalog, memory, journeys: activation.journeys });
     registerExternalSourceRoutes(scope, { catalog, external });
+    predict.registerRoutes(scope, catalog);
     registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain(),
       purposes: (ws, ids) => {
         privacy.settings.requirePurposes(ws, ids);
@@ -423,7 +437,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     config, logger, metrics, http, catalog, collector, processor, memory, identity, rebuilder, events: eventStore, segments, privacy, audit, rights, retention, activation, geo,
     external, imports,
     generatedAdminToken: admin.generated,
-    auth,
+    auth, routes,
     async listen() {
       const address = await http.listen({ port: config.port, host: config.host });
       if (!config.activation.publicUrl) baseUrl = address;
@@ -446,6 +460,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       await groupCommit.flush();
       await pool?.close();
       await processor.stop();
+      await predict.stop();
       await segments.stop();
       await activation.stop();
       await external.stop();
