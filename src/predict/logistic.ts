@@ -5,6 +5,10 @@
  * without a penalty, and needs 1M × 50 copied into JavaScript arrays first; this loop reads the
  * typed array in place (≈ 3 passes for a million rows).
  *
+ * Standardised values are clipped to ±5: a feature almost constant in training (days since
+ * first seen, in a cohort that arrived together) would otherwise get an enormous standardised
+ * value wherever it differs later, and one such feature would decide every score.
+ *
  * Explanations are exact for this model: the log-odds is the bias plus, per feature,
  * coefficient × standardised value, so each term is that feature's contribution.
  *
@@ -32,6 +36,13 @@ export interface LogisticOptions {
 }
 
 const BATCH = 256;
+const CLIP = 5;
+
+/** The standardised value, clipped (see above). */
+function z(x: number, mean: number, std: number): number {
+  const v = (x - mean) / std;
+  return v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
+}
 
 export function fitLogistic(X: Float64Array, n: number, d: number, y: ArrayLike<number>, opts: LogisticOptions = {}): LogisticModel {
   const l2 = opts.l2 ?? 1e-3;
@@ -54,7 +65,7 @@ export function fitLogistic(X: Float64Array, n: number, d: number, y: ArrayLike<
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const random = rng(opts.seed ?? 1);
-  const z = new Float64Array(d);
+  const zs = new Float64Array(d);
   let t = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let i = n - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); const x = order[i] as number; order[i] = order[j] as number; order[j] = x; }
@@ -65,9 +76,9 @@ export function fitLogistic(X: Float64Array, n: number, d: number, y: ArrayLike<
       for (let r = start; r < end; r++) {
         const i = order[r] as number;
         let logit = b;
-        for (let j = 0; j < d; j++) { const v = ((X[i * d + j] as number) - (mean[j] as number)) / (std[j] as number); z[j] = v; logit += (w[j] as number) * v; }
+        for (let j = 0; j < d; j++) { const v = z(X[i * d + j] as number, mean[j] as number, std[j] as number); zs[j] = v; logit += (w[j] as number) * v; }
         const err = 1 / (1 + Math.exp(-logit)) - (y[i] as number);
-        for (let j = 0; j < d; j++) g[j] = (g[j] as number) + err * (z[j] as number);
+        for (let j = 0; j < d; j++) g[j] = (g[j] as number) + err * (zs[j] as number);
         g[d] = (g[d] as number) + err;
       }
       t++;
@@ -88,14 +99,23 @@ export function fitLogistic(X: Float64Array, n: number, d: number, y: ArrayLike<
 export function predictLogistic(m: LogisticModel, X: Float64Array, n: number): Float64Array {
   const d = m.weights.length;
   const out = new Float64Array(n);
-  // Folded once: w·(x - mean)/std = Σ (w/std)·x - Σ w·mean/std.
-  const a = new Float64Array(d);
+  // Clipping in raw units: lo[j] <= x <= hi[j] keeps |z| <= 5; w·z = a·x + b per feature.
+  const a = new Float64Array(d), lo = new Float64Array(d), hi = new Float64Array(d);
   let c = m.bias;
-  for (let j = 0; j < d; j++) { a[j] = (m.weights[j] as number) / (m.std[j] as number); c -= (a[j] as number) * (m.mean[j] as number); }
+  for (let j = 0; j < d; j++) {
+    const std = m.std[j] as number, mean = m.mean[j] as number;
+    a[j] = (m.weights[j] as number) / std;
+    c -= (a[j] as number) * mean;
+    lo[j] = mean - CLIP * std;
+    hi[j] = mean + CLIP * std;
+  }
   for (let i = 0; i < n; i++) {
     let logit = c;
     const base = i * d;
-    for (let j = 0; j < d; j++) logit += (a[j] as number) * (X[base + j] as number);
+    for (let j = 0; j < d; j++) {
+      const x = X[base + j] as number;
+      logit += (a[j] as number) * (x > (hi[j] as number) ? (hi[j] as number) : x < (lo[j] as number) ? (lo[j] as number) : x);
+    }
     out[i] = 1 / (1 + Math.exp(-logit));
   }
   return out;
@@ -105,7 +125,7 @@ export function predictLogistic(m: LogisticModel, X: Float64Array, n: number): F
 export function logisticContributions(m: LogisticModel, X: Float64Array, row: number): Float64Array {
   const d = m.weights.length;
   const out = new Float64Array(d);
-  for (let j = 0; j < d; j++) out[j] = (m.weights[j] as number) * (((X[row * d + j] as number) - (m.mean[j] as number)) / (m.std[j] as number));
+  for (let j = 0; j < d; j++) out[j] = (m.weights[j] as number) * z(X[row * d + j] as number, m.mean[j] as number, m.std[j] as number);
   return out;
 }
 
