@@ -287,6 +287,35 @@ test('purpose limitation: a segment cannot serve purposes no source collects for
   assert.deepEqual([rec.body.missing, rec.body.extra], [[], []], 'the SQL side reads the same sources');
 });
 
+test('purpose limitation reaches traits: a value set by a source not collecting for the segment\'s purposes is not there for it', async () => {
+  const shop = (await s.api('GET', `${wsPath()}/sources`)).body.sources.find((x: any) => x.name === 'Shop');
+  const shopKey = shop.writeKey as string;
+  const definition = { kind: 'trait', trait: 'tier', op: 'eq', value: 'gold' };
+  const seg = await s.api('POST', `${wsPath()}/segments`, { name: 'Gold, loyalty ads', definition, purposes: ['loyalty', 'advertising'] });
+  assert.equal(seg.status, 201, JSON.stringify(seg.body));
+  const anon = `pt-${uid()}`;
+  const consent = { consent: { categoryPreferences: { loyalty: true, advertising: true, analytics: true } } };
+  // The web source does not collect for loyalty: its trait does not feed the segment.
+  await send([{ type: 'identify', anonymousId: anon, traits: { tier: 'gold' }, context: consent }]);
+  await s.ensemble.segments.writer.drain();
+  const p = await profileOf(anon);
+  assert.equal(s.ensemble.segments.engine.isMember(s.workspaceId, seg.body.id, p.id), false, 'the web source\'s tier is not for loyalty ads');
+  let rec = await s.api('POST', `${wsPath()}/segments/${seg.body.id}/reconcile`);
+  assert.deepEqual([rec.body.missing, rec.body.extra], [[], []], 'the SQL side agrees');
+  // The shop, which collects for both, says the same: now it counts.
+  await send([{ type: 'identify', anonymousId: anon, traits: { tier: 'gold' }, context: consent }], shopKey);
+  await s.ensemble.segments.writer.drain();
+  assert.equal(s.ensemble.segments.engine.isMember(s.workspaceId, seg.body.id, p.id), true, 'the shop\'s tier feeds it');
+  rec = await s.api('POST', `${wsPath()}/segments/${seg.body.id}/reconcile`);
+  assert.deepEqual([rec.body.missing, rec.body.extra, rec.body.sql], [[], [], 1]);
+  // A later value from the web source replaces the shop's: the segment no longer sees one.
+  await send([{ type: 'identify', anonymousId: anon, traits: { tier: 'gold' }, context: consent }]);
+  await s.ensemble.segments.writer.drain();
+  assert.equal(s.ensemble.segments.engine.isMember(s.workspaceId, seg.body.id, p.id), false);
+  rec = await s.api('POST', `${wsPath()}/segments/${seg.body.id}/reconcile`);
+  assert.deepEqual([rec.body.missing, rec.body.extra], [[], []]);
+});
+
 test('a segment serving a purpose on another legal basis holds people without consent until they object', async () => {
   const seg = await s.api('POST', `${wsPath()}/segments`, { name: 'Customers', purposes: ['necessary'], definition: { kind: 'event', event: 'Order Placed' } });
   assert.equal(seg.status, 201, JSON.stringify(seg.body));

@@ -125,7 +125,7 @@ const eventSpec = fc.record({
   cat: fc.option(fc.oneof(text, num), { nil: undefined }),
   traits: fc.record({ plan: fc.oneof(text, num), age: num, address: fc.record({ city: fc.oneof(text, TOWNS) }), town: TOWNS }, { requiredKeys: [] }),
   consent: fc.option(fc.record({ ads: fc.boolean(), analytics: fc.oneof(fc.boolean(), fc.constant('yes')) }, { requiredKeys: [] }), { nil: undefined }),
-  // Purpose limitation: `src` collects for advertising, `src2` does not, so segment b reads only `src`'s events.
+  // Purpose limitation: `src` collects for advertising, `src2` does not, so segment b reads only `src`'s events and traits.
   source: fc.constantFrom('src', 'src2'),
   location: fc.option(location, { nil: undefined }),
   country: fc.option(fc.constantFrom('FR', 'DE', 'IT'), { nil: null }),
@@ -355,7 +355,7 @@ test('incremental membership equals the SQL result at every checked instant', as
           // The consent step turns a CMP's boolean choices into ledger records dated by the event.
           for (const [purpose, v] of Object.entries(spec.consent ?? {})) if (typeof v === 'boolean') { record(pid, purpose, v, at); consentFor.add(pid); }
           const messageId = `m${seq}`;
-          if (type === 'identify') applyTraits(p, JSON.parse(JSON.stringify(spec.traits)) as Record<string, unknown>, at, 'src', messageId, () => 'most_recent');
+          if (type === 'identify') applyTraits(p, JSON.parse(JSON.stringify(spec.traits)) as Record<string, unknown>, at, spec.source, messageId, () => 'most_recent');
           const context: Record<string, unknown> = spec.location === undefined ? {} : { location: spec.location };
           const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, at, seq, sourceId: spec.source, location: locationOf(context), country: spec.country };
           stored.push({ seq, profileId: pid, type, event: event.event, at, properties, messageId, sourceId: spec.source, context, country: spec.country });

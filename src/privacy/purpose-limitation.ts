@@ -3,7 +3,8 @@
  * must have a source collecting for all of them, or it would be fed only by data collected for
  * something else. Refused with the sources and what each declares, so the fix is obvious. At
  * run time such a segment's event, sequence and consent conditions read only the events of those
- * sources (segments/engine.ts `feeds`, and the SQL compiler's `sources`).
+ * sources, and its trait conditions only values those sources wrote (segments/engine.ts `feeds`
+ * and `traitFor`, and the SQL compiler's `sources`).
  */
 import { EnsembleError } from '../protocol/errors.js';
 import type { Source } from '../protocol/workspace.js';

@@ -20,7 +20,7 @@
 import type { TraitValue } from '../protocol/profile.js';
 import { ANY_EVENT, PAGE_EVENT, awaitsApproval, requiredPurposes, segmentRefs, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
 import { DAY_MS } from '../profiles/computed-trait-buckets.js';
-import { compileDefinition, isStateful, traitValue, type CompiledDefinition, type ExternalLeaf, type Leaf, type StatefulLeaf } from './compile-leaf.js';
+import { compileDefinition, isStateful, traitValue, type CompiledDefinition, type ExternalLeaf, type Leaf, type StatefulLeaf, type TraitLeaf } from './compile-leaf.js';
 import type { GeoPoint } from '../protocol/geo.js';
 import { fold, mergeState } from './leaf-fold.js';
 import { compareCount, countAt, nextLapse, sequenceHolds } from './leaf-state.js';
@@ -508,6 +508,20 @@ export class SegmentEngine {
     return v === null ? undefined : v;
   }
 
+  /**
+   * Purpose limitation for traits: a segment that serves purposes sees a trait's value only when
+   * the source that set it collects for all of them (a CRM import for analytics does not feed an
+   * advertising audience).
+   */
+  private traitFor(entry: Entry, leaf: TraitLeaf, pid: string): unknown {
+    const traits = this.facts.traits(pid);
+    const purposes = entry.segment.purposes;
+    if (purposes !== undefined && purposes.length > 0 && traits !== undefined && Object.hasOwn(traits, leaf.key)) {
+      if (!this.facts.sourceServes((traits[leaf.key] as TraitValue).sourceId, purposes)) return undefined;
+    }
+    return traitValue(traits, leaf);
+  }
+
   /** Purpose limitation: a segment that serves purposes reads only events of sources collecting for all of them. */
   private feeds(entry: Entry, e: SegmentEvent): boolean {
     const purposes = entry.segment.purposes;
@@ -542,7 +556,7 @@ export class SegmentEngine {
   /** The hot path of `leafHolds`: the same answer without building the explanation. */
   private leafMatches(entry: Entry, leaf: Leaf, pid: string, now: number): boolean {
     switch (leaf.kind) {
-      case 'trait': return leaf.test(traitValue(this.facts.traits(pid), leaf));
+      case 'trait': return leaf.test(this.traitFor(entry, leaf, pid));
       case 'event': {
         const s = leaf.state.get(pid);
         return compareCount(s === undefined ? 0 : countAt(s, now, leaf.windowMs ?? 0), leaf.op, leaf.k);
@@ -566,7 +580,7 @@ export class SegmentEngine {
     const ws = entry.segment.workspaceId;
     switch (leaf.kind) {
       case 'trait': {
-        const v = traitValue(this.facts.traits(pid), leaf);
+        const v = this.traitFor(entry, leaf, pid);
         // `exists` is all a segment may ask of a personal trait: its explanation shows presence, never the value.
         return { matched: leaf.test(v), actual: leaf.cond.op === 'exists' ? v !== undefined : v ?? null };
       }

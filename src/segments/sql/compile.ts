@@ -39,7 +39,7 @@ export interface CompileContext {
   segment(id: string): SegmentCondition | undefined;
   /** A computed trait's definition (a `computed` leaf compiles its value from the events). */
   computedTrait(name: string): ComputedTraitDefinition | undefined;
-  /** Purpose limitation: the only sources whose events feed event, sequence and consent conditions. */
+  /** Purpose limitation: the only sources whose events feed event, sequence and consent conditions, and whose trait values trait conditions see. */
   sources?: readonly string[];
 }
 
@@ -139,7 +139,13 @@ class Compiler {
       case 'trait': {
         // The first name is the trait key; the rest walks inside that trait's value.
         const [key, ...rest] = pathOf(c.trait) as [string, ...string[]];
-        return comparisonSql({ kind: 'json', sql: `u.${this.traitColumn([key, 'value', ...rest])}` }, c, p);
+        const value = `u.${this.traitColumn([key, 'value', ...rest])}`;
+        const allowed = this.scope.sources === undefined ? undefined : this.ctx.sources;
+        if (allowed === undefined) return comparisonSql({ kind: 'json', sql: value }, c, p);
+        // Purpose limitation: a value set by a source that does not collect for the segment's purposes is not there for it.
+        const from = p.dialect.jsonString(`u.${this.traitColumn([key, 'sourceId'])}`);
+        const test = allowed.length === 0 ? 'false' : `${from} IN (${allowed.map((id) => p.bind(id)).join(', ')})`;
+        return comparisonSql({ kind: 'json', sql: `(CASE WHEN ${test} THEN ${value} END)` }, c, p);
       }
       case 'event': {
         // The count does not change the CTE: leaves differing only by it share one.
