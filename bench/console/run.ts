@@ -14,7 +14,7 @@
  * Target: each page's data in ≤ 1 s. Results: bench/results/console-<time>.json and
  * console-latest.json (and console.json, the latest, for the README).
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +40,7 @@ Usage: npm run bench:console -- [flags]
   --quick          smoke run: 20,000 profiles, 200,000 events
   --rounds <n>     timed rounds per page, after one warm-up (default 5)
   --data-dir <d>   parent of the temporary directory  (default os.tmpdir())
+  --keep <dir>     generate into <dir> once and keep it; later runs with the same <dir> reuse it
   --out <dir>      results directory                  (default bench/results)
   -h, --help
 `;
@@ -50,7 +51,7 @@ interface Timed { name: string; medianMs: number; maxMs: number; status: number 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     profiles: { type: 'string' }, events: { type: 'string' }, quick: { type: 'boolean' }, rounds: { type: 'string' },
-    'data-dir': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'data-dir': { type: 'string' }, keep: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { process.stdout.write(HELP); return; }
   const profiles = Number(values.profiles ?? (values.quick ? 20_000 : 1_000_000));
@@ -58,20 +59,33 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds ?? 5);
   const startedAt = new Date();
   const git = gitState();
-  const dir = mkdtempSync(join(values['data-dir'] ?? tmpdir(), 'ensemble-console-bench-'));
+  const keep = values.keep;
+  if (keep) mkdirSync(keep, { recursive: true });
+  const dir = keep ?? mkdtempSync(join(values['data-dir'] ?? tmpdir(), 'ensemble-console-bench-'));
   const file = join(dir, 'ensemble.duckdb');
-  const masterKey = generateMasterKeyText();
-  const now = Date.now();
+  const keyFile = join(dir, 'bench-master.key');
+  const reuse = keep !== undefined && existsSync(file) && existsSync(keyFile);
+  const masterKey = reuse ? readFileSync(keyFile, 'utf8') : generateMasterKeyText();
+  const now = reuse ? Number(readFileSync(join(dir, 'bench-now.txt'), 'utf8')) : Date.now();
   const say = (s: string) => process.stderr.write(`${s}\n`);
   let ensemble: Ensemble | null = null;
+  const serverLogs: string[] = [];
   try {
     // 1. Data.
-    say(`generating ${profiles.toLocaleString()} profiles and ${events.toLocaleString()} events in ${dir}`);
+    let gen: GenerateResult | null = null;
+    let extras: ExtrasResult | null = null;
     const db = await Database.open(file);
     const conn = await db.connect();
-    const gen: GenerateResult = await generate(conn, { profiles, events, seed: 1, now }, say);
-    const extras: ExtrasResult = await addExtras(conn, { masterKey, now, dir });
-    say(`generated in ${fmt.s(gen.seconds.total + extras.seconds)} (extras: ${JSON.stringify(extras)})`);
+    if (reuse) {
+      say(`reusing the data in ${dir}`);
+    } else {
+      say(`generating ${profiles.toLocaleString()} profiles and ${events.toLocaleString()} events in ${dir}`);
+      gen = await generate(conn, { profiles, events, seed: 1, now }, say);
+      extras = await addExtras(conn, { masterKey, now, dir });
+      if (keep) { writeFileSync(keyFile, masterKey); writeFileSync(join(dir, 'bench-now.txt'), String(now)); }
+      say(`generated in ${fmt.s(gen.seconds.total + extras.seconds)} (extras: ${JSON.stringify(extras)})`);
+    }
+    const sizes = await all(conn, `SELECT (SELECT count(*) FROM profiles) AS profiles, (SELECT count(*) FROM events) AS events`);
     // 2. Baseline on the same file.
     const baseline: number[] = [];
     for (let i = 0; i <= rounds; i++) {
@@ -83,8 +97,7 @@ async function main(): Promise<void> {
     say(`baseline SELECT count(*) FROM events: ${median(baseline).toFixed(1)} ms`);
 
     // 3. The server on that file.
-    const logs: string[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _e, done) { logs.push(chunk.toString()); done(); } });
+    const sink = new Writable({ write(chunk: Buffer, _e, done) { serverLogs.push(chunk.toString()); done(); } });
     const tStart = performance.now();
     ensemble = await openEnsemble(parseConfig({ port: 0, dataPath: file, adminToken: TOKEN, masterKey, logLevel: 'warn', storage: { logDir: join(dir, 'log') } }),
       { logger: createLogger('warn', sink) });
@@ -104,14 +117,17 @@ async function main(): Promise<void> {
       .then(async (r) => ({ status: r.status, body: await r.json() })), 'send identifies');
     await ensemble.processor.idle();
     const tSeg = performance.now();
-    const seg = (name: string, definition: unknown) => api('POST', `${w}/segments`, { name, definition }).then((r) => must(r, `segment ${name}`).id as string);
+    const existing = must(await api('GET', `${w}/segments`), 'segments') as Array<{ id: string; name: string }>;
+    const seg = async (name: string, definition: unknown) => existing.find((x) => x.name === name)?.id
+      ?? (must(await api('POST', `${w}/segments`, { name, definition }), `segment ${name}`).id as string);
     const segIds = [
       await seg('Cart adders (pro/team)', { kind: 'and', of: [{ kind: 'event', event: 'Product Added', count: { op: 'gte', value: 2 }, within: '30d' }, { kind: 'trait', trait: 'plan', op: 'in', value: ['pro', 'team'] }] }),
       await seg('French visitors', { kind: 'trait', trait: 'country', op: 'eq', value: 'FR' }),
       await seg('Buyers (30 days)', { kind: 'event', event: 'Order Completed', within: '30d' }),
     ];
     const segmentsSec = (performance.now() - tSeg) / 1000;
-    const dest = must(await api('POST', `${w}/destinations`, { type: 'webhook', name: 'CRM hook', enabled: false, config: { url: 'http://127.0.0.1:9/hook', secret: 'bench-secret-0123456789abcdef' } }), 'destination');
+    const dests = must(await api('GET', `${w}/destinations`), 'destinations') as Array<{ id: string }>;
+    const dest = dests[0] ?? must(await api('POST', `${w}/destinations`, { type: 'webhook', name: 'CRM hook', enabled: false, config: { url: 'http://127.0.0.1:9/hook', secret: 'bench-secret-0123456789abcdef' } }), 'destination');
     const someAnon = String((await ensemble.identity.eventIdentity([...ensemble.memory.profiles.keys()][1234] as string) as { anonymousId?: string } | undefined)?.anonymousId ?? 'nobody');
     const first = must(await api('GET', `${w}/profiles?limit=50`), 'profiles');
     const pages: Record<string, Call[]> = {
@@ -166,7 +182,7 @@ async function main(): Promise<void> {
         ...r.calls.map((c) => ['', c.name, c.medianMs.toFixed(1), c.maxMs.toFixed(1), (c.medianMs / baselineMs).toFixed(1)])]), new Set([2, 3, 4]))}\n`);
     process.stdout.write(`baseline SELECT count(*) FROM events: ${baselineMs.toFixed(1)} ms; target ${TARGET_MS} ms per page: ${results.every((r) => r.withinTarget) ? 'met' : 'NOT met'} (${results.filter((r) => !r.withinTarget).map((r) => r.page).join(', ') || 'all pages within'})\n`);
     const record = {
-      options: { profiles, events, rounds }, generate: gen, extras, serverStartSeconds: startSec, segmentsCreateSeconds: segmentsSec,
+      options: { profiles, events, rounds, reused: reuse }, data: { profiles: Number(sizes[0]?.profiles), events: Number(sizes[0]?.events) }, generate: gen, extras, serverStartSeconds: startSec, segmentsCreateSeconds: segmentsSec,
       profilesInMemory: ensemble.memory.profiles.size,
       baseline: { query: 'SELECT count(*) FROM events', medianMs: baselineMs, samplesMs: baseline },
       pages: results, targets: { pageMs: TARGET_MS, met: results.every((r) => r.withinTarget) },
@@ -174,9 +190,13 @@ async function main(): Promise<void> {
     const out = writeResults('console', startedAt, git, record, values.out ?? null);
     copyFileSync(out, join(values.out ?? join(ROOT, 'bench', 'results'), 'console.json'));
     say(`results: ${out}`);
+  } catch (err) {
+    // The server's own account of a failed call (errors are logged without personal data).
+    for (const line of serverLogs) if (line.includes('"level":50')) say(line.trim().slice(0, 2000));
+    throw err;
   } finally {
     await ensemble?.close().catch((err: Error) => say(`close: ${err.message}`));
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

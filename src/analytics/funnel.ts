@@ -46,10 +46,10 @@ export async function funnel(deps: TrendDeps, ws: string, input: FunnelInput, re
   input.steps.forEach((s, i) => {
     const cond = `event = ${p.add(s.event)} AND ${filterSql(s.where, p, guard)}`;
     if (i === 0) {
-      ctes.push(`s0 AS (SELECT pid, min((timestamp, seq)) AS k, min(timestamp) AS t0 FROM ${liveEvents(p, ws, r, cond)} GROUP BY pid)`);
+      ctes.push(`s0 AS MATERIALIZED (SELECT pid, min((timestamp, seq)) AS k, min(timestamp) AS t0 FROM ${liveEvents(p, ws, r, cond)} GROUP BY pid)`);
       return;
     }
-    ctes.push(`s${i} AS (SELECT e.pid, min((e.timestamp, e.seq)) AS k, any_value(prev.t0) AS t0
+    ctes.push(`s${i} AS MATERIALIZED (SELECT e.pid, min((e.timestamp, e.seq)) AS k, any_value(prev.t0) AS t0
       FROM ${liveEvents(p, ws, span, cond)} e JOIN s${i - 1} prev ON e.pid = prev.pid
       WHERE (e.timestamp, e.seq) > prev.k AND e.timestamp <= prev.t0 + to_milliseconds(${p.add(within)}::BIGINT)
       GROUP BY e.pid)`);
