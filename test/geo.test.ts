@@ -152,3 +152,18 @@ test('a restart derives nothing twice, and catches up a crossing whose derived e
   assert.deepEqual((await eventsOf(steady)).map((e) => e.event), ['Geofence Entered'], 'nothing derived twice');
   assert.equal((await s.api('GET', `${ws()}/geofences`)).body.length, 1, 'geofences survive the restart');
 });
+
+test('an erased person leaves no trace in the geofence tracker: their presence is forgotten with the profile', async () => {
+  const anon = `erased-walker-${uid()}`;
+  await sendEvents(s, [{ type: 'identify', anonymousId: anon, traits: { email: `${anon}@example.com` } }, located(anon, 0.0009)]);
+  await settleAll(s);
+  assert.equal((await eventsOf(anon)).at(-1)?.event, 'Geofence Entered');
+  const pid = (await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${anon}`)).body.id as string;
+  assert.ok(s.ensemble.geo.tracker.insideOf(pid)?.has(fenceId), 'tracked while inside');
+  const erasure = await s.api('POST', `${ws()}/privacy/requests`, { type: 'erasure', identifier: { type: 'anonymous_id', value: anon } });
+  assert.equal(erasure.status, 201, JSON.stringify(erasure.body));
+  const end = Date.now() + 10_000;
+  while ((await s.api('GET', `${ws()}/privacy/requests/${erasure.body.id}`)).body.status !== 'completed' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${anon}`)).status, 404);
+  assert.equal(s.ensemble.geo.tracker.insideOf(pid), undefined, 'nothing of their whereabouts is kept');
+});

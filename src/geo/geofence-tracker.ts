@@ -120,6 +120,11 @@ export class GeofenceTracker {
     this.enqueue(out);
   }
 
+  /** The fences a located person is inside now (undefined: never located, or forgotten). */
+  insideOf(profileId: string): ReadonlySet<string> | undefined {
+    return this.presence.get(profileId)?.inside;
+  }
+
   /** Forgets erased profiles. */
   forget(profileIds: Iterable<string>): void {
     for (const id of profileIds) this.presence.delete(id);
