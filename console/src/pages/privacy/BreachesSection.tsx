@@ -8,7 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { DATA_CATEGORIES, type Breach, type BreachInput, type PrivacyApi } from './api';
 import { ErrorNotice, Loading } from './parts';
 import { splitHours } from './clock';
-import { formatDate, useApi } from '../../components';
+import { CheckboxField, NumberField, SelectField, TextAreaField, TextField, formatDate, useApi } from '../../components';
 
 const WINDOW_MS = 72 * 3_600_000;
 
@@ -53,10 +53,10 @@ function Clock({ breach }: { breach: Breach }) {
   const elapsed = Math.min(WINDOW_MS, Math.max(0, WINDOW_MS - (notifyBy - now)));
   return (
     <div className="privacy-clock" data-testid="breach-clock" data-overdue={String(left.overdue)}>
-      <label>
+      <p id={`clock-${breach.id}`} className={left.overdue ? 'privacy-overdue' : ''}>
         {left.overdue ? t('privacy.breaches.overdueBy', { h: left.hours, m: left.minutes }) : t('privacy.breaches.timeLeft', { h: left.hours, m: left.minutes })}
-        <meter min={0} max={WINDOW_MS} low={WINDOW_MS * 0.5} high={WINDOW_MS * 0.8} optimum={0} value={elapsed} />
-      </label>
+      </p>
+      <meter aria-labelledby={`clock-${breach.id}`} min={0} max={WINDOW_MS} low={WINDOW_MS * 0.5} high={WINDOW_MS * 0.8} optimum={0} value={elapsed} />
     </div>
   );
 }
@@ -89,12 +89,12 @@ function BreachCard({ api, breach: b, onChanged }: { api: PrivacyApi; breach: Br
       {b.status === 'open' ? (
         <div className="privacy-columns">
           <form onSubmit={(e) => { e.preventDefault(); void act(b.overdue && delayReason ? { status: 'notified', delayReason } : { status: 'notified' }); }} className="privacy-form">
-            {b.overdue ? <label>{t('privacy.breaches.delayReason')}<textarea required maxLength={5000} value={delayReason} onChange={(e) => setDelayReason(e.target.value)} /></label> : null}
+            {b.overdue ? <TextAreaField label={t('privacy.breaches.delayReason')} rows={2} value={delayReason} onChange={setDelayReason} /> : null}
             <button type="submit">{t('privacy.breaches.markNotified')}</button>
           </form>
           <form onSubmit={(e) => { e.preventDefault(); void act({ status: 'closed', note: closeNote }); }} className="privacy-form">
-            <label>{t('privacy.breaches.closeNote')}<textarea required maxLength={2000} value={closeNote} onChange={(e) => setCloseNote(e.target.value)} /></label>
-            <button type="submit">{t('privacy.breaches.close')}</button>
+            <TextAreaField label={t('privacy.breaches.closeNote')} rows={2} value={closeNote} onChange={setCloseNote} />
+            <button type="submit" disabled={closeNote.trim() === ''}>{t('privacy.breaches.close')}</button>
           </form>
         </div>
       ) : null}
@@ -110,13 +110,14 @@ function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
   const [nature, setNature] = useState('');
   const [awareAt, setAwareAt] = useState('');
   const [categories, setCategories] = useState<string[]>([]);
-  const [people, setPeople] = useState('');
+  const [people, setPeople] = useState<number | ''>('');
   const [measures, setMeasures] = useState('');
   const [highRisk, setHighRisk] = useState<'' | 'yes' | 'no'>('');
   const [error, setError] = useState<unknown>(undefined);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
+    if (!nature.trim() || !measures.trim()) { setError({ message: t('privacy.breaches.needText') }); return; }
     if (categories.length === 0) { setError({ message: t('privacy.breaches.needCategory') }); return; }
     const body: BreachInput = { nature, categories, measures };
     // datetime-local is local time without a zone: the browser's zone is the user's.
@@ -135,25 +136,20 @@ function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
     <section aria-labelledby="new-breach-title" className="panel">
       <h2 id="new-breach-title">{t('privacy.breaches.record')}</h2>
       <form onSubmit={submit} className="privacy-form" data-testid="new-breach-form">
-        <label>{t('privacy.breaches.nature')}<textarea name="nature" required maxLength={5000} value={nature} onChange={(e) => setNature(e.target.value)} /></label>
-        <label>{t('privacy.breaches.awareAt')}<input name="awareAt" type="datetime-local" value={awareAt} onChange={(e) => setAwareAt(e.target.value)} aria-describedby="aware-hint" /></label>
-        <small id="aware-hint">{t('privacy.breaches.awareHint')}</small>
+        <TextAreaField label={t('privacy.breaches.nature')} name="nature" rows={3} value={nature} onChange={setNature} />
+        <TextField label={t('privacy.breaches.awareAt')} name="awareAt" type="datetime-local" value={awareAt} onChange={setAwareAt} hint={t('privacy.breaches.awareHint')} />
         <fieldset>
           <legend>{t('privacy.breaches.categories')}</legend>
           {DATA_CATEGORIES.map((c) => (
-            <label key={c} className="privacy-check">
-              <input type="checkbox" name="category" value={c} checked={categories.includes(c)} onChange={(e) => setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))} />
-              {t(`privacy.dataCategories.${c}`)}
-            </label>
+            <CheckboxField key={c} name="category" label={t(`privacy.dataCategories.${c}`)} checked={categories.includes(c)} onChange={(on) => setCategories(on ? [...categories, c] : categories.filter((x) => x !== c))} />
           ))}
         </fieldset>
-        <label>{t('privacy.breaches.people')}<input name="approxPeople" type="number" min={0} step={1} value={people} onChange={(e) => setPeople(e.target.value)} /></label>
-        <label>{t('privacy.breaches.measures')}<textarea name="measures" required maxLength={5000} value={measures} onChange={(e) => setMeasures(e.target.value)} /></label>
-        <label>{t('privacy.breaches.highRisk')}
-          <select name="highRisk" value={highRisk} onChange={(e) => setHighRisk(e.target.value as '' | 'yes' | 'no')}>
-            <option value="">{t('privacy.breaches.notAssessed')}</option><option value="yes">{t('common.yes')}</option><option value="no">{t('common.no')}</option>
-          </select>
-        </label>
+        <NumberField label={t('privacy.breaches.people')} name="approxPeople" min={0} step="1" value={people} onChange={setPeople} />
+        <TextAreaField label={t('privacy.breaches.measures')} name="measures" rows={3} value={measures} onChange={setMeasures} />
+        <SelectField
+          label={t('privacy.breaches.highRisk')} name="highRisk" value={highRisk} onChange={(v) => setHighRisk(v as '' | 'yes' | 'no')}
+          options={[{ value: '', label: t('privacy.breaches.notAssessed') }, { value: 'yes', label: t('common.yes') }, { value: 'no', label: t('common.no') }]}
+        />
         <ErrorNotice error={error} />
         <div className="privacy-buttons"><button type="submit">{t('common.save')}</button><button type="button" onClick={() => setOpen(false)}>{t('common.cancel')}</button></div>
       </form>

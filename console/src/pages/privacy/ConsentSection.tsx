@@ -7,7 +7,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { LEGAL_BASES, type ConsentMapping, type LegalBasis, type PrivacyApi, type Purpose } from './api';
 import i18n from '../../i18n';
-import { LineChart, Panel, TextField, formatNumber, formatPercent, useApi } from '../../components';
+import { LineChart, Panel, SelectField, TextAreaField, TextField, formatNumber, formatPercent, useApi } from '../../components';
 import { ErrorNotice, Loading } from './parts';
 import { isoDay } from './clock';
 
@@ -119,17 +119,13 @@ function Purposes({ api }: { api: PrivacyApi }) {
       ) : null}
       {editing ? (
         <form onSubmit={save} className="privacy-form" aria-label={editing.isNew ? t('privacy.purposes.add') : t('privacy.purposes.editOne', { name: editing.name })}>
-          <label>{t('privacy.purposes.id')}
-            <input required pattern="[a-z][a-z0-9_]{0,63}" value={editing.id} readOnly={!editing.isNew} onChange={(e) => setEditing({ ...editing, id: e.target.value })} aria-describedby="purpose-id-hint" />
-          </label>
-          <small id="purpose-id-hint">{t('privacy.purposes.idHint')}</small>
-          <label>{t('privacy.purposes.name')}<input required maxLength={200} value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} /></label>
-          <label>{t('privacy.purposes.legalBasis')}
-            <select value={editing.legalBasis} onChange={(e) => setEditing({ ...editing, legalBasis: e.target.value as LegalBasis })}>
-              {LEGAL_BASES.map((b) => <option key={b} value={b}>{t(`privacy.legalBasis.${b}`)}</option>)}
-            </select>
-          </label>
-          <label>{t('privacy.purposes.description')}<textarea maxLength={2000} value={editing.description} onChange={(e) => setEditing({ ...editing, description: e.target.value })} /></label>
+          <TextField label={t('privacy.purposes.id')} name="purposeId" required readOnly={!editing.isNew} value={editing.id} hint={t('privacy.purposes.idHint')} onChange={(v) => setEditing({ ...editing, id: v })} />
+          <TextField label={t('privacy.purposes.name')} name="purposeName" required value={editing.name} onChange={(v) => setEditing({ ...editing, name: v })} />
+          <SelectField
+            label={t('privacy.purposes.legalBasis')} name="legalBasis" value={editing.legalBasis} onChange={(v) => setEditing({ ...editing, legalBasis: v as LegalBasis })}
+            options={LEGAL_BASES.map((b) => ({ value: b, label: t(`privacy.legalBasis.${b}`) }))}
+          />
+          <TextAreaField label={t('privacy.purposes.description')} name="purposeDescription" value={editing.description} onChange={(v) => setEditing({ ...editing, description: v })} />
           <ErrorNotice error={error} />
           <div className="privacy-buttons"><button type="submit">{t('common.save')}</button><button type="button" onClick={() => setEditing(null)}>{t('common.cancel')}</button></div>
         </form>
@@ -185,7 +181,7 @@ function Mapping({ api }: { api: PrivacyApi }) {
       {m && text === null ? <button type="button" onClick={() => { setSaved(false); setText(JSON.stringify(m, null, 2)); }}>{t('privacy.mapping.edit')}</button> : null}
       {text !== null ? (
         <form onSubmit={save} className="privacy-form">
-          <label>{t('privacy.mapping.json')}<textarea rows={14} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} /></label>
+          <TextAreaField label={t('privacy.mapping.json')} rows={14} value={text} onChange={setText} />
           <ErrorNotice error={error} />
           <div className="privacy-buttons"><button type="submit">{t('common.save')}</button><button type="button" onClick={() => setText(null)}>{t('common.cancel')}</button></div>
         </form>

@@ -4,11 +4,11 @@
  * formats the API offers (JSON, Markdown, HTML) plus a CSV of the activities built here from the
  * JSON, for a spreadsheet.
  */
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { PrivacyApi, Register } from './api';
+import { CONTROLLER_FIELDS, type ControllerField, type PrivacyApi, type Register } from './api';
 import { ErrorNotice, Loading } from './parts';
-import { formatDate, useApi } from '../../components';
+import { Panel, TextAreaField, TextField, formatDate, useApi } from '../../components';
 
 /** RFC 4180 field: quoted when it holds a comma, a quote or a line break. */
 function csvField(v: string): string {
@@ -48,6 +48,7 @@ export function RegisterSection({ api }: { api: PrivacyApi }) {
               <ul>{r.gaps.map((g) => <li key={g}>{g}</li>)}</ul>
             </section>
           ) : null}
+          <ControllerForm api={api} onSaved={register.reload} />
           <div className="table-wrap">
             <table className="table" data-testid="register-table">
               <caption>{t('privacy.register.activities')}</caption>
@@ -76,5 +77,42 @@ export function RegisterSection({ api }: { api: PrivacyApi }) {
         </>
       ) : null}
     </div>
+  );
+}
+
+/** The controller, its DPO and EU representative, as the register opens with (art. 30(1)(a)). */
+function ControllerForm({ api, onSaved }: { api: PrivacyApi; onSaved(): void }) {
+  const { t } = useTranslation();
+  const current = useApi(() => api.controller(), [api]);
+  const [form, setForm] = useState<Record<ControllerField, string> | null>(null);
+  const [error, setError] = useState<unknown>(undefined);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    const c = current.data;
+    if (c) setForm(Object.fromEntries(CONTROLLER_FIELDS.map((f) => [f, c[f] ?? ''])) as Record<ControllerField, string>);
+  }, [current.data]);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!form) return;
+    setError(undefined);
+    setSaved(false);
+    // The API replaces the whole record; empty optional fields are left out (cleared).
+    const body = Object.fromEntries(Object.entries(form).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
+    try { await api.putController(body); setSaved(true); current.reload(); onSaved(); } catch (err) { setError(err); }
+  };
+  return (
+    <Panel title={t('privacy.register.controller')}>
+      <ErrorNotice error={current.error} />
+      {form ? (
+        <form onSubmit={save} className="privacy-form" data-testid="controller-form">
+          {CONTROLLER_FIELDS.map((f) => (f === 'controllerAddress' || f === 'representative'
+            ? <TextAreaField key={f} name={f} rows={2} label={t(`privacy.register.fields.${f}`)} value={form[f]} onChange={(v) => setForm({ ...form, [f]: v })} />
+            : <TextField key={f} name={f} required={f === 'controllerName' || f === 'controllerContact'} label={t(`privacy.register.fields.${f}`)} value={form[f]} onChange={(v) => setForm({ ...form, [f]: v })} />))}
+          <ErrorNotice error={error} />
+          {saved ? <p role="status">{t('privacy.saved')}</p> : null}
+          <div className="privacy-buttons"><button type="submit" className="primary">{t('common.save')}</button></div>
+        </form>
+      ) : null}
+    </Panel>
   );
 }

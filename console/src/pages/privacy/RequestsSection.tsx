@@ -11,7 +11,7 @@ import { useTranslation } from 'react-i18next';
 import { RIGHTS_TYPES, type AccessBundle, type PrivacyApi, type RightsRequest, type RightsRequestInput, type RightsType } from './api';
 import { ErrorNotice, Loading } from './parts';
 import { daysUntil } from './clock';
-import { formatDate, useApi } from '../../components';
+import { CheckboxField, SelectField, TextAreaField, TextField, formatDate, useApi } from '../../components';
 
 const PAGE = 50;
 const IDENTIFIER_TYPES = ['email', 'phone', 'user_id', 'anonymous_id', 'loyalty_id', 'crm_id'];
@@ -134,45 +134,28 @@ function NewRequest({ api, onFiled }: { api: PrivacyApi; onFiled(r: RightsReques
     <section aria-labelledby="new-request-title" className="panel">
       <h2 id="new-request-title">{t('privacy.requests.new')}</h2>
       <form onSubmit={submit} className="privacy-form" data-testid="new-request-form">
-        <label>{t('privacy.requests.type')}
-          <select name="type" value={type} onChange={(e) => { setType(e.target.value as RightsType); setConfirmed(false); }}>
-            {RIGHTS_TYPES.map((r) => <option key={r} value={r}>{t(`privacy.rights.${r}`)}</option>)}
-          </select>
-        </label>
-        <p className="privacy-hint">{t(`privacy.rights.hint.${type}`)}</p>
-        <label>{t('privacy.requests.identifierType')}
-          <input name="identifierType" required maxLength={64} list="privacy-identifier-types" value={idType} onChange={(e) => setIdType(e.target.value)} />
-        </label>
-        <datalist id="privacy-identifier-types">{IDENTIFIER_TYPES.map((i) => <option key={i} value={i} />)}</datalist>
-        <label>{t('privacy.requests.identifierValue')}
-          <input name="identifierValue" required maxLength={1000} autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} />
-        </label>
+        <SelectField
+          label={t('privacy.requests.type')} name="type" value={type} hint={t(`privacy.rights.hint.${type}`)}
+          onChange={(v) => { setType(v as RightsType); setConfirmed(false); }}
+          options={RIGHTS_TYPES.map((r) => ({ value: r, label: t(`privacy.rights.${r}`) }))}
+        />
+        <TextField label={t('privacy.requests.identifierType')} name="identifierType" required value={idType} onChange={setIdType} hint={t('privacy.requests.identifierTypeHint', { types: IDENTIFIER_TYPES.join(', ') })} />
+        <TextField label={t('privacy.requests.identifierValue')} name="identifierValue" required autoComplete="off" value={value} onChange={setValue} />
         {type === 'objection' ? (
           <fieldset>
             <legend>{t('privacy.requests.objectTo')}</legend>
             {(purposes.data?.purposes ?? []).map((p) => (
-              <label key={p.id} className="privacy-check">
-                <input type="checkbox" checked={objected.includes(p.id)} onChange={(e) => setObjected(e.target.checked ? [...objected, p.id] : objected.filter((x) => x !== p.id))} />
-                {p.name} <code>{p.id}</code>
-              </label>
+              <CheckboxField key={p.id} label={`${p.name} (${p.id})`} checked={objected.includes(p.id)} onChange={(on) => setObjected(on ? [...objected, p.id] : objected.filter((x) => x !== p.id))} />
             ))}
-            <small>{t('privacy.requests.objectDefault')}</small>
+            <small className="hint">{t('privacy.requests.objectDefault')}</small>
           </fieldset>
         ) : null}
-        {type === 'rectification' ? (
-          <label>{t('privacy.requests.traits')}<textarea rows={5} spellCheck={false} value={traits} onChange={(e) => setTraits(e.target.value)} aria-describedby="traits-hint" /></label>
-        ) : null}
-        {type === 'rectification' ? <small id="traits-hint">{t('privacy.requests.traitsHint')}</small> : null}
-        {type === 'restriction' ? (
-          <label className="privacy-check"><input type="checkbox" checked={lift} onChange={(e) => setLift(e.target.checked)} />{t('privacy.requests.lift')}</label>
-        ) : null}
-        <label>{t('privacy.requests.note')}<textarea name="note" maxLength={2000} rows={2} value={note} onChange={(e) => setNote(e.target.value)} aria-describedby="note-hint" /></label>
-        <small id="note-hint">{t('privacy.requests.noteHint')}</small>
-        {type === 'erasure' ? (
-          <label className="privacy-check privacy-warning"><input type="checkbox" name="confirmErasure" required checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />{t('privacy.requests.confirmErasure')}</label>
-        ) : null}
+        {type === 'rectification' ? <TextAreaField label={t('privacy.requests.traits')} rows={5} value={traits} onChange={setTraits} hint={t('privacy.requests.traitsHint')} /> : null}
+        {type === 'restriction' ? <CheckboxField label={t('privacy.requests.lift')} checked={lift} onChange={setLift} /> : null}
+        <TextAreaField label={t('privacy.requests.note')} name="note" rows={2} value={note} onChange={setNote} hint={t('privacy.requests.noteHint')} />
+        {type === 'erasure' ? <CheckboxField className="privacy-warning" name="confirmErasure" label={t('privacy.requests.confirmErasure')} checked={confirmed} onChange={setConfirmed} /> : null}
         <ErrorNotice error={error} />
-        <div className="privacy-buttons"><button type="submit" disabled={busy}>{t('privacy.requests.file')}</button></div>
+        <div className="privacy-buttons"><button type="submit" className="primary" disabled={busy || (type === 'erasure' && !confirmed)}>{t('privacy.requests.file')}</button></div>
       </form>
       {filed ? (
         <p role="status" data-testid="request-filed" data-status={filed.status}>

@@ -7,7 +7,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { SENSITIVE_CATEGORIES, type PrivacyApi, type Segment, type SensitiveData } from './api';
 import { ErrorNotice, Loading } from './parts';
-import { formatDate, useApi } from '../../components';
+import { TextAreaField, formatDate, useApi } from '../../components';
 
 type Kind = 'traits' | 'properties';
 interface Row { kind: Kind; path: string; category: string }
@@ -122,9 +122,9 @@ function Approve({ api, segment, onDone }: { api: PrivacyApi; segment: Segment; 
   return (
     <form onSubmit={submit} className="privacy-form">
       <p className="privacy-warning">{t('privacy.sensitive.awaiting')}</p>
-      <label>{t('privacy.sensitive.ground')}<textarea required minLength={1} maxLength={2000} value={note} onChange={(e) => setNote(e.target.value)} /></label>
+      <TextAreaField label={t('privacy.sensitive.ground')} rows={2} value={note} onChange={setNote} />
       <ErrorNotice error={error} />
-      <button type="submit">{t('privacy.sensitive.approve')}</button>
+      <button type="submit" disabled={note.trim() === ''}>{t('privacy.sensitive.approve')}</button>
     </form>
   );
 }

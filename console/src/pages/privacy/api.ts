@@ -100,6 +100,9 @@ export interface RegisterActivity {
   sources: Array<{ id: string; name: string }>; dataCategories: string[]; dataSubjects: string[];
   recipients: Array<{ id: string; name: string; country: string }>; transfers: Array<{ recipientName: string; country: string; safeguard: string | null }>;
 }
+export const CONTROLLER_FIELDS = ['controllerName', 'controllerAddress', 'controllerContact', 'dpoName', 'dpoContact', 'representative'] as const;
+export type ControllerField = (typeof CONTROLLER_FIELDS)[number];
+export type Controller = Record<ControllerField, string | null> & { configured: boolean; missing: string[] };
 export interface Register { version: string; generatedAt: string; workspace: { id: string; name: string }; activities: RegisterActivity[]; gaps: string[] }
 
 /** All the calls for one workspace. */
@@ -118,6 +121,8 @@ export function privacyApi(ws: string) {
     bundleUrl: (id: string, format: 'json' | 'html') => `${p}/requests/${encodeURIComponent(id)}/bundle?format=${format}`,
     register: () => api.get<Register>(`${p}/register?format=json`),
     registerUrl: (format: 'json' | 'markdown' | 'html') => `${p}/register?format=${format}`,
+    controller: () => api.get<Controller>(`${p}/controller`),
+    putController: (c: Partial<Record<ControllerField, string>>) => api.put<Controller>(`${p}/controller`, c),
     retention: () => api.get<RetentionPolicy>(`${p}/retention`),
     putRetention: (r: RetentionPolicy) => api.put<RetentionPolicy>(`${p}/retention`, r),
     runRetention: () => api.post<RetentionRun>(`${p}/retention/run`, {}),
