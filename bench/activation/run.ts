@@ -16,13 +16,13 @@
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { intFlag } from '../profiles/args.js';
+import { recordedServerOptions, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverOptions, type ServerOptions } from '../common/server-options.js';
 import { personOf, type Person } from '../profiles/population.js';
 import { cpuSeconds, freePort, killNow, logTail, machineBusySeconds, sleep, spawned, startNode, stopProcess, waitHealthy, type ManagedProcess } from '../ingest/processes.js';
 import { adminCall, postBatch, provision, waitProcessed } from '../common/fixed-rate-run.js';
@@ -49,15 +49,11 @@ Usage: npm run bench:activation -- [flags]
   --destination-rate <n>    webhook requests per second for both destinations
                                                        (default: the connector's own, 20)
   --seed <n>                people seed                                          (default 1)
-  --data-dir <dir>          parent of the temporary DuckDB directory            (default os.tmpdir())
-  --server-cpu-prof <dir>       write a V8 CPU profile of the server into <dir> (node --cpu-prof)
-  --server-node-flags=<flags>   more node flags for the server, space-separated
-  --keep-log <dir>              copy the server's log into <dir> before its temp directory goes
-  --out <dir>               results directory                            (default bench/results)
+${SERVER_OPTIONS_HELP}
   -h, --help
 `;
 
-interface Options {
+interface Options extends ServerOptions {
   rates: number[];
   durationSec: number;
   warmupSec: number;
@@ -65,11 +61,6 @@ interface Options {
   sockets: number;
   destinationRate: number | null;
   seed: number;
-  dataDir: string;
-  out: string | null;
-  serverCpuProf: string | null;
-  serverNodeFlags: string[];
-  keepLog: string | null;
 }
 
 function parse(argv: string[]): Options | null {
@@ -78,7 +69,7 @@ function parse(argv: string[]): Options | null {
     options: {
       help: { type: 'boolean', short: 'h' }, rates: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
       'delivery-timeout': { type: 'string' }, sockets: { type: 'string' }, 'destination-rate': { type: 'string' }, seed: { type: 'string' },
-      'data-dir': { type: 'string' }, out: { type: 'string' }, 'server-cpu-prof': { type: 'string' }, 'server-node-flags': { type: 'string' }, 'keep-log': { type: 'string' },
+      ...SERVER_OPTIONS,
     },
   });
   if (values.help) return null;
@@ -91,11 +82,7 @@ function parse(argv: string[]): Options | null {
     sockets: intFlag('sockets', values.sockets, 64, 1),
     destinationRate: values['destination-rate'] === undefined ? null : intFlag('destination-rate', values['destination-rate'], 20, 1),
     seed: intFlag('seed', values.seed, 1, 0),
-    dataDir: values['data-dir'] ?? tmpdir(),
-    out: values.out ?? null,
-    serverCpuProf: values['server-cpu-prof'] ?? null,
-    serverNodeFlags: (values['server-node-flags'] ?? '').split(' ').filter((f) => f !== ''),
-    keepLog: values['keep-log'] ?? null,
+    ...serverOptions(values),
   };
 }
 
@@ -611,7 +598,7 @@ async function main(): Promise<number> {
     if (notes.length > 0) say(`\nNotes\n${notes.map((n) => `  ! ${n}`).join('\n')}\n`);
 
     const file = writeResults('activation', startedAt, git, {
-      options: { ...opts, dataDir: opts.dataDir === tmpdir() ? 'os.tmpdir()' : 'custom', out: opts.out === null ? null : 'custom', serverCpuProf: opts.serverCpuProf === null ? null : 'custom', keepLog: opts.keepLog === null ? null : 'custom' },
+      options: { ...opts, ...recordedServerOptions(opts) },
       setup: {
         segment: { kind: 'event', event: 'Product Viewed' }, trigger: { when: { kind: 'event', event: EVENT }, then: 'remove from the audience' },
         forwarding: { names: [EVENT], mapping: { mid: 'messageId' } }, purpose: 'necessary', destinationRate: opts.destinationRate ?? 'connector default',

@@ -11,9 +11,9 @@
  * the same run: the machine is shared and noisy.
  */
 import { intFlag } from '../profiles/args.js';
+import { recordedServerOptions, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverOptions, type ServerOptions } from '../common/server-options.js';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -46,15 +46,11 @@ Usage: npm run bench:lookup -- [flags]
   --rounds <n>        baseline/Ensemble pairs, alternating; medians     (default 1)
   --timeout <s>       per-request timeout                               (default 10)
   --seed <n>          people seed                                       (default 1)
-  --data-dir <dir>    parent of the temporary DuckDB directory         (default os.tmpdir())
-  --server-cpu-prof <dir>       write a V8 CPU profile of the server into <dir> (node --cpu-prof)
-  --server-node-flags=<flags>   more node flags for the server, space-separated (e.g. =--trace-gc)
-  --keep-log <dir>              copy the server's log into <dir> before its temp directory goes
-  --out <dir>         results directory                         (default bench/results)
+${SERVER_OPTIONS_HELP}
   -h, --help
 `;
 
-interface Options {
+interface Options extends ServerOptions {
   profiles: number;
   full: boolean;
   rate: number;
@@ -64,11 +60,6 @@ interface Options {
   rounds: number;
   timeoutSec: number;
   seed: number;
-  dataDir: string;
-  out: string | null;
-  serverCpuProf: string | null;
-  serverNodeFlags: string[];
-  keepLog: string | null;
 }
 
 function parse(argv: string[]): Options | null {
@@ -77,8 +68,7 @@ function parse(argv: string[]): Options | null {
     options: {
       help: { type: 'boolean', short: 'h' }, full: { type: 'boolean' }, profiles: { type: 'string' }, rate: { type: 'string' },
       duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, rounds: { type: 'string' },
-      timeout: { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' },
-      'server-cpu-prof': { type: 'string' }, 'server-node-flags': { type: 'string' }, 'keep-log': { type: 'string' },
+      timeout: { type: 'string' }, seed: { type: 'string' }, ...SERVER_OPTIONS,
     },
   });
   if (values.help) return null;
@@ -93,11 +83,7 @@ function parse(argv: string[]): Options | null {
     rounds: intFlag('rounds', values.rounds, 1, 1),
     timeoutSec: intFlag('timeout', values.timeout, 10, 1),
     seed: intFlag('seed', values.seed, 1, 0),
-    dataDir: values['data-dir'] ?? tmpdir(),
-    out: values.out ?? null,
-    serverCpuProf: values['server-cpu-prof'] ?? null,
-    serverNodeFlags: (values['server-node-flags'] ?? '').split(' ').filter((f) => f !== ''),
-    keepLog: values['keep-log'] ?? null,
+    ...serverOptions(values),
   };
 }
 
@@ -259,7 +245,7 @@ async function main(): Promise<number> {
     if (notes.length > 0) say(`\nNotes\n${notes.map((n) => `  ! ${n}`).join('\n')}\n`);
 
     const file = writeResults('lookup', startedAt, git, {
-      options: { ...opts, dataDir: opts.dataDir === tmpdir() ? 'os.tmpdir()' : 'custom', out: opts.out === null ? null : 'custom', serverCpuProf: opts.serverCpuProf === null ? null : 'custom', keepLog: opts.keepLog === null ? null : 'custom' }, load, responseBytes: sizes, ensembleRssMiBAfterLoad: ensembleRss, runs,
+      options: { ...opts, ...recordedServerOptions(opts) }, load, responseBytes: sizes, ensembleRssMiBAfterLoad: ensembleRss, runs,
       summary: { ensemble: { p50: eP50, p99: eP99, reqPerSec: eRate, cpuPercent: eCpu }, baseline: { p50: bP50, p99: bP99, reqPerSec: bRate, cpuPercent: bCpu }, p99Ratio: eP99 / bP99, p50Ratio: eP50 / bP50 },
       target: { name: `p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RATE} lookups/s`, value: targetLine, pass },
       stops, notes,
