@@ -77,6 +77,7 @@ export const ROUTE_POLICY: Readonly<Record<string, Requirement>> = {
   [`GET ${W}/profiles/:profileId`]: 'profiles.read',
   [`GET ${W}/profiles/:profileId/events`]: 'profiles.read',
   [`GET ${W}/profiles/:profileId/identity`]: 'profiles.read',
+  [`GET ${W}/profiles/:profileId/journeys`]: 'profiles.read',
   [`POST ${W}/profiles/:profileId/split`]: 'profiles.write',
   [`GET ${W}/profiles/:id/segments`]: 'profiles.read',
   [`GET ${W}/profiles/:profileId/consents`]: 'profiles.read',
@@ -131,6 +132,16 @@ export const ROUTE_POLICY: Readonly<Record<string, Requirement>> = {
   [`DELETE ${W}/external-sources/:id`]: 'external-sources.write',
   [`POST ${W}/external-sources/:id/pull`]: 'external-sources.write',
   [`GET ${W}/external-sources/:id/values`]: 'external-sources.read',
+
+  [`GET ${W}/analytics/overview`]: 'analytics.read',
+  [`GET ${W}/analytics/events/trend`]: 'analytics.read',
+  [`GET ${W}/analytics/events/names`]: 'analytics.read',
+  // A report over a posted definition: changes nothing.
+  [`POST ${W}/analytics/funnel`]: 'analytics.read',
+  [`GET ${W}/analytics/campaigns`]: 'analytics.read',
+  [`GET ${W}/analytics/attribution`]: 'analytics.read',
+  // Aggregates per purpose, no person in them: a marketing metric as much as a privacy one.
+  [`GET ${W}/analytics/consent-rates`]: 'analytics.read',
 
   [`GET ${W}/models`]: 'models.read',
   [`POST ${W}/models`]: 'models.write',
