@@ -8,7 +8,7 @@
  *   candidate splits by the distinct bin boundaries (`featureSplit` of ml-cart's node prototype,
  *   replaced once, process-wide, below): a tree then costs O(bins × n) per feature and level.
  * - **A sample.** Even so the library's trees copy and transpose matrices per node; the forest is
- *   grown on a stratified sample of at most `maxRows` rows (20,000 by default), which the model
+ *   grown on a stratified sample of at most `maxRows` rows (10,000 by default), which the model
  *   card states. Logistic regression always sees every row.
  * - **Our own read-out.** The grown trees are flattened (thresholds mapped back to raw values)
  *   and every node gets the positive rate of the training rows reaching it, so a score is the
@@ -98,7 +98,7 @@ function binOf(edges: readonly number[], x: number): number {
 export function fitForest(X: Float64Array, n: number, d: number, y: ArrayLike<number>, opts: ForestOptions = {}): ForestModel {
   patchLibrary();
   const random = rng(opts.seed ?? 1);
-  const maxRows = opts.maxRows ?? 20_000;
+  const maxRows = opts.maxRows ?? 10_000;
   // A stratified sample: the same share of each class.
   let rows = Array.from({ length: n }, (_, i) => i);
   if (n > maxRows) {
@@ -118,7 +118,7 @@ export function fitForest(X: Float64Array, n: number, d: number, y: ArrayLike<nu
     binned.push(row);
   }
   const rf = new RandomForestClassifier({
-    nEstimators: opts.trees ?? 30, seed: Math.floor(random() * 2 ** 31), noOOB: true, replacement: false, useSampleBagging: true,
+    nEstimators: opts.trees ?? 25, seed: Math.floor(random() * 2 ** 31), noOOB: true, replacement: false, useSampleBagging: true,
     maxFeatures: Math.min(d, Math.max(1, Math.round(Math.sqrt(d) * 2))),
     treeOptions: { maxDepth: opts.maxDepth ?? 7, minNumSamples: Math.max(5, Math.floor(m / 500)) },
   });
@@ -187,8 +187,8 @@ export function predictForest(f: ForestModel, X: Float64Array, n: number, d: num
 }
 
 /** Saabas path contributions of one row (they sum, with the mean root rate, to its score). */
-export function forestContributions(f: ForestModel, X: Float64Array, row: number, d: number): Float64Array {
-  const out = new Float64Array(d);
+export function forestContributions(f: ForestModel, X: Float64Array, row: number, d: number, out: Float64Array = new Float64Array(d)): Float64Array {
+  out.fill(0);
   for (const tree of f.trees) {
     let node = 0;
     for (;;) {

@@ -122,9 +122,8 @@ export function predictLogistic(m: LogisticModel, X: Float64Array, n: number): F
 }
 
 /** Each feature's term of the row's log-odds: coefficient × standardised value. */
-export function logisticContributions(m: LogisticModel, X: Float64Array, row: number): Float64Array {
+export function logisticContributions(m: LogisticModel, X: Float64Array, row: number, out: Float64Array = new Float64Array(m.weights.length)): Float64Array {
   const d = m.weights.length;
-  const out = new Float64Array(d);
   for (let j = 0; j < d; j++) out[j] = (m.weights[j] as number) * z(X[row * d + j] as number, m.mean[j] as number, m.std[j] as number);
   return out;
 }

@@ -55,8 +55,8 @@ export function predict(m: Fitted, X: Float64Array, n: number, d: number): Float
   return m.kind === 'logistic_regression' ? predictLogistic(m, X, n) : predictForest(m, X, n, d);
 }
 
-export function contributions(m: Fitted, X: Float64Array, row: number, d: number): Float64Array {
-  return m.kind === 'logistic_regression' ? logisticContributions(m, X, row) : forestContributions(m, X, row, d);
+export function contributions(m: Fitted, X: Float64Array, row: number, d: number, out?: Float64Array): Float64Array {
+  return m.kind === 'logistic_regression' ? logisticContributions(m, X, row, out) : forestContributions(m, X, row, d, out);
 }
 
 export function importance(m: Fitted, X: Float64Array, n: number, d: number): Float64Array {
@@ -122,7 +122,25 @@ function candidate(c: { algorithm: Algorithm; auc: number; model?: Fitted; train
 
 /** The `k` features contributing most (by magnitude) to a row's score. */
 export function topContributions(m: Fitted, X: Float64Array, row: number, d: number, names: readonly string[], k = 5): Array<{ feature: string; contribution: number }> {
-  const c = contributions(m, X, row, d);
-  const idx = Array.from({ length: d }, (_, j) => j).filter((j) => c[j] !== 0).sort((a, b) => Math.abs(c[b] as number) - Math.abs(c[a] as number)).slice(0, k);
-  return idx.map((j) => ({ feature: names[j] as string, contribution: Math.round((c[j] as number) * 1e4) / 1e4 }));
+  const c = contributions(m, X, row, d, scratch(d));
+  // k passes of a linear scan: no sort, no array per feature (a scoring run explains every profile).
+  const out: Array<{ feature: string; contribution: number }> = [];
+  const taken = new Set<number>();
+  for (let r = 0; r < k; r++) {
+    let best = -1, bestAbs = 0;
+    for (let j = 0; j < d; j++) {
+      const a = Math.abs(c[j] as number);
+      if (a > bestAbs && !taken.has(j)) { best = j; bestAbs = a; }
+    }
+    if (best < 0) break;
+    taken.add(best);
+    out.push({ feature: names[best] as string, contribution: Math.round((c[best] as number) * 1e4) / 1e4 });
+  }
+  return out;
+}
+
+let buffer: Float64Array = new Float64Array(0);
+function scratch(d: number): Float64Array {
+  if (buffer.length !== d) buffer = new Float64Array(d);
+  return buffer;
 }
