@@ -7,28 +7,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { removeDir, startServer, type TestServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
 import {
-  anonymousId, deviceState, eventually, flush, html, launchChromium, openTab, scrollTo, skip, snippet, startSite, storedEvents, type Site,
+  anonymousId, deviceState, eventually, flush, html, openTab, scrollTo, skip, snippet, startTagEnvironment, storedEvents, type Site, type TagEnvironment,
 } from './helpers/tag-browser.js';
 
+let env: TagEnvironment;
 let s: TestServer;
 let site: Site;
 let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  s = await startServer();
-  site = await startSite();
-  browser = await launchChromium();
+  env = await startTagEnvironment();
+  ({ s, site, browser } = env);
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await site.close();
-  await s.close();
-  removeDir(s.dir);
+  if (!skip) await env.close();
 });
 
 const SHOP = `

@@ -8,12 +8,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { removeDir, startServer, type TestServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
 import { tcString } from './helpers/tcf.js';
 import {
-  anonymousId, deviceState, flush, html, launchChromium, openTab, skip, snippet, startSite, storedEvents, type Site, type Tab,
+  anonymousId, deviceState, flush, html, openTab, skip, snippet, startTagEnvironment, storedEvents, type Site, type TagEnvironment, type Tab,
 } from './helpers/tag-browser.js';
 
+let env: TagEnvironment;
 let s: TestServer;
 let site: Site;
 let browser: Browser;
@@ -21,19 +22,14 @@ let strictKey = '';
 
 before(async () => {
   if (skip) return;
-  s = await startServer();
-  site = await startSite();
-  browser = await launchChromium();
+  env = await startTagEnvironment();
+  ({ s, site, browser } = env);
   // The consent mode comes from the source: the snippet says nothing about it.
   strictKey = (await s.api('POST', `/api/workspaces/${s.workspaceId}/sources`, { name: 'Strict site', kind: 'website', consentMode: 'strict' })).body.writeKey;
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await site.close();
-  await s.close();
-  removeDir(s.dir);
+  if (!skip) await env.close();
 });
 
 const BODY = '<button id="cta">Subscribe</button><div style="height:3000px"></div>';

@@ -9,26 +9,22 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { removeDir, startServer, type TestServer } from './helpers/server.js';
-import { anonymousId, eventually, flush, html, launchChromium, openTab, sentMessageIds, skip, snippet, startSite, storedEvents, type Site } from './helpers/tag-browser.js';
+import type { TestServer } from './helpers/server.js';
+import { anonymousId, eventually, flush, html, openTab, sentMessageIds, skip, snippet, startTagEnvironment, storedEvents, type Site, type TagEnvironment } from './helpers/tag-browser.js';
 
+let env: TagEnvironment;
 let s: TestServer;
 let site: Site;
 let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  s = await startServer();
-  site = await startSite();
-  browser = await launchChromium();
+  env = await startTagEnvironment();
+  ({ s, site, browser } = env);
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await site.close();
-  await s.close();
-  removeDir(s.dir);
+  if (!skip) await env.close();
 });
 
 const FAST = { flushInterval: 50, retryDelay: 100, retryMaxDelay: 800, autocapture: false };

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
-import type { TestServer } from './server.js';
+import { removeDir, startServer, type TestServer } from './server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 // CI installs Chromium; elsewhere the tests say why they did not run.
@@ -127,4 +127,27 @@ export async function scrollTo(page: Page, y: number): Promise<void> {
     addEventListener('scroll', () => setTimeout(resolve, 250), { once: true });
     window.scrollTo(0, top);
   }), y);
+}
+
+/** A server, the demo site and Chromium, as every tag test file uses them. */
+export interface TagEnvironment {
+  s: TestServer;
+  site: Site;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function startTagEnvironment(): Promise<TagEnvironment> {
+  const s = await startServer();
+  const site = await startSite();
+  const browser = await launchChromium();
+  return {
+    s, site, browser,
+    close: async () => {
+      await browser.close();
+      await site.close();
+      await s.close();
+      removeDir(s.dir);
+    },
+  };
 }
