@@ -135,6 +135,25 @@ test('a DPO runs an erasure: it completes and the API then finds no profile for 
   assert.equal(gone.status, 404);
 });
 
+test('a DPO files an objection to advertising from the page: it completes and the consent in force becomes denied', { skip }, async () => {
+  const p = await person(1);
+  const page = await c.login('dpo');
+  await section(page, 'requests');
+  const form = page.getByTestId('new-request-form');
+  await form.getByLabel('Right', { exact: true }).selectOption('objection');
+  await form.getByLabel('Identifier type').fill('user_id');
+  await form.getByLabel('Identifier value').fill(p.userId);
+  await form.getByLabel('Advertising (advertising)').check();
+  await form.getByRole('button', { name: 'File the request' }).click();
+  const filed = page.getByTestId('request-filed');
+  await filed.waitFor();
+  assert.equal(await filed.getAttribute('data-status'), 'completed');
+  const consents = await c.s.api('GET', `${ws()}/profiles/${p.profileId}/consents`);
+  assert.equal(consents.body.current.advertising.status, 'denied');
+  assert.equal(consents.body.current.analytics.status, 'granted', 'only the purpose objected to changed');
+  assert.match(await page.getByTestId('requests-table').locator('tbody tr').first().innerText(), /Objection[\s\S]*Completed[\s\S]*advertising/);
+});
+
 test('a marketer is refused the privacy pages, and the server answers 403 to the marketer\'s own session', { skip }, async () => {
   const marketer = await c.login('marketer');
   assert.equal(await marketer.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Privacy', exact: true }).count(), 0, 'no Privacy entry in the menu');
@@ -284,6 +303,37 @@ test('the register is shown with its exports, and the controller entered in the 
   const controller = (await c.s.api('GET', `${ws()}/privacy/controller`)).body;
   assert.equal(controller.controllerName, 'Test Shop SAS');
   assert.deepEqual(controller.missing, []);
+});
+
+test('a DPO tags a trait as health data and approves the segment that reads it; a marketer\'s approval is refused by the server', { skip }, async () => {
+  const page = await c.login('dpo');
+  await section(page, 'sensitive');
+  const form = page.getByTestId('sensitive-form');
+  await form.getByRole('button', { name: 'Tag another' }).click();
+  await form.getByLabel('Name or path').last().fill('diagnosis');
+  await form.getByLabel('Category').last().selectOption('health');
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await form.getByText('Saved.').waitFor();
+  assert.equal((await c.s.api('GET', `${ws()}/privacy/sensitive-data`)).body.traits.diagnosis, 'health');
+
+  const created = await c.s.api('POST', `${ws()}/segments`, { name: 'Care programme', definition: { kind: 'trait', trait: 'diagnosis', op: 'exists' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.deepEqual(created.body.sensitive, ['health']);
+  assert.equal(created.body.approvedAt, null);
+
+  const marketer = await c.login('marketer');
+  const refused = await withCookie(await cookieOf(marketer), 'POST', `${ws()}/segments/${created.body.id}/approve`, { note: 'I think it is fine' });
+  assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  assert.equal((await c.s.api('GET', `${ws()}/segments/${created.body.id}`)).body.approvedAt, null, 'the refused approval left no trace');
+
+  await section(page, 'sensitive');
+  const item = page.locator(`li[data-segment-id="${created.body.id}"]`);
+  await item.getByText(/Awaiting approval/).waitFor();
+  await item.getByLabel(/Lawful ground/).fill('Art. 9(2)(a) explicit consent; DPIA 2026-14');
+  await item.getByRole('button', { name: 'Approve' }).click();
+  await item.getByText(/^Approved /).waitFor();
+  assert.notEqual((await c.s.api('GET', `${ws()}/segments/${created.body.id}`)).body.approvedAt, null);
+  await c.screenshot(page, 'privacy-sensitive-approved');
 });
 
 test('every privacy section renders for the DPO and is saved as a screenshot; the tabs work from the keyboard; French too', { skip }, async () => {
