@@ -34,7 +34,7 @@ import { openIpLookup } from '../collect/steps/ip.js';
 import { registerIngestRoutes } from '../collect/routes/ingest.js';
 import { registerTagRoutes } from '../collect/routes/tag.js';
 import { ScoreBook } from '../predict/score-book.js';
-import { wirePredict } from './predict.js';
+import { wirePredict, type PredictWiring } from './predict.js';
 import { registerConsoleStatic } from '../api/console-static.js';
 import { registerProfileJourneyRoutes } from '../api/profile-journey-routes.js';
 import { ProfileMemory } from '../profiles/profile-memory.js';
@@ -125,6 +125,8 @@ export interface Ensemble {
   /** External data sources (weather, open data) and the values segment conditions read. */
   external: ExternalWiring;
   geo: GeoWiring;
+  /** Predictive models: training, scoring, the score book. */
+  predict: PredictWiring;
   /** File import jobs and inbound hooks. */
   imports: Awaited<ReturnType<typeof openImports>>;
   events: EventStore;
@@ -435,7 +437,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
   let closed = false;
   return {
     config, logger, metrics, http, catalog, collector, processor, memory, identity, rebuilder, events: eventStore, segments, privacy, audit, rights, retention, activation, geo,
-    external, imports,
+    external, imports, predict,
     generatedAdminToken: admin.generated,
     auth, routes,
     async listen() {
