@@ -173,11 +173,14 @@ test('invalid definitions and states answer stable error codes', async () => {
     [{ key: 'virginica', name: 'x', target: { kind: 'label', trait: 'species' } }, 409, 'ENSEMBLE_ERR_MODEL_EXISTS'],
     [{ key: 'look', name: 'x', target: { kind: 'lookalike', segment: 'seg_nope' } }, 400, 'ENSEMBLE_ERR_MODEL_INVALID'],
     [{ key: 'purp', name: 'x', purpose: 'nope', target: { kind: 'churn', withinDays: 30 } }, 400, 'ENSEMBLE_ERR_MODEL_INVALID'],
+    [{ key: 'diag', name: 'x', target: { kind: 'label', trait: 'diagnosis' } }, 400, 'ENSEMBLE_ERR_MODEL_INVALID'],
   ];
+  // A trait tagged as a special category (art. 9) is never a label (nor a feature).
+  assert.equal((await s.api('PUT', `${ws()}/privacy/sensitive-data`, { traits: { diagnosis: 'health' }, properties: {} })).status, 200);
   for (const [body, status, code] of cases) {
     const r = await s.api('POST', `${ws()}/models`, body);
     assert.equal(r.status, status, JSON.stringify(r.body));
-    assert.equal(r.body.error.code, code === 'ENSEMBLE_ERR_VALIDATION' ? r.body.error.code : code);
+    assert.equal(r.body.error.code, code);
   }
   assert.equal((await s.api('GET', `${ws()}/models/nope`)).body.error.code, 'ENSEMBLE_ERR_MODEL_NOT_FOUND');
   const churn = await s.api('POST', `${ws()}/models`, { key: 'churn_30d', name: 'Churn', target: { kind: 'churn', withinDays: 30 } });

@@ -49,6 +49,7 @@ export async function wirePredict(deps: {
     *profiles(ws) { for (const p of memory.profiles.values()) if (p.workspaceId === ws) yield p; },
     live: (id) => memory.live(id)?.id,
     isPersonal: (ws, key) => deps.identity.rules(ws).isPersonal(key),
+    sensitive: (ws, key) => Object.hasOwn(privacy.settings.sensitive(ws).traits, key),
     computed: (ws, id) => deps.computed.values(ws, id, clock.now()),
     segmentExists: (ws, id) => segments.engine.segment(ws, id) !== undefined,
     isMember: (ws, seg, pid) => segments.engine.isMember(ws, seg, pid),

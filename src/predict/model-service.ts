@@ -38,6 +38,8 @@ export interface PredictDeps {
   profiles(workspaceId: string): Iterable<ProfileState>;
   live(profileId: string): string | undefined;
   isPersonal(workspaceId: string, key: string): boolean;
+  /** Whether a trait is tagged as a special category of data (art. 9): never a feature, never a label. */
+  sensitive(workspaceId: string, key: string): boolean;
   computed(workspaceId: string, profileId: string): Record<string, unknown>;
   segmentExists(workspaceId: string, id: string): boolean;
   isMember(workspaceId: string, segmentId: string, profileId: string): boolean;
@@ -325,7 +327,7 @@ export class ModelService {
 
   private rawFrom(workspaceId: string, profiles: readonly FeatureProfile[], agg: Awaited<ReturnType<typeof eventAggregates>>, cutoff: number, exclude: readonly string[], computed: boolean) {
     return extractRaw(profiles, agg, {
-      cutoff, exclude: new Set(exclude), isPersonal: (key) => this.deps.isPersonal(workspaceId, key),
+      cutoff, exclude: new Set(exclude), isPersonal: (key) => this.deps.isPersonal(workspaceId, key) || this.deps.sensitive(workspaceId, key),
       ...(computed ? { computed: (id: string) => this.deps.computed(workspaceId, id) } : {}),
     });
   }
@@ -340,6 +342,9 @@ export class ModelService {
     const problems: Array<{ path: string; code: string; message: string }> = [];
     if (def.population !== undefined && !this.deps.segmentExists(workspaceId, def.population)) problems.push({ path: '/population', code: 'unknown_segment', message: `The workspace has no segment "${def.population}".` });
     if (def.target.kind === 'lookalike' && !this.deps.segmentExists(workspaceId, def.target.segment)) problems.push({ path: '/target/segment', code: 'unknown_segment', message: `The workspace has no segment "${def.target.segment}".` });
+    if (def.target.kind === 'label' && (this.deps.sensitive(workspaceId, def.target.trait) || this.deps.isPersonal(workspaceId, def.target.trait))) {
+      problems.push({ path: '/target/trait', code: 'sensitive_trait', message: `"${def.target.trait}" is a personal identifier or a special category of data: it cannot be a label.` });
+    }
     if (def.purpose !== undefined && !this.deps.purposeExists(workspaceId, def.purpose)) problems.push({ path: '/purpose', code: 'unknown_purpose', message: `The workspace has no purpose "${def.purpose}".` });
     if (problems.length > 0) throw new EnsembleError('ENSEMBLE_ERR_MODEL_INVALID', undefined, { problems });
   }
