@@ -22,6 +22,13 @@ export const routes: PageRoute[] = [
   { path: '/profiles/:profileId', name: 'profile', page: lazy(() => import('./profile')) },
   { path: '/segments', name: 'segments', nav: true, page: lazy(() => import('./segments')) },
   { path: '/segments/:segmentId', name: 'segment', page: lazy(() => import('./segment')) },
+  { path: '/journeys', name: 'journeys', nav: true, page: lazy(() => import('./journeys')) },
+  { path: '/journeys/:journeyId', name: 'journeys', page: lazy(() => import('./journeys')) },
+  { path: '/destinations', name: 'destinations', nav: true, page: lazy(() => import('./destinations')) },
+  { path: '/destinations/:destinationId', name: 'destinations', page: lazy(() => import('./destinations')) },
+  { path: '/models', name: 'models', nav: true, page: lazy(() => import('./models')) },
+  { path: '/models/:modelId', name: 'models', page: lazy(() => import('./models')) },
+  { path: '/analytics', name: 'analytics', nav: true, page: lazy(() => import('./analytics')) },
   { path: '/privacy', name: 'privacy', nav: true, permission: 'privacy:read', page: lazy(() => import('./privacy')) },
   { path: '/privacy/:section', name: 'privacy', permission: 'privacy:read', page: lazy(() => import('./privacy')) },
 ];

@@ -1,0 +1,94 @@
+/**
+ * Campaign performance by channel (sent, delivered, opened, clicked, converted; GET
+ * …/analytics/campaigns) and last-touch attribution of a conversion event to channel and
+ * campaign (GET …/analytics/attribution). Both lists are paginated by the server.
+ */
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, ws } from '../../api/client';
+import { useSession } from '../../auth';
+import { BarChart } from '../../components/Chart';
+import { Panel } from '../../components/Page';
+import { Table } from '../../components/Table';
+import { useApi } from '../../components/useApi';
+import { TextField } from '../journeys/fields';
+import type { Range } from './range';
+
+interface CampaignRow { channel: string; destinationId: string; journeyId: string | null; sent: number; delivered: number; opened: number; clicked: number; converted: number }
+interface AttributionRow { channel: string; campaign: string | null; conversions: number; revenue: number }
+interface Rows<T> { rows: T[]; nextCursor: string | null }
+
+const METRICS = ['sent', 'delivered', 'opened', 'clicked', 'converted'] as const;
+
+export function CampaignsPanel({ range }: { range: Range }) {
+  const { t } = useTranslation();
+  const { workspaceId } = useSession();
+  const [conversion, setConversion] = useState('');
+  const [applied, setApplied] = useState('');
+  // The chart sums the first page by channel; the table below pages through every row.
+  const chart = useApi((signal) => api.get<Rows<CampaignRow>>(ws(workspaceId, '/analytics/campaigns'), { ...range, conversion: applied, limit: 500 }, signal), [workspaceId, range.from, range.to, applied]);
+  const byChannel = new Map<string, Record<(typeof METRICS)[number], number>>();
+  for (const r of chart.data?.rows ?? []) {
+    const c = byChannel.get(r.channel) ?? { sent: 0, delivered: 0, opened: 0, clicked: 0, converted: 0 };
+    for (const m of METRICS) c[m] += r[m];
+    byChannel.set(r.channel, c);
+  }
+  const channels = [...byChannel.keys()];
+  return (
+    <Panel title={t('analytics.campaigns')}>
+      <form className="inline-form" onSubmit={(e) => { e.preventDefault(); setApplied(conversion); }}>
+        <TextField label={t('analytics.conversionEvent')} hint={t('analytics.conversionHint')} value={conversion} list="analytics-event-names" onChange={setConversion} />
+        <button type="submit">{t('analytics.apply')}</button>
+      </form>
+      {channels.length > 0 && (
+        <BarChart label={t('analytics.campaignsChart')} labels={channels.map((c) => t(`analytics.channels.${c}`, { defaultValue: c }))}
+          series={METRICS.map((m) => ({ label: t(`analytics.metrics.${m}`), data: channels.map((c) => byChannel.get(c)![m]) }))} />
+      )}
+      <Table<CampaignRow>
+        caption={t('analytics.campaignsTable')}
+        rowKey={(r) => `${r.channel}:${r.destinationId}:${r.journeyId ?? ''}`}
+        deps={[workspaceId, range.from, range.to, applied]}
+        fetchPage={async (cursor, limit, signal) => { const r = await api.get<Rows<CampaignRow>>(ws(workspaceId, '/analytics/campaigns'), { ...range, conversion: applied, limit, cursor }, signal); return { items: r.rows, nextCursor: r.nextCursor }; }}
+        empty={t('analytics.noCampaigns')}
+        columns={[
+          { key: 'channel', header: t('analytics.channel'), cell: (r) => t(`analytics.channels.${r.channel}`, { defaultValue: r.channel }) },
+          { key: 'destination', header: t('analytics.destination'), cell: (r) => <code>{r.destinationId}</code> },
+          { key: 'journey', header: t('analytics.journey'), cell: (r) => (r.journeyId ? <code>{r.journeyId}</code> : '—') },
+          ...METRICS.map((m) => ({ key: m, header: t(`analytics.metrics.${m}`), cell: (r: CampaignRow) => r[m] })),
+        ]}
+      />
+    </Panel>
+  );
+}
+
+export function AttributionPanel({ range }: { range: Range }) {
+  const { t, i18n } = useTranslation();
+  const { workspaceId } = useSession();
+  const [conversion, setConversion] = useState('Order Completed');
+  const [applied, setApplied] = useState('Order Completed');
+  const money = (x: number) => new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 2 }).format(x);
+  return (
+    <Panel title={t('analytics.attribution')}>
+      <p>{t('analytics.attributionHelp')}</p>
+      <form className="inline-form" onSubmit={(e) => { e.preventDefault(); setApplied(conversion); }}>
+        <TextField label={t('analytics.conversionEvent')} value={conversion} required list="analytics-event-names" onChange={setConversion} />
+        <button type="submit">{t('analytics.apply')}</button>
+      </form>
+      {applied && (
+        <Table<AttributionRow>
+          caption={t('analytics.attributionTable', { event: applied })}
+          rowKey={(r) => `${r.channel}:${r.campaign ?? ''}`}
+          deps={[workspaceId, range.from, range.to, applied]}
+          fetchPage={async (cursor, limit, signal) => { const r = await api.get<Rows<AttributionRow>>(ws(workspaceId, '/analytics/attribution'), { ...range, conversion: applied, model: 'last_touch', limit, cursor }, signal); return { items: r.rows, nextCursor: r.nextCursor }; }}
+          empty={t('analytics.noConversions')}
+          columns={[
+            { key: 'channel', header: t('analytics.channel'), cell: (r) => t(`analytics.channels.${r.channel}`, { defaultValue: r.channel }) },
+            { key: 'campaign', header: t('analytics.campaign'), cell: (r) => r.campaign ?? t('analytics.noCampaign') },
+            { key: 'conversions', header: t('analytics.conversions'), cell: (r) => r.conversions },
+            { key: 'revenue', header: t('analytics.revenue'), cell: (r) => money(r.revenue) },
+          ]}
+        />
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,290 @@
+/**
+ * The console's Journeys, Destinations, Models and Analytics pages in a real Chromium, on a real
+ * server: a journey built in the canvas editor (steps added from the palette, an edge drawn on the
+ * canvas) is refused with the server's problem shown on the right node, then saved and read back
+ * through the API, paused, dry-run for a real profile; the marketing-pressure policy is saved from
+ * its form; a webhook destination is created from the form generated from the connector's schema
+ * and its test delivery reaches a local webhook server, signed; a dead letter is inspected and
+ * replayed from the page; the analytics trend shows exactly the events sent, broken down by a
+ * property; the models page shows a card once trained (or says the feature is not available).
+ * Every page is saved as a screenshot.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Page } from 'playwright-core';
+import { eventually, skip, startConsole, type ConsoleTest } from './helpers/console-browser.js';
+import { sendEvents, settleAll } from './helpers/activation.js';
+import { startPlatform, type PlatformServer } from './helpers/platform-server.js';
+
+let c: ConsoleTest;
+let hook: PlatformServer;
+before(async () => {
+  if (skip) return;
+  c = await startConsole();
+  hook = await startPlatform();
+});
+after(async () => {
+  if (hook) await hook.close();
+  if (c) await c.close();
+});
+
+const uid = () => randomUUID().slice(0, 8);
+const ws = () => `/api/workspaces/${c.s.workspaceId}`;
+const SECRET = 'console-webhook-secret-0123456789';
+
+/** Draws an edge on the canvas: from a node's outlet handle to another node's input handle. */
+async function drawEdge(page: Page, from: string, handle: string, to: string): Promise<void> {
+  const source = page.locator(`.react-flow__handle.source[data-nodeid="${from}"][data-handleid="${handle}"]`);
+  const target = page.locator(`.react-flow__handle.target[data-nodeid="${to}"]`);
+  const a = await source.boundingBox();
+  const b = await target.boundingBox();
+  assert.ok(a && b, 'both handles are on screen');
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+test('a journey built in the canvas editor: server problems at the right node, saved, read back, paused, dry-run; the pressure policy', { skip }, async () => {
+  const page = await c.login('marketer');
+  await page.getByRole('link', { name: 'Journeys' }).first().click();
+  await page.getByRole('heading', { name: 'Journeys', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'New journey' }).click();
+
+  const name = `Welcome ${uid()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Entry event').fill('Signed Up');
+  await page.getByLabel('Goal event (optional)').fill('Order Completed');
+
+  await page.getByLabel('Kind of step to add').selectOption('wait');
+  await page.getByRole('button', { name: 'Add step' }).click();
+  await page.getByLabel('Duration').fill('3d');
+  await page.getByLabel('Kind of step to add').selectOption('exit');
+  await page.getByRole('button', { name: 'Add step' }).click();
+
+  // Saved before the wait leads anywhere: the editor points at the missing link, nothing is sent.
+  await page.getByRole('button', { name: 'Save journey' }).click();
+  await page.locator('[data-testid="journey-node-wait_1"] .journey-node-problems').waitFor();
+  assert.equal(await page.locator('[data-testid="journey-node-exit_1"] .journey-node-problems').count(), 0, 'the exit step has no problem');
+  assert.match(await page.getByRole('region', { name: 'Step wait_1' }).getByRole('alert').first().innerText(), /Choose where this leads/);
+  assert.equal((await c.s.api('GET', `${ws()}/journeys`)).body.journeys.length, 0, 'nothing was stored');
+
+  // A split with a control group, linked by drawing edges on the canvas; its shares sum to 90 %.
+  await page.getByLabel('Kind of step to add').selectOption('split');
+  await page.getByRole('button', { name: 'Add step' }).click();
+  await page.getByLabel('Percentage of branch 1').fill('80');
+  await drawEdge(page, 'wait_1', 'next', 'split_1');
+  await drawEdge(page, 'split_1', 'branches/0/next', 'exit_1');
+  await page.locator('[data-testid="rf__edge-wait_1:next"]').waitFor({ state: 'attached' });
+  await page.locator('[data-testid="rf__edge-split_1:branches/0/next"]').waitFor({ state: 'attached' });
+
+  // The server refuses it: its problem is shown on the split node and at the field it names.
+  await page.getByRole('button', { name: 'Save journey' }).click();
+  await page.locator('[data-code="ENSEMBLE_ERR_JOURNEY_INVALID"]').waitFor();
+  await page.locator('[data-testid="journey-node-split_1"] .journey-node-problems').waitFor();
+  for (const other of ['wait_1', 'exit_1']) assert.equal(await page.locator(`[data-testid="journey-node-${other}"] .journey-node-problems`).count(), 0, `${other} has no problem`);
+  const panel = page.getByRole('region', { name: 'Step split_1' });
+  assert.match(await panel.getByRole('alert').first().innerText(), /\/steps\/split_1\/branches.*90/);
+  assert.equal((await c.s.api('GET', `${ws()}/journeys`)).body.journeys.length, 0, 'still nothing stored');
+
+  await page.getByLabel('Percentage of branch 1').fill('90');
+  await page.getByRole('button', { name: 'Save journey' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved: version 1.' }).waitFor();
+  await page.waitForURL(/\/journeys\/[^/]+$/);
+  await page.locator('.journey-node').first().waitFor();
+  await c.screenshot(page, 'journey-editor');
+
+  const list = (await c.s.api('GET', `${ws()}/journeys`)).body.journeys;
+  assert.equal(list.length, 1);
+  const j = list[0];
+  assert.ok(page.url().endsWith(`/journeys/${encodeURIComponent(j.id)}`));
+  assert.deepEqual(j.definition, {
+    name, entry: { kind: 'event', event: 'Signed Up' }, goal: { event: 'Order Completed' }, reentry: { policy: 'once' }, priority: 5,
+    start: 'wait_1', steps: {
+      wait_1: { kind: 'wait', for: '3d', next: 'split_1' },
+      split_1: { kind: 'split', branches: [{ percent: 90, next: 'exit_1', name: 'A' }, { percent: 10, control: true, name: 'control' }] },
+      exit_1: { kind: 'exit' },
+    },
+  });
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByTestId('journey-status').filter({ hasText: 'Paused' }).waitFor();
+  assert.equal((await c.s.api('GET', `${ws()}/journeys/${j.id}`)).body.status, 'paused');
+
+  // A dry run for a real person: the path walks the steps to the split and, drawn into A or the control group, ends.
+  const anonymousId = `anon-${uid()}`;
+  await sendEvents(c.s, [{ type: 'track', anonymousId, event: 'Page Seen' }]);
+  const profileId = (await c.s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${anonymousId}`)).body.id;
+  await page.getByLabel('Profile id').fill(profileId);
+  await page.getByRole('button', { name: 'Show the path' }).click();
+  await page.getByTestId('dry-run-outcome').waitFor();
+  const path = await page.locator('.journey-path li strong').allInnerTexts();
+  const outcome = await page.getByTestId('dry-run-outcome').innerText();
+  const sim = (await c.s.api('GET', `${ws()}/journeys/${j.id}/simulate?profileId=${profileId}`)).body;
+  assert.deepEqual(path, sim.path.map((p: { step: string }) => p.step), 'the page shows the path the server walks');
+  assert.equal(outcome, sim.outcome);
+  assert.deepEqual(path.slice(0, 2), ['wait_1', 'split_1']);
+  await c.screenshot(page, 'journey');
+
+  // The marketing-pressure policy, from the list page.
+  await page.getByRole('link', { name: 'All journeys' }).click();
+  await page.getByRole('cell', { name }).waitFor();
+  await page.getByRole('button', { name: 'Add a cap' }).click();
+  await page.getByLabel('Channel of cap 1').selectOption('email');
+  await page.getByLabel('At most (cap 1)').fill('2');
+  await page.getByLabel('Within (cap 1)').fill('7d');
+  await page.getByRole('button', { name: 'Save the policy' }).click();
+  await page.getByRole('status').filter({ hasText: 'Policy saved.' }).waitFor();
+  const policy = (await c.s.api('GET', `${ws()}/pressure-policy`)).body;
+  assert.deepEqual(policy.caps, [{ channel: 'email', max: 2, within: '7d' }]);
+  await c.screenshot(page, 'journeys');
+});
+
+test('a destination from the form generated from the connector schema; a signed test delivery reaches a local webhook; a dead letter replayed from the page', { skip }, async () => {
+  const page = await c.login('marketer');
+  await page.goto(`${c.s.url}/destinations/new`);
+  const connector = page.getByLabel('Connector');
+  await connector.waitFor();
+
+  // The form follows the schema: the email connector's fields, then the webhook's.
+  await connector.selectOption('email');
+  for (const field of ['Host *', 'Port *', 'From *']) await page.getByLabel(field, { exact: true }).waitFor();
+  assert.equal(await page.getByLabel('Secure *', { exact: true }).getAttribute('type'), 'checkbox');
+  await connector.selectOption('webhook');
+  assert.equal(await page.getByLabel('Host *', { exact: true }).count(), 0);
+  assert.equal(await page.getByLabel('Secret *', { exact: true }).getAttribute('type'), 'password', 'secrets are typed in a password field');
+
+  await page.getByLabel('Name', { exact: true }).fill('CRM hook');
+  await page.getByLabel('Url *', { exact: true }).fill('ftp://nowhere');
+  await page.getByLabel('Secret *', { exact: true }).fill(SECRET);
+  await page.getByRole('button', { name: 'Create the destination' }).click();
+  await page.locator('[data-code="ENSEMBLE_ERR_DESTINATION_CONFIG_INVALID"]').waitFor();
+  assert.ok(await page.locator('.field:has(label:text-is("Url *")) [role="alert"]').count() > 0, 'the problem is shown at the url field');
+
+  await page.getByLabel('Url *', { exact: true }).fill(`${hook.url}/crm`);
+  await page.getByRole('button', { name: 'Create the destination' }).click();
+  await page.waitForURL(/\/destinations\/dst_[^/]+$/);
+  const id = decodeURIComponent(page.url().split('/').pop()!);
+  const stored = (await c.s.api('GET', `${ws()}/destinations/${id}`)).body;
+  assert.equal(stored.type, 'webhook');
+  assert.equal(stored.name, 'CRM hook');
+  assert.equal(stored.config.url, `${hook.url}/crm`);
+  assert.notEqual(stored.config.secret, SECRET, 'the secret is never read back');
+
+  const before = hook.requests.length;
+  await page.getByRole('button', { name: 'Send a test' }).click();
+  const outcome = page.getByTestId('test-outcome');
+  await outcome.waitFor();
+  assert.equal(await outcome.getAttribute('data-outcome'), 'ok');
+  const received = hook.requests.slice(before);
+  assert.equal(received.length, 1, 'one test request reached the webhook');
+  const req = received[0]!;
+  assert.equal(req.url, '/crm');
+  const [t, v1] = String(req.headers['x-ensemble-signature']).split(',').map((p) => p.split('=')[1]);
+  assert.equal(v1, createHmac('sha256', SECRET).update(`${t}.${req.body}`).digest('hex'), 'signed with the secret typed in the form');
+  assert.equal(JSON.parse(req.body).batch[0].profileId, 'prf_test', 'a synthetic person, not a real one');
+  await c.screenshot(page, 'destination');
+
+  // A dead letter: an audience delivery the receiver refuses (one attempt allowed), then replayed.
+  const seg = (await c.s.api('POST', `${ws()}/segments`, { name: `Dead ${uid()}`, purposes: ['necessary'], definition: { kind: 'event', event: 'Dead Letter Me' } })).body;
+  const down = await startPlatform(() => ({ status: 500, body: 'down' }));
+  try {
+    const d = (await c.s.api('POST', `${ws()}/destinations`, { type: 'webhook', name: 'Down hook', purpose: 'necessary', segments: [seg.id], maxAttempts: 1, config: { url: `${down.url}/in`, secret: SECRET } })).body;
+    await sendEvents(c.s, [{ type: 'track', anonymousId: `d-${uid()}`, event: 'Dead Letter Me' }]);
+    await eventually('the dead letter', async () => (await c.s.api('GET', `${ws()}/destinations/${d.id}/dead-letters`)).body.deadLetters.length === 1);
+    await page.goto(`${c.s.url}/destinations/${d.id}`);
+    await page.getByRole('button', { name: 'Inspect' }).click();
+    assert.match(await page.getByLabel('Dead letter details').innerText(), /http_500/);
+    await page.getByTestId('stat-dead').filter({ hasText: '1' }).waitFor();
+    await c.screenshot(page, 'destination-dead-letters');
+    down.handler = () => ({ status: 200, body: {} });
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: '1 delivery queued again.' }).waitFor();
+    await eventually('the replayed delivery', async () => { await settleAll(c.s); return (await c.s.api('GET', `${ws()}/destinations/${d.id}/stats`)).body.delivered === 1; });
+    assert.equal((await c.s.api('GET', `${ws()}/destinations/${d.id}/dead-letters`)).body.deadLetters.length, 0);
+  } finally {
+    await down.close();
+  }
+  await page.goto(`${c.s.url}/destinations`);
+  await page.getByRole('cell', { name: 'CRM hook' }).waitFor();
+  await c.screenshot(page, 'destinations');
+});
+
+test('the analytics trend shows the events sent, in total and broken down by a property; a funnel', { skip }, async () => {
+  const event = `Trend Check ${uid()}`;
+  const pro = 2 + Math.floor(Math.random() * 6);
+  const free = 1 + Math.floor(Math.random() * 4);
+  const batch: unknown[] = [];
+  for (let i = 0; i < pro; i++) batch.push({ type: 'track', anonymousId: `t-${uid()}`, event, properties: { plan: 'pro' } });
+  for (let i = 0; i < free; i++) batch.push({ type: 'track', anonymousId: `t-${uid()}`, event, properties: { plan: 'free' } });
+  batch.push({ type: 'track', anonymousId: `t-${uid()}`, event: 'Something Else', properties: { plan: 'pro' } });
+  await sendEvents(c.s, batch);
+
+  const page = await c.login('analyst');
+  await page.getByRole('link', { name: 'Analytics' }).first().click();
+  await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
+  const filters = page.getByRole('form', { name: 'Trend filters' });
+  await filters.getByLabel('Event').fill(event);
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await page.getByTestId('trend-total-all').filter({ hasText: new RegExp(`^${pro + free}$`) }).waitFor();
+
+  await filters.getByLabel('Break down by (property path)').fill('properties.plan');
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await page.getByTestId('trend-total-pro').filter({ hasText: new RegExp(`^${pro}$`) }).waitFor();
+  assert.equal(await page.getByTestId('trend-total-free').innerText(), String(free));
+
+  await filters.getByLabel('Filter (JSON)').fill('{"properties.plan": "free"}');
+  await filters.getByLabel('Break down by (property path)').fill('');
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await page.getByTestId('trend-total-all').filter({ hasText: new RegExp(`^${free}$`) }).waitFor();
+
+  const funnel = page.getByRole('form', { name: 'Funnel' });
+  await funnel.getByLabel('Step 1 event').fill(event);
+  await funnel.getByLabel('Step 2 event').fill('Something Else');
+  await funnel.getByRole('button', { name: 'Show the funnel' }).click();
+  const rows = page.getByRole('table', { name: 'Funnel steps' }).locator('tbody tr');
+  await rows.first().waitFor();
+  assert.equal(await rows.nth(0).locator('td').first().innerText(), String(pro + free), 'everyone did step 1');
+  assert.equal(await rows.nth(1).locator('td').first().innerText(), '0', 'nobody who did step 1 did step 2 (another person sent it)');
+  await c.screenshot(page, 'analytics');
+});
+
+test('the models page shows a model card once trained, or says the feature is not available', { skip }, async () => {
+  const probe = await c.s.api('GET', `${ws()}/models`);
+  const page = await c.login('analyst');
+  await page.getByRole('link', { name: 'Models' }).first().click();
+  if (probe.status === 404) {
+    await page.getByTestId('models-unavailable').waitFor();
+    await c.screenshot(page, 'models');
+    return;
+  }
+  // People with a CRM churn flag that their order count predicts.
+  const batch: unknown[] = [];
+  for (let i = 0; i < 80; i++) {
+    const churned = i % 2 === 0;
+    batch.push({ type: 'identify', userId: `m-${uid()}`, traits: { churned, orders: churned ? i % 3 : 5 + (i % 7) }, context: { consent: { categoryPreferences: { analytics: true } } } });
+  }
+  await sendEvents(c.s, batch);
+  await page.getByRole('button', { name: 'New model' }).click();
+  await page.getByLabel('Key').fill(`crm_churn_${uid().replace(/[^a-z0-9]/g, '')}`);
+  await page.getByLabel('Name', { exact: true }).fill('CRM churn flag');
+  await page.getByLabel('Predict').selectOption('label');
+  await page.getByLabel('Trait').fill('churned');
+  await page.getByRole('button', { name: 'Create the model' }).click();
+  await page.waitForURL(/\/models\/[^/]+$/);
+  await page.getByRole('button', { name: 'Train' }).click();
+  const status = page.getByTestId('model-status');
+  await status.waitFor({ timeout: 60_000 });
+  const id = decodeURIComponent(page.url().split('/').pop()!);
+  const model = (await c.s.api('GET', `${ws()}/models/${id}`)).body;
+  assert.ok(model.card, 'the API has the card the page shows');
+  assert.equal(await status.getAttribute('data-status'), model.card.status);
+  assert.equal(await page.getByTestId('model-auc').innerText(), new Intl.NumberFormat('en', { maximumFractionDigits: 3 }).format(model.card.auc));
+  assert.equal(await page.getByTestId('model-thresholds').locator('tbody tr').count(), model.card.thresholds.length);
+  await c.screenshot(page, 'model');
+  await page.getByRole('link', { name: 'All models' }).click();
+  await page.getByRole('cell', { name: 'CRM churn flag' }).waitFor();
+  await c.screenshot(page, 'models');
+});
