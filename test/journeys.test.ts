@@ -264,3 +264,24 @@ test('a scheduled journey enters everyone in its segment at the set time, once p
   await advance(86_400_000);
   assert.ok(s.ensemble.activation.journeys.statesOf(j.body.id).every((x) => x.entries === 2), 'the next day, the next run');
 });
+
+test('a paused journey holds its timers; resuming fires those that fell due meanwhile, once', async () => {
+  const j = await s.api('POST', `${ws()}/journeys`, {
+    name: 'Held', entry: { kind: 'event', event: 'Hold Test' }, start: 'w',
+    steps: { w: { kind: 'wait', for: '1h', next: 'mark' }, mark: { kind: 'update_trait', traits: { held: 'released' }, next: 'done' }, done: { kind: 'exit' } },
+  });
+  assert.equal(j.status, 201, JSON.stringify(j.body));
+  const anon = `hold-${uid()}`;
+  await send([{ type: 'track', anonymousId: anon, event: 'Hold Test' }]);
+  const pid = (await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${anon}`)).body.id;
+  const state = () => s.ensemble.activation.journeys.stateOf(j.body.id, pid);
+  assert.equal(state()?.step, 'w');
+  assert.equal((await s.api('POST', `${ws()}/journeys/${j.body.id}/pause`)).status, 200);
+  await advance(2 * 3_600_000);
+  assert.equal(state()?.step, 'w', 'held while paused');
+  assert.equal((await s.api('POST', `${ws()}/journeys/${j.body.id}/resume`)).status, 200);
+  await tick();
+  assert.equal(state()?.outcome, 'exit', 'released on resumption');
+  const stats = (await s.api('GET', `${ws()}/journeys/${j.body.id}/stats`)).body;
+  assert.equal(stats.steps.mark.passed, 1, JSON.stringify(stats.steps));
+});

@@ -4,7 +4,8 @@
  * or an event enters people and moves those waiting for it — and from timers (waits, timeouts,
  * schedules). Each step's new state is written in the transaction that queues what it asked for
  * and moves past its cause, so a restart neither loses nor repeats a step and a timer fires once.
- * Memory holds the states (hot: every event asks whether its person waits for it); a failed
+ * Memory holds the states (hot: every event asks whether its person waits for it), and their due
+ * times in a min-heap (a tick costs what falls due, not a scan of everyone inside); a failed
  * write puts memory back as it was.
  */
 import { createHash } from 'node:crypto';
@@ -18,6 +19,7 @@ import type { ChangeRow, DuckDbActivationStore, EventRow, JourneyWrite } from '.
 import { journeyProblems, type JourneyValidationContext } from './validate.js';
 import { nextTimeOfDay, weekdayIn } from './time-of-day.js';
 import { walk, type Effect, type WalkFacts, type WalkInput, type WalkResult } from './walk.js';
+import { DueTimers, type Due } from '../segments/timers.js';
 
 export interface JourneyDeps {
   store: DuckDbActivationStore;
@@ -63,6 +65,9 @@ export class Journeys {
   private readonly states = new Map<string, JourneyState>();
   /** Journeys each profile is inside (events are routed by profile). */
   private readonly inside = new Map<string, Set<string>>();
+  /** Due times of waiting states, keyed (journey id, profile id); driven by `tick`, never armed on its own. */
+  private readonly timers = new DueTimers((due) => { this.fired.push(...due); }, () => this.deps.now(), false);
+  private fired: Due[] = [];
 
   constructor(private readonly deps: JourneyDeps) {}
 
@@ -109,6 +114,7 @@ export class Journeys {
     const lastRunAt = this.byId.get(id)?.lastRunAt ?? null;
     await this.deps.store.saveJourney(j, lastRunAt);
     this.remember(j, lastRunAt);
+    if (status === 'active') for (const s of this.statesOf(id)) this.timers.schedule(s.journeyId, s.profileId, s.step === null ? null : s.dueAt);
     return j;
   }
 
@@ -151,11 +157,15 @@ export class Journeys {
 
   /** Timers due by now, and scheduled entries. */
   tick(b: JourneyBatch, now: number): void {
-    for (const s of [...this.states.values()]) {
-      if (s.dueAt === null || s.dueAt > now) continue;
-      const j = this.byId.get(s.journeyId)?.journey;
-      if (!j || j.status !== 'active') continue;
-      this.advance(b, j, s, { kind: 'timer' }, now);
+    this.timers.runDue(now);
+    const due = this.fired;
+    this.fired = [];
+    for (const d of due) {
+      const s = this.states.get(key(d.segmentId, d.profileId));
+      const j = this.byId.get(d.segmentId)?.journey;
+      if (!s || !j || s.dueAt !== d.at) continue;
+      // A paused journey's timers wait for its resumption (which schedules them again).
+      if (j.status === 'active') this.advance(b, j, s, { kind: 'timer' }, now);
     }
     for (const e of this.byId.values()) {
       const j = e.journey;
@@ -171,8 +181,7 @@ export class Journeys {
 
   /** The earliest timer or schedule (null: none). */
   nextDue(now: number): number | null {
-    let next: number | null = null;
-    for (const s of this.states.values()) if (s.dueAt !== null && (next === null || s.dueAt < next)) next = s.dueAt;
+    let next = this.timers.next();
     for (const e of this.byId.values()) {
       if (e.journey.status !== 'active') continue;
       const due = this.scheduleDue(e);
@@ -186,7 +195,11 @@ export class Journeys {
     for (const [k, s] of b.before) {
       const now = this.states.get(k);
       if (now) this.unindex(now);
-      if (s) this.put(s); else this.states.delete(k);
+      if (s) this.put(s);
+      else if (now) {
+        this.states.delete(k);
+        this.timers.schedule(now.journeyId, now.profileId, null);
+      }
     }
     for (const [id] of b.lastRuns) {
       const e = this.byId.get(id);
@@ -199,6 +212,7 @@ export class Journeys {
     const ids = new Set(profileIds);
     for (const [k, s] of this.states) if (ids.has(s.profileId)) this.states.delete(k);
     for (const pid of ids) this.inside.delete(pid);
+    this.timers.cancelProfiles(ids);
   }
 
   /**
@@ -234,6 +248,7 @@ export class Journeys {
 
   private put(s: JourneyState): void {
     this.states.set(key(s.journeyId, s.profileId), s);
+    this.timers.schedule(s.journeyId, s.profileId, s.step === null ? null : s.dueAt);
     if (s.step !== null) {
       let set = this.inside.get(s.profileId);
       if (!set) { set = new Set(); this.inside.set(s.profileId, set); }

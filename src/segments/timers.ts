@@ -1,7 +1,8 @@
 /**
  * Due times of (segment, profile) pairs whose membership may change without a new event (an
  * event leaving a window, a computed trait's day ending): a binary min-heap with one platform
- * timer armed for the earliest. A pair has one current due time; rescheduling supersedes the
+ * timer armed for the earliest. Journeys keep their waits in one too, keyed (journey, profile)
+ * and driven by their own tick (`arm` false). A pair has one current due time; rescheduling supersedes the
  * older entry, which is skipped when it surfaces (cheaper than deleting from the heap).
  *
  * @example
