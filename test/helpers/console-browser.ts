@@ -89,7 +89,7 @@ export async function startConsole(overrides: Record<string, unknown> = {}): Pro
       await page.locator('input[name="email"]').fill(USERS[role].email);
       await page.locator('input[name="password"]').fill(USERS[role].password);
       await page.locator('form button[type="submit"]').click();
-      await page.locator('#main-nav').waitFor();
+      await page.locator('header.topbar').waitFor();
       return page;
     },
     async screenshot(page, name) {

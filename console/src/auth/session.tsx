@@ -5,7 +5,7 @@
  *
  * @example
  *   const { user, can, workspaceId } = useSession();
- *   if (can('segments:write')) ...
+ *   if (can('segments.write')) ...
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, setCsrfToken, setUnauthorizedHandler } from '../api/client';
@@ -52,24 +52,29 @@ export interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 
-/** What each role may do when the server did not send its permission list (mirrors the server's policy). */
-const WRITE_ROLES: Record<string, Role[]> = {
+/**
+ * What a role may do when the server sent no permission list (mirrors the server's matrix in
+ * src/auth/roles.ts: `<area>.read` / `<area>.write` ...). The server's answer always wins.
+ */
+const WRITERS: Record<string, Role[]> = {
   sources: ['admin', 'marketer'],
+  imports: ['admin', 'marketer'],
   segments: ['admin', 'marketer', 'analyst'],
+  'computed-traits': ['admin', 'marketer', 'analyst'],
   journeys: ['admin', 'marketer'],
   destinations: ['admin', 'marketer'],
   models: ['admin', 'marketer', 'analyst'],
-  imports: ['admin', 'marketer'],
-  privacy: ['admin', 'dpo'],
-  users: ['admin'],
+  profiles: ['admin', 'dpo'],
 };
+const ADMIN_DPO = new Set(['privacy', 'audit', 'personal-data']);
 
 export function roleMay(role: Role, permission: string): boolean {
-  const [area = '', action = 'read'] = permission.split(':');
+  const [area = '', action = 'read'] = permission.split('.');
   if (role === 'admin') return true;
-  if (area === 'privacy' || area === 'audit') return role === 'dpo';
+  if (ADMIN_DPO.has(area) || (area === 'segments' && action === 'approve')) return role === 'dpo';
+  if (area === 'users' || area === 'api-keys' || area === 'workspaces' && action !== 'read') return false;
   if (action === 'read') return true;
-  return (WRITE_ROLES[area] ?? []).includes(role);
+  return (WRITERS[area] ?? []).includes(role);
 }
 
 const WORKSPACE_KEY = 'ensemble.workspace';
@@ -100,8 +105,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return {
       user, loading, permissions, workspaces, workspaceId,
       setWorkspaceId: (id) => { localStorage.setItem(WORKSPACE_KEY, id); setWorkspaceIdState(id); },
-      can: (permission) => {
+      can: (wanted) => {
         if (!user) return false;
+        // Permissions are `area.action` (src/auth/roles.ts); `area:action` is accepted too.
+        const permission = wanted.replace(':', '.');
         if (me?.permissions && me.permissions.length > 0) return me.permissions.includes(permission) || me.permissions.includes('*');
         return roleMay(user.role, permission);
       },

@@ -5,5 +5,6 @@ export { TextField, NumberField, SelectField, TextAreaField, CheckboxField, type
 export { LineChart, BarChart, type Series } from './Chart';
 export { ErrorMessage } from './ErrorMessage';
 export { LanguageSwitch } from './LanguageSwitch';
+export { CopyButton } from './CopyButton';
 export { useApi } from './useApi';
 export { formatDate, formatNumber, formatPercent } from './format';

@@ -1,0 +1,190 @@
+/**
+ * The console's core pages in a real Chromium, logged in through the login page: a source is
+ * created and its debugger shows an accepted and a rejected event as they arrive; a segment
+ * built in the visual builder previews the count the API computes; a profile's 360° view shows
+ * its identity links, traits, segments with their explanation; the language switches to French
+ * and stays the user's. A screenshot of every page is saved under test-artifacts/console/.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { basic, post } from './helpers/server.js';
+import { ARTIFACTS, eventually, skip, startConsole, USERS, type ConsoleTest } from './helpers/console-browser.js';
+
+let c: ConsoleTest;
+let page: Page;
+
+/** Three customers on the pro plan (two of them ordered), two on the free plan (one ordered). */
+const PEOPLE = [
+  { userId: 'cc-user-1', plan: 'pro', orders: 2 },
+  { userId: 'cc-user-2', plan: 'pro', orders: 1 },
+  { userId: 'cc-user-3', plan: 'pro', orders: 0 },
+  { userId: 'cc-user-4', plan: 'free', orders: 1 },
+  { userId: 'cc-user-5', plan: 'free', orders: 0 },
+];
+
+before(async () => {
+  if (skip) return;
+  c = await startConsole();
+  const batch = PEOPLE.flatMap((p) => [
+    { type: 'identify', userId: p.userId, traits: { plan: p.plan, firstName: `Person ${p.userId.slice(-1)}` } },
+    ...Array.from({ length: p.orders }, (_, i) => ({ type: 'track', userId: p.userId, event: 'Order Completed', properties: { total: 10 * (i + 1) } })),
+  ]);
+  const r = await post(`${c.s.url}/v1/batch`, { batch }, { authorization: basic(c.s.writeKey) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await c.s.settle();
+});
+
+after(async () => {
+  if (c) await c.close();
+});
+
+async function text(p: Page, selector: string): Promise<string> {
+  return (await p.locator(selector).first().textContent()) ?? '';
+}
+
+test('the login page logs a user in (and refuses a wrong password with its code)', { skip }, async () => {
+  const login = await c.open('/login');
+  await login.getByLabel('Email').fill(USERS.marketer.email);
+  await login.getByLabel('Password').fill('not-the-password');
+  await login.getByRole('button', { name: 'Log in' }).click();
+  await login.locator('[data-code="ENSEMBLE_ERR_LOGIN_FAILED"]').waitFor();
+  await c.screenshot(login, 'login');
+  page = await c.login('marketer');
+  assert.equal(new URL(page.url()).pathname, '/');
+  await page.getByRole('heading', { name: 'Home' }).waitFor();
+  await page.locator('[data-testid="profiles"]').waitFor();
+  assert.equal(await text(page, '[data-testid="profiles"]'), String(PEOPLE.length));
+  await c.screenshot(page, 'home');
+});
+
+test('Sources: create a source, copy its key and snippet, watch accepted and rejected events arrive', { skip }, async () => {
+  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Sources' }).click();
+  await page.getByLabel('Name').fill('Console shop');
+  await page.getByLabel('Kind').selectOption('website');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('[data-testid="write-key"]').waitFor();
+  const sources = (await c.s.api('GET', `/api/workspaces/${c.s.workspaceId}/sources`)).body.sources as Array<{ name: string; writeKey: string; id: string }>;
+  const created = sources.find((s) => s.name === 'Console shop');
+  assert.ok(created, 'the source exists on the server');
+  assert.equal(await text(page, '[data-testid="write-key"]'), created.writeKey);
+  const snippet = await text(page, '[data-testid="snippet"]');
+  assert.ok(snippet.includes(`${c.s.url}/tag.js`), 'the snippet loads tag.js from this server');
+  assert.ok(snippet.includes(JSON.stringify(created.writeKey)), 'the snippet carries the write key');
+  await page.getByText('Live: new events appear here as they arrive.').waitFor();
+
+  const ok = await post(`${c.s.url}/v1/track`, { event: 'Debugger Check', userId: 'cc-debug-1' }, { authorization: basic(created.writeKey) });
+  assert.equal(ok.status, 200);
+  const bad = await post(`${c.s.url}/v1/track`, { event: 'Nobody' }, { authorization: basic(created.writeKey) });
+  assert.equal(bad.status, 400);
+  const code = bad.body.error?.code as string;
+  assert.match(code, /^ENSEMBLE_ERR_/);
+  const accepted = page.locator('[data-testid="debugger"] tr[data-status="accepted"]', { hasText: 'Debugger Check' });
+  await accepted.waitFor();
+  const rejected = page.locator('[data-testid="debugger"] tr[data-status="rejected"]', { hasText: code });
+  await rejected.waitFor();
+  await c.screenshot(page, 'sources');
+});
+
+test('Segments: a segment built in the visual builder previews the API\'s count, and is saved with it', { skip }, async () => {
+  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Segments' }).click();
+  await page.getByRole('link', { name: 'New segment' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Pro customers who ordered');
+  const event = page.locator('fieldset[data-kind="event"]');
+  await event.getByLabel('Event name').fill('Order Completed');
+  const root = page.locator('fieldset[data-kind="and"]').first();
+  await root.locator('.add-condition').getByLabel('New condition').selectOption('trait');
+  await root.locator('.add-condition').getByRole('button', { name: 'Add' }).click();
+  const trait = page.locator('fieldset[data-kind="trait"]');
+  await trait.getByLabel('Trait').fill('plan');
+  await trait.getByLabel('Value').fill('pro');
+
+  const expected = PEOPLE.filter((p) => p.plan === 'pro' && p.orders > 0).length;
+  const shown = await eventually('the preview shows the expected count', async () => {
+    const n = await page.locator('[data-testid="preview-count"]').textContent().catch(() => null);
+    return n === String(expected) ? n : undefined;
+  });
+  const definition = JSON.parse(await page.locator('[data-testid="definition-json"]').textContent() ?? '{}');
+  const api = await c.s.api('POST', `/api/workspaces/${c.s.workspaceId}/segments/preview`, { definition });
+  assert.equal(api.status, 200);
+  assert.equal(String(api.body.count), shown, 'the builder shows what the API counts');
+  assert.deepEqual(definition, {
+    kind: 'and', of: [
+      { kind: 'event', event: 'Order Completed', count: { op: 'gte', value: 1 }, within: '30d' },
+      { kind: 'trait', trait: 'plan', op: 'eq', value: 'pro' },
+    ],
+  });
+  await c.screenshot(page, 'segment-builder');
+
+  await page.getByRole('button', { name: 'Create the segment' }).click();
+  await page.waitForURL(/\/segments\/seg_/);
+  await page.locator('[data-testid="segment-size"]').waitFor();
+  const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+  const saved = await c.s.api('GET', `/api/workspaces/${c.s.workspaceId}/segments/${id}`);
+  assert.equal(saved.status, 200);
+  assert.equal(saved.body.size, expected);
+  assert.equal(await text(page, '[data-testid="segment-size"]'), String(expected));
+  await c.screenshot(page, 'segment');
+
+  // A second segment, through the API, to compare overlaps on the list page.
+  const pro = await c.s.api('POST', `/api/workspaces/${c.s.workspaceId}/segments`, { name: 'Pro plan', definition: { kind: 'trait', trait: 'plan', op: 'eq', value: 'pro' } });
+  assert.equal(pro.status, 201);
+  await page.getByRole('link', { name: 'Back to segments' }).click();
+  await page.getByLabel('Compare Pro customers who ordered').check();
+  await page.getByLabel('Compare Pro plan').check();
+  await page.getByRole('button', { name: /Show the overlap/ }).click();
+  const overlap = await c.s.api('GET', `/api/workspaces/${c.s.workspaceId}/segments/overlap?ids=${id},${pro.body.id}`);
+  await page.locator('[data-testid="overlap"] td', { hasText: new RegExp(`^${overlap.body.pairs[0].both}$`) }).waitFor();
+  await c.screenshot(page, 'segments');
+});
+
+test('Profiles: search by an identifier and open the 360° view with links, traits and segment explanations', { skip }, async () => {
+  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Profiles' }).click();
+  await page.locator('table.table tbody tr.clickable').first().waitFor();
+  await c.screenshot(page, 'profiles');
+  await page.getByLabel('Search by identifier').fill('cc-user-1');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const lookup = await c.s.api('GET', `/api/workspaces/${c.s.workspaceId}/profiles/lookup?type=user_id&value=cc-user-1`);
+  assert.equal(lookup.status, 200);
+  const row = page.locator('table.table tbody tr.clickable', { hasText: lookup.body.id });
+  await row.waitFor();
+  assert.equal(await page.locator('table.table tbody tr.clickable').count(), 1, 'the search finds exactly the one profile');
+  await row.click();
+  await page.waitForURL(new RegExp(`/profiles/${lookup.body.id}$`));
+  await page.locator('[data-testid="identity-links"] td', { hasText: 'user_id' }).waitFor();
+  await page.locator('[data-testid="traits"] tr', { hasText: 'plan' }).filter({ hasText: 'pro' }).waitFor();
+  const segment = page.locator('[data-testid="profile-segments"] li', { hasText: 'Pro customers who ordered' });
+  await segment.waitFor();
+  await segment.getByRole('button', { name: 'Why?' }).click();
+  await segment.locator('.explanation').first().waitFor();
+  assert.match(await segment.locator('.explanation').first().textContent() ?? '', /✓/);
+  await page.getByRole('cell', { name: 'Order Completed' }).first().waitFor();
+  await c.screenshot(page, 'profile');
+});
+
+test('French: the language switch translates the console and is saved on the user', { skip }, async () => {
+  await page.getByLabel('Language').selectOption('fr');
+  await page.getByRole('navigation', { name: 'Navigation principale' }).getByRole('link', { name: 'Accueil' }).waitFor();
+  await page.getByRole('heading', { name: 'Profil 360°' }).waitFor();
+  await c.screenshot(page, 'profile-fr');
+  // A new session of the same user opens in French: the choice is the user's, not the browser's.
+  const again = await c.login('marketer');
+  await again.getByRole('heading', { name: 'Accueil' }).waitFor();
+  await again.getByRole('navigation', { name: 'Navigation principale' }).getByRole('link', { name: 'Segments' }).click();
+  await again.getByRole('link', { name: 'Nouveau segment' }).waitFor();
+  await c.screenshot(again, 'segments-fr');
+});
+
+test('a viewer sees the pages but not the forms that change things; the home page folds on a phone', { skip }, async () => {
+  const viewer = await c.login('viewer', { viewport: { width: 390, height: 844 } });
+  await viewer.getByRole('button', { name: 'Menu' }).click();
+  await viewer.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Sources' }).click();
+  await viewer.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
+  assert.equal(await viewer.getByRole('button', { name: 'Create' }).count(), 0);
+  await viewer.getByRole('button', { name: 'Menu' }).click();
+  await viewer.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Home' }).click();
+  await viewer.locator('[data-testid="profiles"]').waitFor();
+  await c.screenshot(viewer, 'home-mobile');
+  assert.ok(existsSync(`${ARTIFACTS}/home.png`));
+});
