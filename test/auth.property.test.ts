@@ -77,3 +77,9 @@ test('the login limiter allows an attempt exactly when fewer than N failures fal
     }
   }), { numRuns: 300 });
 });
+
+test('the decoy hash has today\'s parameters (an unknown email costs what a wrong password costs)', async () => {
+  const { decoyHash, needsRehash, verifyPassword } = await import('../src/auth/passwords.js');
+  assert.equal(needsRehash(decoyHash()), false);
+  assert.equal(await verifyPassword('anything', decoyHash()), false);
+});

@@ -154,7 +154,7 @@ export class UserService {
     const e = normaliseEmail(email);
     const u = [...this.byId.values()].find((x) => x.email === e);
     if (!u) {
-      await verifyPassword(password, await decoyHash());
+      await verifyPassword(password, decoyHash());
       return null;
     }
     if (!(await verifyPassword(password, u.passwordHash))) return null;
