@@ -80,3 +80,27 @@ test('versions, scores and memberships survive a restart', async () => {
   assert.equal((await s.api('GET', `${ws()}/models/buyer`)).body.scoredProfiles, 340);
   assert.deepEqual((await s.api('GET', `${ws()}/models/buyer/scores?limit=5`)).body, top, 'the same version gives the same scores');
 });
+
+test('a population segment bounds who is trained on and scored; a lookalike model learns a segment', async () => {
+  const half = await s.api('POST', `${ws()}/segments`, { name: 'some signal', definition: { kind: 'trait', trait: 'signal', op: 'gt', value: 0 } });
+  assert.equal(half.status, 201, JSON.stringify(half.body));
+  await s.settle();
+  const size = (await s.api('GET', `${ws()}/segments/${half.body.id}`)).body.size as number;
+  assert.ok(size > 100 && size < 300, `${size}`);
+  assert.equal((await s.api('POST', `${ws()}/models`, { key: 'buyer_pos', name: 'Buyer (positive signal)', population: half.body.id, target: { kind: 'label', trait: 'bought' } })).status, 201);
+  const v = await s.api('POST', `${ws()}/models/buyer_pos/train`);
+  assert.equal(v.status, 201, JSON.stringify(v.body));
+  assert.equal(v.body.card.population.eligible, size);
+  const m = (await s.api('GET', `${ws()}/models/buyer_pos`)).body;
+  if (m.activeVersion !== null) assert.equal(m.scoredProfiles, size, 'only the population is scored');
+  else assert.equal(m.scoredProfiles, 0);
+
+  const look = await s.api('POST', `${ws()}/models`, { key: 'like_signal', name: 'Looks like the positive-signal people', target: { kind: 'lookalike', segment: half.body.id } });
+  assert.equal(look.status, 201, JSON.stringify(look.body));
+  const lv = await s.api('POST', `${ws()}/models/like_signal/train`);
+  assert.equal(lv.status, 201, JSON.stringify(lv.body));
+  assert.equal(lv.body.card.classBalance.positives, size);
+  assert.equal(lv.body.card.status, 'active');
+  assert.ok(lv.body.card.auc > 0.95, `the rule is one trait: ${lv.body.card.auc}`);
+  assert.equal(lv.body.card.topFeatures[0].feature, 'trait:signal');
+});
