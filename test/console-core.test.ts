@@ -28,7 +28,7 @@ before(async () => {
   if (skip) return;
   c = await startConsole();
   const batch = PEOPLE.flatMap((p) => [
-    { type: 'identify', userId: p.userId, traits: { plan: p.plan, firstName: `Person ${p.userId.slice(-1)}` } },
+    { type: 'identify', userId: p.userId, ...(p.userId === 'cc-user-1' ? { anonymousId: 'cc-anon-1' } : {}), traits: { plan: p.plan, firstName: `Person ${p.userId.slice(-1)}` } },
     ...Array.from({ length: p.orders }, (_, i) => ({ type: 'track', userId: p.userId, event: 'Order Completed', properties: { total: 10 * (i + 1) } })),
   ]);
   const r = await post(`${c.s.url}/v1/batch`, { batch }, { authorization: basic(c.s.writeKey) });
@@ -72,6 +72,10 @@ test('Sources: create a source, copy its key and snippet, watch accepted and rej
   const snippet = await text(page, '[data-testid="snippet"]');
   assert.ok(snippet.includes(`${c.s.url}/tag.js`), 'the snippet loads tag.js from this server');
   assert.ok(snippet.includes(JSON.stringify(created.writeKey)), 'the snippet carries the write key');
+  await page.getByRole('button', { name: 'Copy the write key' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), created.writeKey, 'the copy button copied the write key');
+  await page.getByRole('button', { name: 'Copy the snippet' }).click();
+  assert.equal((await page.evaluate(() => navigator.clipboard.readText())).trim(), snippet.trim(), 'the copy button copied the snippet');
   await page.getByText('Live: new events appear here as they arrive.').waitFor();
 
   const ok = await post(`${c.s.url}/v1/track`, { event: 'Debugger Check', userId: 'cc-debug-1' }, { authorization: basic(created.writeKey) });
@@ -109,6 +113,7 @@ test('Segments: a segment built in the visual builder previews the API\'s count,
   const api = await c.s.api('POST', `/api/workspaces/${c.s.workspaceId}/segments/preview`, { definition });
   assert.equal(api.status, 200);
   assert.equal(String(api.body.count), shown, 'the builder shows what the API counts');
+  assert.match(await text(page, '[data-testid="definition-summary"]'), /All of \(Event Order Completed ≥ 1 · within 30d; Trait plan = "pro"\)/);
   assert.deepEqual(definition, {
     kind: 'and', of: [
       { kind: 'event', event: 'Order Completed', count: { op: 'gte', value: 1 }, within: '30d' },
@@ -153,6 +158,13 @@ test('Profiles: search by an identifier and open the 360° view with links, trai
   await row.click();
   await page.waitForURL(new RegExp(`/profiles/${lookup.body.id}$`));
   await page.locator('[data-testid="identity-links"] td', { hasText: 'user_id' }).waitFor();
+  // Why each link exists: both identifiers came with the same identify event.
+  const graph = await c.s.api('GET', `/api/workspaces/${c.s.workspaceId}/profiles/${lookup.body.id}/identity`);
+  assert.equal(graph.body.identifiers.length, 2);
+  for (const id of graph.body.identifiers) {
+    const link = page.locator('[data-testid="identity-links"] tr', { hasText: id.type });
+    await link.filter({ hasText: id.linked.messageId }).filter({ hasText: id.linked.rule }).waitFor();
+  }
   await page.locator('[data-testid="traits"] tr', { hasText: 'plan' }).filter({ hasText: 'pro' }).waitFor();
   const segment = page.locator('[data-testid="profile-segments"] li', { hasText: 'Pro customers who ordered' });
   await segment.waitFor();

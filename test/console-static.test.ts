@@ -4,9 +4,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import fc from 'fast-check';
 import { CONSOLE_DIST, registerConsoleStatic } from '../src/api/console-static.js';
 import { registerErrorHandling } from '../src/api/error-handler.js';
 import { ensureConsoleBuilt } from './helpers/console-browser.js';
@@ -71,3 +72,45 @@ test('without a build, / explains how to build the console', async () => {
   assert.match(res.body, /npm run build:console/);
   await app.close();
 });
+
+test('property: any path is the console page, one of its files, or the server\'s own JSON 404 — never a file outside the folder', async () => {
+  // A console folder of its own, and a secret beside it that no path may reach.
+  const root = join(s.dir, 'fixture-console');
+  mkdirSync(join(root, 'assets'), { recursive: true });
+  writeFileSync(join(root, 'index.html'), '<!doctype html><div id="root">INDEX</div>');
+  writeFileSync(join(root, 'assets', 'app-1a2b3c.js'), 'ASSET');
+  writeFileSync(join(root, 'robots.txt'), 'ROBOTS');
+  writeFileSync(join(s.dir, 'secret.txt'), 'SECRET');
+  const app = Fastify();
+  registerErrorHandling(app);
+  app.get('/api/known', async () => ({ ok: true }));
+  await app.register(async (scope) => registerConsoleStatic(scope, { dir: root }));
+  const segment = fc.oneof(
+    fc.constantFrom('api', 'v1', 'tag', 'tag.js', 'health', 'healthz', 'metrics', 'assets', 'index.html', 'robots.txt', 'app-1a2b3c.js', 'secret.txt', '..', '%2e%2e', '%2F', '..%2F', 'profiles', 'prf_1'),
+    fc.stringMatching(/^[a-zA-Z0-9._~-]{1,12}$/),
+  );
+  await fc.assert(fc.asyncProperty(fc.array(segment, { minLength: 0, maxLength: 5 }), fc.boolean(), async (parts, query) => {
+    const path = `/${parts.join('/')}`;
+    const res = await app.inject({ method: 'GET', url: query ? `${path}?q=1` : path });
+    assert.doesNotMatch(res.body, /SECRET/, path);
+    if (new URL(path, 'http://console.test').pathname === '/api/known') return assert.equal(res.statusCode, 200);
+    // What a browser would request: the WHATWG URL parser's normalised path.
+    const browserPath = new URL(path, 'http://console.test').pathname;
+    if (/^\/(api|v1|tag|tag\.js|health|healthz|metrics)(\/|$)/.test(browserPath)) {
+      assert.equal(res.statusCode, 404, path);
+      assert.equal(res.json().error.code, 'ENSEMBLE_ERR_NOT_FOUND', path);
+      return;
+    }
+    if (res.statusCode === 404) {
+      // Only a missing asset, or a path that does not decode to something inside the folder, is a 404.
+      assert.ok(path.startsWith('/assets/') || /%2e%2e|\.\./i.test(path) || /%2F/i.test(path), path);
+      return;
+    }
+    assert.equal(res.statusCode, 200, path);
+    if (browserPath === '/assets/app-1a2b3c.js') assert.equal(res.body, 'ASSET');
+    else if (browserPath === '/robots.txt') assert.equal(res.body, 'ROBOTS');
+    else assert.match(res.body, /INDEX/, path);
+  }), { numRuns: 300 });
+  await app.close();
+});
+

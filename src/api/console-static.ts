@@ -12,7 +12,7 @@
  *   await http.register(async (scope) => registerConsoleStatic(scope));
  */
 import { stat } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { posix, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -71,14 +71,16 @@ export async function registerConsoleStatic(app: FastifyInstance, opts: ConsoleS
   };
 
   app.get('/*', { schema: { hide: true } }, async (req, reply) => {
-    const path = (req.url.split('?')[0] ?? '/');
-    if (isReservedPath(path)) return reply.callNotFound();
-    let relative: string;
+    const raw = req.url.split('?')[0] ?? '/';
+    let path: string;
     try {
-      relative = decodeURIComponent(path).replace(/^\/+/, '');
+      // Decoded and normalised (`/./api`, `/x/%2e%2e/api` are `/api`): reserved as sent or once normalised.
+      path = posix.normalize(`/${decodeURIComponent(raw)}`);
     } catch {
       return reply.callNotFound();
     }
+    if (isReservedPath(raw) || isReservedPath(path)) return reply.callNotFound();
+    const relative = path.replace(/^\/+/, '');
     const file = resolve(root, relative);
     if (relative !== '' && (file === root || file.startsWith(root + sep)) && (await isFile(file))) {
       const hashed = relative.startsWith('assets/');

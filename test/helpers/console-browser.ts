@@ -76,7 +76,8 @@ export async function startConsole(overrides: Record<string, unknown> = {}): Pro
   const browser = await launchChromium();
   const contexts: BrowserContext[] = [];
   const open = async (path = '/login', opts: { viewport?: { width: number; height: number }; locale?: string } = {}) => {
-    const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 860 }, locale: opts.locale ?? 'en-GB' });
+    // Clipboard permissions: the copy buttons are tested by reading back what they copied.
+    const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 860 }, locale: opts.locale ?? 'en-GB', permissions: ['clipboard-read', 'clipboard-write'] });
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(s.url + path);

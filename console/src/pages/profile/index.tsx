@@ -35,6 +35,8 @@ export default function Profile() {
   const journeys = useApi((s) => api.get<{ journeys: JourneyOfProfile[] }>(`${base}/journeys`, undefined, s), [base]);
   // Scores exist only where predictive models are set up: any failure means "nothing to show".
   const scores = useApi((s) => api.get<Score[] | { scores: Score[] }>(`${base}/scores`, undefined, s).catch(() => [] as Score[]), [base]);
+  const sources = useApi((s) => api.get<{ sources: Array<{ id: string; name: string }> }>(ws(workspaceId, '/sources'), undefined, s).catch(() => ({ sources: [] })), [workspaceId]);
+  const sourceName = (id: string | undefined) => (id === undefined ? '—' : sources.data?.sources.find((x) => x.id === id)?.name ?? id);
   const [why, setWhy] = useState<Record<string, Explanation | ApiError>>({});
   const p = profile.data;
   const scoreList = Array.isArray(scores.data) ? scores.data : scores.data?.scores ?? [];
@@ -76,7 +78,7 @@ export default function Profile() {
                     <tr key={k}>
                       <td data-label={t('profile.trait')}>{k}</td>
                       <td data-label={t('profile.value')}>{show(v)}</td>
-                      <td data-label={t('profile.source')}>{p.traitSources[k]?.sourceId ?? '—'}</td>
+                      <td data-label={t('profile.source')}>{sourceName(p.traitSources[k]?.sourceId)}</td>
                       <td data-label={t('profile.at')}>{formatDate(p.traitSources[k]?.at)}</td>
                     </tr>
                   ))}
@@ -162,7 +164,7 @@ export default function Profile() {
               { key: 'at', header: t('profile.at'), cell: (e) => formatDate(e.timestamp) },
               { key: 'type', header: t('sources.type'), cell: (e) => e.type },
               { key: 'event', header: t('profile.event'), cell: (e) => e.event ?? e.name ?? '—' },
-              { key: 'source', header: t('profile.source'), cell: (e) => e.sourceId },
+              { key: 'source', header: t('profile.source'), cell: (e) => sourceName(e.sourceId) },
               { key: 'props', header: t('profile.properties'), cell: (e) => <code>{JSON.stringify(e.properties ?? {}).slice(0, 120)}</code> },
             ]}
           />

@@ -52,3 +52,11 @@ export function describe(c: unknown, t: TFunction): string {
     default: return JSON.stringify(c);
   }
 }
+
+/** The whole tree in one line: `all of (A; any of (B; C))`, for the builder's summary. */
+export function describeTree(c: unknown, t: TFunction): string {
+  const n = (c ?? {}) as Cond;
+  if ((n.kind === 'and' || n.kind === 'or') && Array.isArray(n.of)) return `${describe(n, t)} (${(n.of as unknown[]).map((x) => describeTree(x, t)).join('; ')})`;
+  if (n.kind === 'not') return `${describe(n, t)} (${describeTree(n.of, t)})`;
+  return describe(n, t);
+}

@@ -13,7 +13,7 @@ import { ErrorMessage, LineChart, Page, Panel, TextAreaField, TextField, formatN
 import { ChoicesContext, EMPTY_CHOICES, type BuilderChoices } from './builder-context';
 import { ConditionEditor } from './condition-editor';
 import { fresh, type Condition } from './conditions';
-import { describe } from './describe';
+import { describeTree } from './describe';
 
 const PREVIEW_DELAY_MS = 400;
 
@@ -167,7 +167,7 @@ export default function Segment() {
                   <ul>{problems.map((p) => <li key={p.path + p.code}><code>{p.path}</code> {p.message}</li>)}</ul>
                 </div>
               ) : <ErrorMessage error={previewError} />}
-              <p className="muted">{describe(definition, t)}</p>
+              <p className="muted" data-testid="definition-summary">{describeTree(definition, t)}</p>
               {editable && (
                 <div className="row">
                   <button type="button" className="primary" onClick={() => void save()} disabled={!name.trim()}>{isNew ? t('segment.create') : t('common.save')}</button>
