@@ -28,7 +28,8 @@ import {
 } from './model-types.js';
 import { deciles, ScoreBook, type ScoreEntry } from './score-book.js';
 import { labelled, MIN_PER_CLASS, trainingWindows } from './targets.js';
-import { predict, topContributions, trainAndChoose, type Fitted, type Split, type TrainOptions } from './trainer.js';
+import { predict, topContributions, type Fitted, type Split, type TrainOptions } from './trainer.js';
+import { trainInWorker } from './train-worker.js';
 
 export interface PredictDeps {
   store: DuckDbModelStore;
@@ -200,7 +201,8 @@ export class ModelService {
         notes.push('Computed traits are not features of time-split models (their past values are not kept); the population segment is read as it is today.');
       }
       const d = spec.columns.length;
-      const result = trainAndChoose(split, d, this.deps.train);
+      // In a worker thread: the main thread keeps serving ingest and the API meanwhile.
+      const result = await trainInWorker(split, d, this.deps.train);
       const forest = result.candidates.find((c) => c.algorithm === 'random_forest');
       if (forest?.trainedOnSample !== undefined) notes.push(`The random forest was grown on a stratified sample of ${forest.trainedOnSample} profiles per fit; logistic regression on every profile.`);
       const auc = result.candidates.find((c) => c.algorithm === result.algorithm)?.auc ?? Number.NaN;
@@ -263,11 +265,15 @@ export class ModelService {
     const dec = deciles(scores);
     const names = artifact.spec.columns.map((c) => c.name);
     const entries = new Map<string, ScoreEntry>();
-    const rows = profiles.map((p, i) => {
+    const rows: Array<{ profileId: string } & ScoreEntry> = [];
+    for (let i = 0; i < profiles.length; i++) {
+      // Explaining a million profiles takes seconds: let other work in between.
+      if (i > 0 && i % 50_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      const p = profiles[i] as ProfileState;
       const entry = { score: round(scores[i] as number, 6), decile: dec[i] as number, explanation: topContributions(artifact.model, X, i, d, names) };
       entries.set(p.id, entry);
-      return { profileId: p.id, ...entry };
-    });
+      rows.push({ profileId: p.id, ...entry });
+    }
     await this.deps.store.replaceScores(ws, def.id, rows, now);
     this.deps.book.replace(ws, def.id, entries, now);
     this.deps.scoresChanged(ws, this.deps.book.refs(ws, def.id));
