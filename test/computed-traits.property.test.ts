@@ -47,6 +47,7 @@ const eventSpec = fc.record({
   at: fc.oneof(fc.integer({ min: 0, max: 120 * DAY }), fc.constantFrom(5 * DAY, 60 * DAY + 1, 119 * DAY)),
   idPrefix: text,
   properties,
+  source: fc.constantFrom('src_a', 'src_b'),
 });
 
 function filter(): fc.Arbitrary<PropertyFilter> {
@@ -69,8 +70,10 @@ const definition: fc.Arbitrary<ComputedTraitInput> = fc.record({
   filters: fc.array(filter(), { maxLength: 2 }),
   windowDays: fc.option(fc.constantFrom(1, 7, 30, 90, 365), { nil: undefined }),
   dropProperty: fc.boolean(),
-}).map(({ dropProperty, windowDays, ...d }) => {
-  const input: ComputedTraitInput = { name: 'trait', ...d, ...(windowDays === undefined ? {} : { windowDays }) };
+  // Counting only some sources: the engine skips the others, the backfill's SQL too.
+  sources: fc.option(fc.constantFrom(['src_a'], ['src_b'], ['src_a', 'src_b'], ['src_none']), { nil: undefined }),
+}).map(({ dropProperty, windowDays, sources, ...d }) => {
+  const input: ComputedTraitInput = { name: 'trait', ...d, ...(windowDays === undefined ? {} : { windowDays }), ...(sources === undefined ? {} : { sources: [...sources] }) };
   if (d.op === 'count' && dropProperty) delete input.property;
   return input;
 });
@@ -93,7 +96,7 @@ function toEvents(specs: EventSpec[]): StoredEvent[] {
     // Real properties come from JSON.parse (fast-check builds some objects without a prototype).
     properties: JSON.parse(JSON.stringify(s.properties)) as Record<string, unknown>,
     type: s.kind === '$page' ? 'page' : s.kind === '$identify' ? 'identify' : 'track',
-    event: s.kind.startsWith('$') ? null : s.kind, name: s.kind === '$page' ? 'Home' : null,
+    event: s.kind.startsWith('$') ? null : s.kind, name: s.kind === '$page' ? 'Home' : null, sourceId: s.source,
   }));
 }
 

@@ -316,6 +316,34 @@ test('purpose limitation reaches traits: a value set by a source not collecting 
   assert.deepEqual([rec.body.missing, rec.body.extra], [[], []]);
 });
 
+test('purpose limitation reaches computed traits: a segment reads only those that count sources collecting for its purposes', async () => {
+  const shop = (await s.api('GET', `${wsPath()}/sources`)).body.sources.find((x: any) => x.name === 'Shop');
+  const everywhere = await s.api('POST', `${wsPath()}/computed-traits`, { name: 'carts_all', op: 'count', event: 'Cart Kept' });
+  assert.equal(everywhere.status, 201, JSON.stringify(everywhere.body));
+  const refused = await s.api('POST', `${wsPath()}/segments`, { name: 'Cart keepers, loyalty ads', purposes: ['loyalty', 'advertising'], definition: { kind: 'computed', name: 'carts_all', op: 'gte', value: 1 } });
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'ENSEMBLE_ERR_PURPOSE_LIMITATION');
+  assert.equal(refused.body.error.details.computedTrait, 'carts_all');
+  assert.ok(refused.body.error.details.sources.every((x: any) => x.id !== shop.id), 'only the sources that do not collect for them are named');
+  const unknown = await s.api('POST', `${wsPath()}/computed-traits`, { name: 'carts_nowhere', op: 'count', event: 'Cart Kept', sources: ['src_nope'] });
+  assert.equal(unknown.status, 400);
+  assert.deepEqual(unknown.body.error.details.map((d: any) => `${d.path} ${d.code}`), ['/sources/0 unknown_source']);
+
+  const fromShop = await s.api('POST', `${wsPath()}/computed-traits`, { name: 'carts_shop', op: 'count', event: 'Cart Kept', sources: [shop.id] });
+  assert.equal(fromShop.status, 201, JSON.stringify(fromShop.body));
+  const seg = await s.api('POST', `${wsPath()}/segments`, { name: 'Cart keepers, loyalty ads', purposes: ['loyalty', 'advertising'], definition: { kind: 'computed', name: 'carts_shop', op: 'gte', value: 1 } });
+  assert.equal(seg.status, 201, JSON.stringify(seg.body));
+  const consent = { consent: { categoryPreferences: { loyalty: true, advertising: true, analytics: true } } };
+  const [web, shopper] = [`cw-${uid()}`, `cs-${uid()}`];
+  await send([{ type: 'track', anonymousId: web, event: 'Cart Kept', context: consent }]);
+  await send([{ type: 'track', anonymousId: shopper, event: 'Cart Kept', context: consent }], shop.writeKey);
+  await s.ensemble.segments.writer.drain();
+  const members = s.ensemble.segments.engine.members(s.workspaceId, seg.body.id) ?? new Set();
+  assert.deepEqual([members.has((await profileOf(shopper)).id), members.has((await profileOf(web)).id)], [true, false]);
+  const rec = await s.api('POST', `${wsPath()}/segments/${seg.body.id}/reconcile`);
+  assert.deepEqual([rec.body.missing, rec.body.extra, rec.body.sql], [[], [], 1]);
+});
+
 test('a segment serving a purpose on another legal basis holds people without consent until they object', async () => {
   const seg = await s.api('POST', `${wsPath()}/segments`, { name: 'Customers', purposes: ['necessary'], definition: { kind: 'event', event: 'Order Placed' } });
   assert.equal(seg.status, 201, JSON.stringify(seg.body));

@@ -581,7 +581,7 @@ test('computed traits: the value the in-memory engine shows, compared by the fil
   for (const [i, e] of events.entries()) {
     engine.observe(ws, live(e.profile), {
       type: 'track', event: e.event ?? null, name: null, properties: e.properties as Record<string, unknown>, at: e.at,
-      messageId: e.messageId as string, seq: BigInt(i + 1),
+      messageId: e.messageId as string, seq: BigInt(i + 1), sourceId: 'src_test',
     });
   }
   const computedTrait = (name: string): ComputedTraitDefinition | undefined => defs.find((d) => d.name === name);

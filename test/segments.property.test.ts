@@ -38,7 +38,8 @@ const NAMES = ['Order', 'View', 'Cart'];
 
 const COMPUTED: ComputedTraitDefinition[] = [
   { id: 'ct_spend', workspaceId: WS, name: 'spend', op: 'sum', event: 'Order', property: 'price', windowDays: 3, createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } },
-  { id: 'ct_orders', workspaceId: WS, name: 'orders', op: 'count', event: 'Order', createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } },
+  // Only the advertising source's orders: what segment b (serving advertising) may read.
+  { id: 'ct_orders', workspaceId: WS, name: 'orders', op: 'count', event: 'Order', sources: ['src'], createdAt: T0, backfill: { events: 0, profiles: 0, ms: 0 } },
 ];
 
 // A shop in Paris, a point 1 km away, one 10 km away, and Berlin: radii of 0.5, 2 and 50 km fall between them.
@@ -359,7 +360,7 @@ test('incremental membership equals the SQL result at every checked instant', as
           const context: Record<string, unknown> = spec.location === undefined ? {} : { location: spec.location };
           const event: SegmentEvent = { type, event: type === 'track' ? spec.kind : null, properties, at, seq, sourceId: spec.source, location: locationOf(context), country: spec.country };
           stored.push({ seq, profileId: pid, type, event: event.event, at, properties, messageId, sourceId: spec.source, context, country: spec.country });
-          computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq });
+          computed.observe(WS, pid, { type, event: event.event, name: null, properties, at, messageId, seq, sourceId: spec.source });
           batch.push({ workspaceId: WS, profileId: pid, event });
         }
         // As the processor does: the ledger takes the batch's records (and tells segments) before the batch.

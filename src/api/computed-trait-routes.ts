@@ -99,6 +99,12 @@ export function registerComputedTraitRoutes(app: FastifyInstance, deps: Computed
     const ws = req.params.ws;
     catalog.workspace(ws);
     const problems = validateComputedTrait(req.body);
+    if (problems.length === 0) {
+      const known = new Set(catalog.sources.list(ws).map((s) => s.id));
+      (req.body as ComputedTraitInput).sources?.forEach((id, i) => {
+        if (!known.has(id)) problems.push({ path: `/sources/${i}`, code: 'unknown_source', message: `No source "${id}" in this workspace.` });
+      });
+    }
     if (problems.length > 0) throw new EnsembleError('ENSEMBLE_ERR_COMPUTED_TRAIT_INVALID', undefined, problems);
     const input = req.body as ComputedTraitInput;
     // The engine is the source of truth for names: checked and claimed (by `add`) with no await between.

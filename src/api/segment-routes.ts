@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { readCsvRows } from '../collect/import/csv.js';
 import { EnsembleError } from '../protocol/errors.js';
-import { SegmentInput, SegmentView, type StoredSegment } from '../protocol/segment.js';
+import { SegmentInput, SegmentView, type SegmentCondition, type StoredSegment } from '../protocol/segment.js';
 import type { SegmentApproval } from '../privacy/privacy-settings.js';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
@@ -41,8 +41,8 @@ export interface SegmentRouteDeps {
   clock: Clock;
   /** Resolves once the membership changes made so far are in the store (members, changes, sizes read it). */
   written: () => Promise<void>;
-  /** Throws PURPOSE_UNKNOWN unless the workspace has every purpose named. */
-  purposes: (workspaceId: string, ids: readonly string[]) => void;
+  /** Throws PURPOSE_UNKNOWN unless the workspace has every purpose named; PURPOSE_LIMITATION when no data may serve them. */
+  purposes: (workspaceId: string, ids: readonly string[], definition: SegmentCondition) => void;
   /** Records a DPO's approval of a segment reading special-category data. */
   approve: (workspaceId: string, segmentId: string, approval: SegmentApproval) => Promise<void>;
 }
@@ -95,7 +95,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   /** The purposes of a segment as stored: checked against the workspace's, none left out as "none". */
   const purposesOf = (ws: string, body: SegmentInput): { purposes?: string[] } => {
     if (!body.purposes || body.purposes.length === 0) return {};
-    deps.purposes(ws, body.purposes);
+    deps.purposes(ws, body.purposes, body.definition as SegmentCondition);
     return { purposes: body.purposes };
   };
   // The handler validates bodies itself (see the file comment).

@@ -73,7 +73,7 @@ import { BreachService } from '../privacy/breaches.js';
 import { DuckDbBreachStore } from '../storage/duckdb/breach-store.js';
 import { registerRegisterRoutes } from '../api/register-routes.js';
 import { ControllerSettings } from '../privacy/controller-settings.js';
-import { requireSourceFor } from '../privacy/purpose-limitation.js';
+import { requireComputedSourcesFor, requireSourceFor } from '../privacy/purpose-limitation.js';
 import type { RightsService } from '../privacy/rights-service.js';
 import type { RetentionJob } from '../privacy/retention.js';
 import { registerPrivacyRoutes } from '../api/privacy-routes.js';
@@ -422,9 +422,11 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     registerExternalSourceRoutes(scope, { catalog, external });
     predict.registerRoutes(scope, catalog);
     registerSegmentRoutes(scope, { catalog, service: segments.service, engine: segments.engine, store: segments.store, memory, identity, clock, written: () => segments.writer.drain(),
-      purposes: (ws, ids) => {
+      purposes: (ws, ids, definition) => {
         privacy.settings.requirePurposes(ws, ids);
         requireSourceFor(catalog.sources.list(ws), ids);
+        const read = new Set(leaves(definition).flatMap((l) => (l.kind === 'computed' ? [l.name] : [])));
+        requireComputedSourcesFor(catalog.sources.list(ws), ids, computed.definitions(ws).filter((d) => read.has(d.name)));
       },
       approve: (ws, id, approval) => privacy.settings.setApproval(ws, id, approval) });
   });

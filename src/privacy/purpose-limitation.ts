@@ -9,6 +9,26 @@
 import { EnsembleError } from '../protocol/errors.js';
 import type { Source } from '../protocol/workspace.js';
 
+/**
+ * A computed trait aggregates the events of every source unless it names its `sources`: a
+ * segment serving purposes may read it only if each source it counts collects for all of them.
+ * Refused with the sources that do not, so the fix (a computed trait limited to the right
+ * sources) is obvious.
+ */
+export function requireComputedSourcesFor(sources: readonly Source[], purposes: readonly string[], traits: ReadonlyArray<{ name: string; sources?: readonly string[] }>): void {
+  if (purposes.length === 0) return;
+  for (const t of traits) {
+    const counted = t.sources === undefined ? sources : sources.filter((s) => t.sources!.includes(s.id));
+    const others = counted.filter((s) => !purposes.every((p) => s.purposes.includes(p)));
+    if (others.length === 0) continue;
+    throw new EnsembleError(
+      'ENSEMBLE_ERR_PURPOSE_LIMITATION',
+      `The computed trait "${t.name}" counts events of ${others.map((s) => `"${s.name}"`).join(', ')}, which ${others.length === 1 ? 'does' : 'do'} not collect for ${purposes.join(' and ')}: read a computed trait whose \`sources\` do.`,
+      { computedTrait: t.name, sources: others.map((s) => ({ id: s.id, name: s.name, purposes: s.purposes })) },
+    );
+  }
+}
+
 export function requireSourceFor(sources: readonly Source[], purposes: readonly string[]): void {
   if (purposes.length === 0) return;
   if (sources.some((s) => purposes.every((p) => s.purposes.includes(p)))) return;

@@ -11,7 +11,7 @@ import type { ProfileMemory } from './profile-memory.js';
 
 function traitEvent(c: CommittedEvent): TraitEvent {
   const e = c.event;
-  return { type: e.type, event: e.event ?? null, name: e.name ?? null, properties: e.properties, at: c.at, messageId: e.messageId, seq: c.seq };
+  return { type: e.type, event: e.event ?? null, name: e.name ?? null, properties: e.properties, at: c.at, messageId: e.messageId, seq: c.seq, sourceId: e.sourceId };
 }
 
 export function followComputedTraits(engine: ComputedTraitEngine, identity: IdentityService, rebuilder: ProfileRebuilder, memory: ProfileMemory): void {

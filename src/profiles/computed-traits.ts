@@ -35,6 +35,8 @@ export interface TraitEvent {
   messageId: string;
   /** Log sequence number: tells backfilled events from live ones. */
   seq: bigint;
+  /** The source that sent it (a definition may count only some sources). */
+  sourceId: string;
 }
 
 interface Entry {
@@ -187,6 +189,7 @@ export class ComputedTraitEngine {
   }
 
   private fold(entry: Entry, profileId: string, e: TraitEvent): void {
+    if (entry.def.sources !== undefined && !entry.def.sources.includes(e.sourceId)) return;
     if (!entry.matches(e)) return;
     const value = entry.path === null ? PRESENT : readPath(e.properties, entry.path);
     const fields = entry.reducer.start(value, e.at, e.messageId);

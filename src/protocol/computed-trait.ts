@@ -36,6 +36,10 @@ const inputFields = {
     minimum: 1, maximum: 3650,
     description: 'Only events of the last N UTC days, today included (day granularity); absent for all time.',
   })),
+  sources: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+    minItems: 1, maxItems: 50, uniqueItems: true,
+    description: 'Only events of these sources count (default: every source). A segment serving purposes may read this trait only if every source it counts collects for them.',
+  })),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
 };
 

@@ -21,7 +21,7 @@ let seq = 0n;
 /** A track event (override `type`, `event` for others) with a fresh seq and messageId. */
 export function ev(event: string | null, properties: Record<string, unknown>, at: number, more: Partial<TraitEvent> = {}): TraitEvent {
   seq += 1n;
-  return { type: 'track', event, name: null, properties, at, messageId: `m${seq}`, seq, ...more };
+  return { type: 'track', event, name: null, properties, at, messageId: `m${seq}`, seq, sourceId: 'src_test', ...more };
 }
 
 export function def(input: ComputedTraitInput, workspaceId = 'ws_1', id = `ct_${input.name}`): ComputedTraitDefinition {
@@ -37,11 +37,11 @@ export async function openTraitStore(): Promise<{ db: Database; conn: DuckDBConn
 export async function insertEvents(conn: DuckDBConnection, events: readonly StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
   const lines = events.map((e) => JSON.stringify({
-    w: e.workspaceId, s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, n: e.name, p: e.profileId, t: e.at, r: e.properties,
+    w: e.workspaceId, s: e.seq.toString(), m: e.messageId, y: e.type, e: e.event, n: e.name, p: e.profileId, t: e.at, r: e.properties, o: e.sourceId,
   }));
   await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, name, profile_id, source_id, timestamp,
       original_timestamp, received_at, properties)
-    SELECT j->>'w', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'n', j->>'p', 'src_test',
+    SELECT j->>'w', CAST(j->>'s' AS BIGINT), j->>'m', j->>'y', j->>'e', j->>'n', j->>'p', j->>'o',
            make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), make_timestamp(CAST(j->>'t' AS BIGINT) * 1000),
            make_timestamp(CAST(j->>'t' AS BIGINT) * 1000), json_extract(j, '$.r')
       FROM (SELECT unnest(string_split($1, chr(10)))::JSON AS j)`, [lines.join('\n')]);

@@ -231,6 +231,7 @@ export function computedCte(name: string, def: ComputedTraitDefinition, now: num
     conditions.push(`e.timestamp >= ${ms((today - def.windowDays + 1) * DAY_MS)}`, `e.timestamp < ${ms((today + 1) * DAY_MS)}`);
   }
   for (const f of def.filters ?? []) conditions.push(propertyFilterSql('e.properties', f, s.p));
+  if (def.sources !== undefined) conditions.push(`e.source_id IN (${def.sources.map((id) => s.p.bind(id)).join(', ')})`);
   const x = def.property === undefined ? d.nullJson : d.jsonExtract('e.properties', pathOf(def.property), s.p);
   // Numeric ops read JSON numbers only (the string "59.9" is ignored); the others any value but
   // null; count without a property every matching event.

@@ -49,6 +49,7 @@ export function backfillQuery(def: ComputedTraitDefinition, upToSeq: bigint, sin
   const where = [`workspace_id = ${p.bind(def.workspaceId)}`, `seq <= ${p.bind(upToSeq)}`];
   if (def.windowDays !== undefined && sinceDay !== null) where.push(`epoch_ms(timestamp) >= ${p.bind(BigInt(sinceDay) * BigInt(DAY_MS))}`);
   where.push(...eventMatchSql(def.event, def.filters, p));
+  if (def.sources !== undefined) where.push(`source_id IN (${def.sources.map((id) => p.bind(id)).join(', ')})`);
 
   // The op's value: numeric ops take JSON numbers only, the others any value but null.
   const numeric = NUMERIC_OPS.includes(def.op);
