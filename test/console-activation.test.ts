@@ -140,6 +140,17 @@ test('a journey built in the canvas editor: server problems at the right node, s
   const policy = (await c.s.api('GET', `${ws()}/pressure-policy`)).body;
   assert.deepEqual(policy.caps, [{ channel: 'email', max: 2, within: '7d' }]);
   await c.screenshot(page, 'journeys');
+
+  // On a phone the canvas and the side panel stack; a viewer reads the journey but cannot edit it.
+  const phone = await c.login('viewer', { viewport: { width: 390, height: 844 } });
+  await phone.goto(`${c.s.url}/journeys`);
+  await phone.getByRole('heading', { name: 'Journeys', level: 1 }).waitFor();
+  assert.equal(await phone.getByRole('link', { name: 'New journey' }).count(), 0, 'no create button for a viewer');
+  await phone.goto(`${c.s.url}/journeys/${encodeURIComponent(j.id)}`);
+  await phone.locator('[data-testid="journey-node-split_1"]').waitFor();
+  assert.equal(await phone.getByRole('button', { name: 'Save journey' }).count(), 0, 'no save button for a viewer');
+  assert.ok(await phone.getByLabel('Name', { exact: true }).isDisabled(), 'the settings are read-only');
+  await c.screenshot(phone, 'journey-mobile');
 });
 
 test('a destination from the form generated from the connector schema; a signed test delivery reaches a local webhook; a dead letter replayed from the page', { skip }, async () => {
@@ -249,6 +260,15 @@ test('the analytics trend shows the events sent, in total and broken down by a p
   assert.equal(await rows.nth(0).locator('td').first().innerText(), String(pro + free), 'everyone did step 1');
   assert.equal(await rows.nth(1).locator('td').first().innerText(), '0', 'nobody who did step 1 did step 2 (another person sent it)');
   await c.screenshot(page, 'analytics');
+
+  // In French, the same numbers.
+  await page.getByLabel('Language').first().selectOption('fr');
+  await page.getByRole('heading', { name: 'Analyses', level: 1 }).waitFor();
+  assert.equal(await page.getByTestId('trend-total-all').innerText(), String(free));
+  await c.screenshot(page, 'analytics-fr');
+  // The choice is the user's (kept on the server): back to English for the next tests.
+  await page.getByLabel('Langue').first().selectOption('en');
+  await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
 });
 
 test('the models page shows a model card once trained, or says the feature is not available', { skip }, async () => {

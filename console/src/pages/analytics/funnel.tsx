@@ -46,6 +46,7 @@ export function FunnelPanel({ range }: { range: Range }) {
       <ErrorMessage error={error} />
       {result && (
         <>
+          <h3 className="chart-title">{t('analytics.funnelChart')}</h3>
           <BarChart label={t('analytics.funnelChart')} labels={result.steps.map((s, i) => `${i + 1}. ${s.event}`)} series={[{ label: t('analytics.people'), data: result.steps.map((s) => s.count) }]} />
           <table className="table">
             <caption>{t('analytics.funnelTable')}</caption>

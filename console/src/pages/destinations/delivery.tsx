@@ -58,6 +58,7 @@ export function DeliveryStats({ id, tick }: { id: string; tick: number }) {
             <div><dt>{t('destinations.latencyP50')}</dt><dd>{s.latencyMs.p50 === null ? '—' : `${Math.round(s.latencyMs.p50)} ms`}</dd></div>
             <div><dt>{t('destinations.latencyP99')}</dt><dd>{s.latencyMs.p99 === null ? '—' : `${Math.round(s.latencyMs.p99)} ms`}</dd></div>
           </dl>
+          <h3 className="chart-title">{t('destinations.outcomesChart')}</h3>
           <BarChart label={t('destinations.outcomesChart')}
             labels={[t('destinations.delivered'), t('destinations.retried'), t('destinations.dead'), ...Object.keys(s.dropped).map((r) => `${t('destinations.dropped')}: ${r}`)]}
             series={[{ label: t('destinations.deliveries'), data: [s.delivered, s.retried, s.dead, ...Object.values(s.dropped)] }]} />

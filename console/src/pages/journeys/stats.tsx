@@ -27,9 +27,10 @@ export function JourneyStatsPanel({ stats }: { stats: JourneyStats }) {
         <div><dt>{t('journeys.inside')}</dt><dd>{stats.inside}</dd></div>
         {Object.entries(stats.outcomes).map(([k, v]) => <div key={k}><dt>{t(`journeys.outcome.${k}`, { defaultValue: k })}</dt><dd>{v}</dd></div>)}
       </dl>
-      {stepIds.length > 0 && (
+      {stepIds.length > 0 && (<>
+        <h3 className="chart-title">{t('journeys.passedPerStep')}</h3>
         <BarChart label={t('journeys.passedPerStep')} labels={stepIds} series={[{ label: t('journeys.passed'), data: stepIds.map((s) => stats.steps[s]?.passed ?? 0) }]} />
-      )}
+      </>)}
       <table className="table">
         <caption>{t('journeys.stepCounters')}</caption>
         <thead><tr><th scope="col">{t('journeys.step')}</th><th scope="col">{t('journeys.waitingNow')}</th><th scope="col">{t('journeys.counters')}</th></tr></thead>

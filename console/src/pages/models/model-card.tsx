@@ -45,13 +45,15 @@ export function ModelCardView({ card }: { card: ModelCard }) {
         <thead><tr><th scope="col">{t('models.threshold')}</th><th scope="col">{t('models.precision')}</th><th scope="col">{t('models.recall')}</th><th scope="col">{t('models.flagged')}</th></tr></thead>
         <tbody>{card.thresholds.map((r) => <tr key={r.threshold}><th scope="row">{num(r.threshold, 2)}</th><td>{r.precision === null ? '—' : pct(r.precision)}</td><td>{pct(r.recall)}</td><td>{r.flagged ?? '—'}</td></tr>)}</tbody>
       </table>
-      {card.calibration.length > 0 && (
+      {card.calibration.length > 0 && (<>
+        <h3 className="chart-title">{t('models.calibration')}</h3>
         <LineChart label={t('models.calibration')} labels={card.calibration.map((c) => num(c.predicted, 2))}
           series={[{ label: t('models.observed'), data: card.calibration.map((c) => c.observed) }, { label: t('models.predicted'), data: card.calibration.map((c) => c.predicted) }]} />
-      )}
-      {card.topFeatures.length > 0 && (
+      </>)}
+      {card.topFeatures.length > 0 && (<>
+        <h3 className="chart-title">{t('models.topFeatures')}</h3>
         <BarChart label={t('models.topFeatures')} labels={card.topFeatures.map((f) => f.feature)} series={[{ label: t('models.importance'), data: card.topFeatures.map((f) => f.importance) }]} />
-      )}
+      </>)}
       {card.notes && card.notes.length > 0 && <ul className="notes">{card.notes.map((n, i) => <li key={i}>{n}</li>)}</ul>}
     </Panel>
   );
@@ -65,9 +67,10 @@ export function ScoreDistribution({ modelId, tick }: { modelId: string; tick: nu
   return (
     <Panel title={t('models.distribution')}>
       <ErrorMessage error={dist.error} />
-      {d && d.histogram.length > 0 && (
+      {d && d.histogram.length > 0 && (<>
+        <h3 className="chart-title">{t('models.histogram')}</h3>
         <BarChart label={t('models.histogram')} labels={d.histogram.map((h) => String(h.bin))} series={[{ label: t('models.profiles'), data: d.histogram.map((h) => h.count) }]} />
-      )}
+      </>)}
       {d && d.deciles.length > 0 && (
         <table className="table">
           <caption>{t('models.deciles')}</caption>
