@@ -83,3 +83,25 @@ test('the decoy hash has today\'s parameters (an unknown email costs what a wron
   assert.equal(needsRehash(decoyHash()), false);
   assert.equal(await verifyPassword('anything', decoyHash()), false);
 });
+
+test('sessions: a timed-out session is refused and swept from the store, a live one is kept', async () => {
+  const { SessionService } = await import('../src/auth/sessions.js');
+  const rows = new Map<string, { tokenHash: string; userId: string; createdAt: number; lastSeenAt: number; expiresAt: number }>();
+  const store = {
+    listSessions: async () => [...rows.values()],
+    insertSession: async (r: any) => { rows.set(r.tokenHash, { ...r }); },
+    touchSession: async (h: string, at: number) => { const r = rows.get(h); if (r) r.lastSeenAt = at; },
+    deleteSessions: async (hs: readonly string[]) => { for (const h of hs) rows.delete(h); },
+  };
+  let now = 0;
+  const sessions = await SessionService.open(store, { now: () => now, maxAgeMs: 10_000, idleMs: 1_000 });
+  const old = await sessions.create('u1');
+  now = 900;
+  const fresh = await sessions.create('u2');
+  now = 1_500;
+  sessions.sweep();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([...rows.values()].map((r) => r.userId), ['u2']);
+  assert.equal(sessions.resolve(old.token).status, 'ended');
+  assert.equal(sessions.resolve(fresh.token).status, 'ok');
+});

@@ -36,6 +36,7 @@ export class SessionService {
   private readonly byHash = new Map<string, StoredSession>();
   /** When each session's last-seen time was last written. */
   private readonly written = new Map<string, number>();
+  private created = 0;
 
   private constructor(private readonly store: Pick<UserStore, 'listSessions' | 'insertSession' | 'touchSession' | 'deleteSessions'>, private readonly opts: SessionOptions) {}
 
@@ -61,6 +62,8 @@ export class SessionService {
     await this.store.insertSession(session);
     this.byHash.set(session.tokenHash, session);
     this.written.set(session.tokenHash, now);
+    // Sessions nobody comes back to would otherwise stay until the next start.
+    if (++this.created % 100 === 0) this.sweep(now);
     return { token, csrfToken: csrfTokenFor(token), session };
   }
 
@@ -98,6 +101,12 @@ export class SessionService {
     const now = this.opts.now();
     for (const s of this.byHash.values()) if (s.userId === userId && this.alive(s, now)) n++;
     return n;
+  }
+
+  /** Drops every session that timed out. */
+  sweep(now = this.opts.now()): void {
+    const ended = [...this.byHash.values()].filter((s) => !this.alive(s, now)).map((s) => s.tokenHash);
+    if (ended.length > 0) this.forget(ended);
   }
 
   private alive(s: StoredSession, now: number): boolean {

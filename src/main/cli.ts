@@ -6,9 +6,11 @@
  *   ensemble start [--port 8080] [--host 127.0.0.1] [--data ./data/ensemble.duckdb] [--demo]
  *   ensemble compact [--data ./data/ensemble.duckdb]     (server stopped: rewrites the store file)
  *   ensemble privacy request|status|list ...             (rights requests, through the running server)
+ *   ensemble user add|list|remove ...                    (console users: on the file when stopped, else through the server)
  *
  * Environment: ENSEMBLE_PORT, ENSEMBLE_HOST, ENSEMBLE_DATA, ENSEMBLE_ADMIN_TOKEN, ENSEMBLE_READER_TOKEN,
  * ENSEMBLE_MASTER_KEY, ENSEMBLE_LOG_LEVEL,
+ * ENSEMBLE_COOKIE_SECURE (true: the session cookie is always Secure), ENSEMBLE_USER_PASSWORD (for `user add`),
  * ENSEMBLE_TRUST_PROXY, ENSEMBLE_PREPARE_THREADS, ENSEMBLE_IMPORT_DIR (a folder watched for files to import), ENSEMBLE_MASK_CARD_NUMBERS (true/false),
  * ENSEMBLE_FORBIDDEN_PATTERNS (a JSON array of {name, pattern, flags?}), ENSEMBLE_PUBLIC_URL (base of links in
  * messages), ENSEMBLE_SYNC_PARTNERS (a JSON object of partner → user-sync URL with `{callback}`). Flags win over the environment. Logs are JSON on stdout; messages for
