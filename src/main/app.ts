@@ -307,11 +307,12 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
       info: { title: 'Ensemble admin API', version: '0.1.0', description: 'Workspaces, sources and profiles. Ingest is Segment-compatible under /v1.' },
       components: {
         securitySchemes: {
-          adminToken: { type: 'http', scheme: 'bearer' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'The admin token, the reader token or an API key (ens_key_…); see docs/users-and-roles.md.' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'ensemble_session', description: 'A console session from POST /api/auth/login; state-changing calls also send x-csrf-token.' },
           writeKey: { type: 'http', scheme: 'basic', description: 'The source write key as the username, empty password (or X-Write-Key, or writeKey in the body).' },
         },
       },
-      security: [{ adminToken: [] }],
+      security: [{ adminToken: [] }, { sessionCookie: [] }],
     },
   });
   await http.register(async (scope) => registerIngestRoutes(scope, { collector, sources: catalog.sources, clock, settings: config.collect, ip, pool }));
