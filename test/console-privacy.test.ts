@@ -347,8 +347,8 @@ test('every privacy section renders for the DPO and is saved as a screenshot; th
   await section(page, 'consent');
   await page.getByRole('link', { name: 'Register', exact: true }).focus();
   await page.keyboard.press('Enter');
+  await page.waitForURL('**/privacy/register');
   await page.getByTestId('register-table').waitFor();
-  assert.ok(page.url().endsWith('/privacy/register'));
 
   // On a phone-sized screen, in French.
   const fr = await c.login('dpo', { viewport: { width: 390, height: 844 }, locale: 'fr-FR' });
@@ -359,4 +359,28 @@ test('every privacy section renders for the DPO and is saved as a screenshot; th
   await fr.getByText('Enregistrer une demande').first().waitFor();
   await c.screenshot(fr, 'privacy-requests-fr-mobile');
   assert.equal((await withCookie(cookie, 'PUT', '/api/auth/me', { locale: 'en' })).status, 200);
+});
+
+// Last: it breaks the shared server's audit chain on purpose.
+test('an audit entry edited in the store shows as a broken chain, at the entry that was edited', { skip }, async () => {
+  // The store's own connection (private to the audit log): the way an intruder with file access
+  // would change a row, without going through the API.
+  const store = (c.s.ensemble.audit as unknown as { store: { writer: { run(sql: string, params?: unknown[]): Promise<unknown> } } }).store;
+  // At least three entries stored (each admin call is one), so seq 3 exists whatever ran before.
+  await eventually('three audit entries', async () => {
+    const r = await c.s.api('GET', `${ws()}/audit?limit=5`);
+    return r.body.entries.length >= 3 || undefined;
+  });
+  await store.writer.run(`UPDATE audit_log SET resource = resource || '?tampered' WHERE workspace_id = $1 AND seq = 3`, [c.s.workspaceId]);
+  assert.equal((await c.s.api('GET', `${ws()}/audit?limit=3`)).body.entries[2].resource.endsWith('?tampered'), true, 'the row was changed');
+  const page = await c.login('dpo');
+  await section(page, 'audit');
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  const result = page.getByTestId('audit-verification');
+  await result.waitFor();
+  assert.equal(await result.getAttribute('data-ok'), 'false');
+  assert.match(await result.innerText(), /Chain broken/);
+  const first = result.locator('tbody tr').first();
+  assert.match(await first.innerText(), /^3\s+Edited/);
+  await c.screenshot(page, 'privacy-audit-broken');
 });
