@@ -285,6 +285,20 @@ test('consent rates per purpose are drawn from the analytics API', { skip }, asy
   await c.screenshot(page, 'privacy-consent-rates');
 });
 
+test('a DPO adds a purpose of their own from the consent page', { skip }, async () => {
+  const page = await c.login('dpo');
+  await section(page, 'consent');
+  await page.getByRole('button', { name: 'Add a purpose' }).click();
+  await page.getByLabel('Id', { exact: true }).fill('loyalty');
+  await page.getByLabel('Name', { exact: true }).fill('Loyalty programme');
+  await page.getByLabel('Legal basis').selectOption('contract');
+  await page.getByLabel('Description').fill('Points and rewards the member signed up for.');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('purposes-table').getByText('Loyalty programme').waitFor();
+  const loyalty = (await c.s.api('GET', `${ws()}/privacy/purposes`)).body.purposes.find((p: { id: string }) => p.id === 'loyalty');
+  assert.deepEqual(loyalty, { id: 'loyalty', name: 'Loyalty programme', legalBasis: 'contract', description: 'Points and rewards the member signed up for.', builtIn: false });
+});
+
 test('the register is shown with its exports, and the controller entered in the page fills its gaps', { skip }, async () => {
   const page = await c.login('dpo');
   await section(page, 'register');
@@ -382,5 +396,10 @@ test('an audit entry edited in the store shows as a broken chain, at the entry t
   assert.match(await result.innerText(), /Chain broken/);
   const first = result.locator('tbody tr').first();
   assert.match(await first.innerText(), /^3\s+Edited/);
+  // The entry itself is marked in the list.
+  const marked = page.getByTestId('audit-table').locator('tr[data-problem]');
+  assert.equal(await marked.count(), 1);
+  assert.equal(await marked.getAttribute('data-problem'), 'edited');
+  assert.match(await marked.innerText(), /\?tampered/);
   await c.screenshot(page, 'privacy-audit-broken');
 });

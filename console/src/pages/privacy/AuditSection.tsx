@@ -11,16 +11,17 @@ import { formatDate, formatNumber, useApi } from '../../components';
 const PAGE = 50;
 
 export function AuditSection({ api }: { api: PrivacyApi }) {
-  const { t } = useTranslation();
+  // The last verification's problems, to mark the entries concerned in the list below.
+  const [problems, setProblems] = useState<AuditVerification['problems']>([]);
   return (
     <div className="privacy-section">
-      <Verify api={api} />
-      <Entries api={api} />
+      <Verify api={api} onResult={(r) => setProblems(r?.problems ?? [])} />
+      <Entries api={api} problems={problems} />
     </div>
   );
 }
 
-function Verify({ api }: { api: PrivacyApi }) {
+function Verify({ api, onResult }: { api: PrivacyApi; onResult(r: AuditVerification | null): void }) {
   const { t, i18n } = useTranslation();
   const [result, setResult] = useState<AuditVerification | null>(null);
   const [error, setError] = useState<unknown>(undefined);
@@ -28,7 +29,7 @@ function Verify({ api }: { api: PrivacyApi }) {
   const verify = async () => {
     setBusy(true);
     setError(undefined);
-    try { setResult(await api.verifyAudit()); } catch (err) { setError(err); setResult(null); } finally { setBusy(false); }
+    try { const r = await api.verifyAudit(); setResult(r); onResult(r); } catch (err) { setError(err); setResult(null); onResult(null); } finally { setBusy(false); }
   };
   return (
     <section aria-labelledby="verify-title" className="panel">
@@ -54,7 +55,7 @@ function Verify({ api }: { api: PrivacyApi }) {
   );
 }
 
-function Entries({ api }: { api: PrivacyApi }) {
+function Entries({ api, problems }: { api: PrivacyApi; problems: AuditVerification['problems'] }) {
   const { t, i18n } = useTranslation();
   // The cursors of the pages already seen, to go back without the server keeping state.
   const [cursors, setCursors] = useState<number[]>([0]);
@@ -72,9 +73,10 @@ function Entries({ api }: { api: PrivacyApi }) {
             <tbody>
               {page.data.entries.map((e) => {
                 const d = (typeof e.detail === 'object' && e.detail !== null ? e.detail : {}) as { status?: unknown };
+                const problem = problems.find((p) => p.seq === e.seq);
                 return (
-                  <tr key={e.seq}>
-                    <td>{e.seq}</td><td>{formatDate(e.time)}</td><td>{e.actor}</td><td><code>{e.action}</code></td>
+                  <tr key={e.seq} className={problem ? 'privacy-tampered' : ''} data-problem={problem?.kind}>
+                    <td>{e.seq}{problem ? <> <span className="badge privacy-status-rejected">{t(`privacy.audit.kinds.${problem.kind}`)}</span></> : null}</td><td>{formatDate(e.time)}</td><td>{e.actor}</td><td><code>{e.action}</code></td>
                     <td className="privacy-wrap"><code>{e.resource}</code></td><td>{d.status === undefined ? '—' : String(d.status)}</td>
                   </tr>
                 );
