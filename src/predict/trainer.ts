@@ -78,7 +78,8 @@ export function trainAndChoose(split: Split, d: number, opts: TrainOptions = {})
     const fitted = ALGOS.map((algorithm) => {
       const model = fit(algorithm, train.X, train.n, d, train.y, opts);
       const scores = predict(model, valid.X, valid.n, d);
-      return { algorithm, model, scores, auc: auc(scores, valid.y) };
+      const sampled = model.kind === 'random_forest' && model.trainedOn < train.n ? { trainedOnSample: model.trainedOn } : {};
+      return { algorithm, model, scores, auc: auc(scores, valid.y), ...sampled };
     });
     const best = pick(fitted);
     return {
@@ -115,9 +116,9 @@ function pick<T extends { auc: number; algorithm: Algorithm }>(fitted: T[]): T {
   return fitted.reduce((a, b) => ((Number.isNaN(a.auc) ? -1 : a.auc) >= (Number.isNaN(b.auc) ? -1 : b.auc) ? a : b));
 }
 
-function candidate(c: { algorithm: Algorithm; auc: number; model?: Fitted; trainedOnSample?: number }): { algorithm: Algorithm; auc: number; trainedOnSample?: number } {
-  const sample = c.trainedOnSample ?? (c.model?.kind === 'random_forest' ? c.model.trainedOn : undefined);
-  return { algorithm: c.algorithm, auc: c.auc, ...(sample === undefined ? {} : { trainedOnSample: sample }) };
+/** `trainedOnSample` only when the forest saw fewer rows than it was given. */
+function candidate(c: { algorithm: Algorithm; auc: number; trainedOnSample?: number }): { algorithm: Algorithm; auc: number; trainedOnSample?: number } {
+  return { algorithm: c.algorithm, auc: c.auc, ...(c.trainedOnSample === undefined ? {} : { trainedOnSample: c.trainedOnSample }) };
 }
 
 /** The `k` features contributing most (by magnitude) to a row's score. */
