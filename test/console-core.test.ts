@@ -144,6 +144,112 @@ test('Segments: a segment built in the visual builder previews the API\'s count,
   await c.screenshot(page, 'segments');
 });
 
+test('Segments: the builder writes every kind of condition, and shows the server\'s problems at the condition', { skip }, async () => {
+  const ws = `/api/workspaces/${c.s.workspaceId}`;
+  assert.equal((await c.s.api('POST', `${ws}/computed-traits`, { name: 'orders_count', op: 'count', event: 'Order Completed' })).status, 201);
+  const ref = await c.s.api('POST', `${ws}/segments`, { name: 'Pro (referenced)', definition: { kind: 'trait', trait: 'plan', op: 'eq', value: 'pro' } });
+  assert.equal(ref.status, 201);
+  await c.s.settle();
+  await page.goto(`${c.s.url}/segments/new`);
+  await page.getByLabel('Name', { exact: true }).fill('Every kind');
+  const root = page.locator('fieldset[data-kind="and"]').first();
+  const addTo = async (group: ReturnType<Page['locator']>, kind: string) => {
+    const add = group.locator(':scope > .add-condition');
+    await add.getByLabel('New condition').selectOption(kind);
+    await add.getByRole('button', { name: 'Add' }).click();
+    return page.locator(`fieldset[data-kind="${kind}"]`).last();
+  };
+  // An event with a property filter.
+  const event = page.locator('fieldset[data-kind="event"]').first();
+  await event.getByLabel('Event name').fill('Order Completed');
+  await event.getByRole('button', { name: 'Add a property filter' }).click();
+  await event.getByLabel('Property').fill('total');
+  await event.getByLabel('Operator').selectOption('gte');
+  await event.getByLabel('Value').fill('10');
+  // Any of: a trait in a list, a sequence with an absent last step, a consent, a location.
+  const any = await addTo(root, 'or');
+  await any.getByLabel('Combine').selectOption('or');
+  const plan = any.locator('fieldset[data-kind="trait"]');
+  await plan.getByLabel('Trait').fill('plan');
+  await plan.getByLabel('Operator').selectOption('in');
+  await plan.getByLabel('Value').fill('pro, team');
+  const sequence = await addTo(any, 'sequence');
+  await sequence.getByLabel('Step 1: event').fill('Order Completed');
+  await sequence.getByLabel('Step 2: event').fill('Order Completed');
+  await sequence.getByLabel('Did not happen').check();
+  const consent = await addTo(any, 'consent');
+  await consent.getByLabel('Purpose').fill('email_marketing');
+  const geo = await addTo(any, 'geo');
+  await geo.getByLabel('Where').selectOption('near');
+  await geo.getByLabel('Radius (km)').fill('5');
+  // A computed trait, another segment, and a negation.
+  const computed = await addTo(root, 'computed');
+  await computed.getByLabel('Computed trait').fill('orders_count');
+  await computed.getByLabel('Value').fill('1');
+  const segment = await addTo(root, 'segment');
+  await segment.getByLabel('Segment', { exact: true }).selectOption({ label: 'Pro (referenced)' });
+  const not = await addTo(root, 'not');
+  const name = not.locator('fieldset[data-kind="trait"]');
+  await name.getByLabel('Trait').fill('firstName');
+  await name.getByLabel('Operator').selectOption('starts_with');
+  await name.getByLabel('Value').fill('Person 5');
+
+  const expected = PEOPLE.filter((p) => p.plan === 'pro' && p.orders > 0 && p.userId !== 'cc-user-5').length;
+  const count = async () => eventually('the preview shows the expected count', async () => {
+    const n = await page.locator('[data-testid="preview-count"]').textContent().catch(() => null);
+    return n === String(expected) ? n : undefined;
+  });
+  await count();
+  const definition = JSON.parse(await page.locator('[data-testid="definition-json"]').textContent() ?? '{}');
+  assert.deepEqual(definition, {
+    kind: 'and', of: [
+      { kind: 'event', event: 'Order Completed', count: { op: 'gte', value: 1 }, within: '30d', filters: [{ property: 'total', op: 'gte', value: 10 }] },
+      { kind: 'or', of: [
+        { kind: 'trait', trait: 'plan', op: 'in', value: ['pro', 'team'] },
+        { kind: 'sequence', steps: [{ event: 'Order Completed' }, { event: 'Order Completed', absent: true }], within: '7d' },
+        { kind: 'consent', purpose: 'email_marketing' },
+        { kind: 'geo', near: { latitude: 48.8566, longitude: 2.3522, radiusKm: 5 } },
+      ] },
+      { kind: 'computed', name: 'orders_count', op: 'gte', value: 1 },
+      { kind: 'segment', id: ref.body.id },
+      { kind: 'not', of: { kind: 'trait', trait: 'firstName', op: 'starts_with', value: 'Person 5' } },
+    ],
+  });
+  const api = await c.s.api('POST', `${ws}/segments/preview`, { definition });
+  assert.equal(api.status, 200);
+  assert.equal(api.body.count, expected, 'the API counts what the builder shows');
+
+  // A score of a model and an external value the workspace does not have: the server's problem appears at that condition.
+  const score = await addTo(root, 'score');
+  await score.getByLabel('Model').fill('no_such_model');
+  await score.locator('.error', { hasText: 'no predictive model' }).waitFor();
+  await c.screenshot(page, 'segment-builder-problems');
+  await score.locator(':scope > .condition-tools').getByRole('button', { name: 'Remove', exact: true }).click();
+  const external = await addTo(root, 'external');
+  await external.getByLabel('External source').fill('weather');
+  await external.getByLabel('Key trait').fill('city');
+  await external.getByLabel('Field').fill('temperature');
+  await external.locator('.error', { hasText: 'no external source' }).waitFor();
+  await external.locator(':scope > .condition-tools').getByRole('button', { name: 'Remove', exact: true }).click();
+  await count();
+  await c.screenshot(page, 'segment-builder-all-kinds');
+});
+
+test('the console works from the keyboard: log in with Tab and Enter, skip to the content', { skip }, async () => {
+  const login = await c.open('/login');
+  await login.locator('input[name="email"]').waitFor();
+  await login.keyboard.press('Tab');
+  await login.keyboard.type(USERS.analyst.email);
+  await login.keyboard.press('Tab');
+  await login.keyboard.type(USERS.analyst.password);
+  await login.keyboard.press('Enter');
+  await login.locator('header.topbar').waitFor();
+  await login.keyboard.press('Tab');
+  assert.equal(await login.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await login.keyboard.press('Enter');
+  assert.equal(await login.evaluate(() => document.activeElement?.id), 'main');
+});
+
 test('Profiles: search by an identifier and open the 360° view with links, traits and segment explanations', { skip }, async () => {
   await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Profiles' }).click();
   await page.locator('table.table tbody tr.clickable').first().waitFor();

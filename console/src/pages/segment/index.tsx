@@ -147,7 +147,7 @@ export default function Segment() {
             <Panel title={t('segment.definition')} className="builder">
               {definition.kind === 'list' ? <p>{t('segment.staticList')}</p> : (
                 <ChoicesContext.Provider value={choices}>
-                  <ConditionEditor value={definition} onChange={setDefinition} />
+                  <ConditionEditor value={definition} onChange={setDefinition} problems={problems} />
                 </ChoicesContext.Provider>
               )}
               <details>
