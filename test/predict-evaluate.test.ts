@@ -115,3 +115,18 @@ test('explanations are exact: logistic terms add up to the log-odds, forest path
   }
   assert.ok(auc(f, y) > 0.75);
 });
+
+test('property: a higher score never gets a lower decile, and equal scores share one', () => {
+  fc.assert(fc.property(fc.array(fc.constantFrom(0, 0.1, 0.3, 0.31, 0.5, 0.9, 1), { minLength: 1, maxLength: 60 }), (xs) => {
+    const s = Float64Array.from(xs);
+    const d = deciles(s);
+    for (let i = 0; i < s.length; i++) {
+      for (let j = 0; j < s.length; j++) {
+        if ((s[i] as number) > (s[j] as number)) assert.ok((d[i] as number) >= (d[j] as number));
+        if (s[i] === s[j]) assert.equal(d[i], d[j]);
+      }
+      assert.ok((d[i] as number) >= 1 && (d[i] as number) <= 10);
+    }
+    assert.ok([...d].includes(10), 'the highest score is in the top decile');
+  }), { numRuns: 300 });
+});
