@@ -65,13 +65,13 @@ function Queue({ requests, api, onShow }: { requests: RightsRequest[]; api: Priv
                   {open ? <> <span className={left < 0 ? 'privacy-overdue' : ''}>({left < 0 ? t('privacy.requests.overdue', { count: -left }) : t('privacy.requests.daysLeft', { count: left })})</span></> : null}
                 </td>
                 <td><ResultSummary r={r} /></td>
-                <td className="privacy-actions">
+                <td>
                   {r.bundle ? (
-                    <>
+                    <div className="privacy-actions">
                       <button type="button" onClick={() => onShow(r.id)}>{t('privacy.requests.viewBundle')}</button>
                       <a href={api.bundleUrl(r.id, 'json')} download>{t('privacy.requests.downloadJson')}</a>
                       {r.type === 'access' ? <a href={api.bundleUrl(r.id, 'html')} download>{t('privacy.requests.downloadHtml')}</a> : null}
-                    </>
+                    </div>
                   ) : null}
                 </td>
               </tr>
