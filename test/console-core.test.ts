@@ -258,6 +258,24 @@ test('Profiles: search by an identifier and open the 360° view with links, trai
   await page.getByRole('button', { name: 'Search' }).click();
   const lookup = await c.s.api('GET', `/api/workspaces/${c.s.workspaceId}/profiles/lookup?type=user_id&value=cc-user-1`);
   assert.equal(lookup.status, 200);
+  // A consent decision and a journey the person waits in, for the 360° view.
+  const ws = `/api/workspaces/${c.s.workspaceId}`;
+  const consent = await c.s.api('PUT', `${ws}/profiles/${lookup.body.id}/consents`, { consents: [{ purpose: 'email_marketing', status: 'granted' }], reference: 'form-42' });
+  assert.equal(consent.status, 200, JSON.stringify(consent.body));
+  const journey = await c.s.api('POST', `${ws}/journeys`, {
+    name: 'Welcome series', entry: { kind: 'event', event: 'Welcome Go' }, start: 'pause',
+    steps: { pause: { kind: 'wait', for: '1d', next: 'done' }, done: { kind: 'exit' } },
+  });
+  assert.equal(journey.status, 201, JSON.stringify(journey.body));
+  assert.equal((await post(`${c.s.url}/v1/track`, { event: 'Welcome Go', userId: 'cc-user-1' }, { authorization: basic(c.s.writeKey) })).status, 200);
+  await c.s.settle();
+  const inJourney = await eventually('the person is in the journey', async () => {
+    const r = await c.s.api('GET', `${ws}/profiles/${lookup.body.id}/journeys`);
+    return r.body.journeys?.find((j: { journeyId: string }) => j.journeyId === journey.body.id);
+  });
+  assert.equal(inJourney.step, 'pause');
+  assert.equal(inJourney.name, 'Welcome series');
+  assert.equal(inJourney.outcome, null);
   const row = page.locator('table.table tbody tr.clickable', { hasText: lookup.body.id });
   await row.waitFor();
   assert.equal(await page.locator('table.table tbody tr.clickable').count(), 1, 'the search finds exactly the one profile');
@@ -278,6 +296,8 @@ test('Profiles: search by an identifier and open the 360° view with links, trai
   await segment.locator('.explanation').first().waitFor();
   assert.match(await segment.locator('.explanation').first().textContent() ?? '', /✓/);
   await page.getByRole('cell', { name: 'Order Completed' }).first().waitFor();
+  await page.locator('[data-testid="consents"] li', { hasText: 'email_marketing' }).filter({ hasText: 'Granted' }).waitFor();
+  await page.locator('[data-testid="profile-journeys"] li', { hasText: 'Welcome series' }).filter({ hasText: 'waiting at step pause' }).waitFor();
   await c.screenshot(page, 'profile');
 });
 

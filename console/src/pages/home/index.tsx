@@ -38,7 +38,7 @@ export default function Home() {
                     return (
                       <tr key={s.id}>
                         <td data-label={t('home.source')}>{s.name}</td>
-                        <td data-label={t('home.kind')}>{s.kind}</td>
+                        <td data-label={t('home.kind')}>{t(`sources.kinds.${s.kind}`, { defaultValue: s.kind })}</td>
                         <td data-label={t('home.lastEvent')}>{formatDate(s.lastEventAt)}</td>
                         <td data-label={t('home.eventsToday')}>{formatNumber(s.eventsToday)}</td>
                         <td data-label={t('home.rejectedToday')}>{formatNumber(s.rejectedToday)}</td>

@@ -133,7 +133,7 @@ export default function Profile() {
           </Panel>
           <Panel title={t('profile.journeys')}>
             <ErrorMessage error={journeys.error} />
-            <ul className="plain">
+            <ul className="plain" data-testid="profile-journeys">
               {journeys.data?.journeys.map((j) => (
                 <li key={j.journeyId}><strong>{j.name}</strong> · {j.step ? t('profile.atStep', { step: j.step }) : t('profile.journeyEnded', { outcome: j.outcome ?? '—' })} · {formatDate(j.enteredAt)}{j.branch ? ` · ${j.branch}` : ''}</li>
               ))}

@@ -21,7 +21,7 @@ function cmp(op: unknown, v: unknown): string {
   return o === 'exists' ? OPS.exists ?? o : `${OPS[o] ?? o} ${value(v)}`;
 }
 
-export function describe(c: unknown, t: TFunction): string {
+export function describe(c: unknown, t: TFunction, segmentName: (id: string) => string = (id) => id): string {
   const n = (c ?? {}) as Cond;
   switch (n.kind) {
     case 'and': return t('segment.kinds.and');
@@ -37,7 +37,7 @@ export function describe(c: unknown, t: TFunction): string {
       return `${t('segment.kinds.event')} ${String(n.event)} ${OPS[count.op] ?? count.op} ${count.value}${window}${filters}`;
     }
     case 'sequence': return `${t('segment.kinds.sequence')} ${(n.steps as Cond[] ?? []).map((s) => `${s.absent ? '¬' : ''}${String(s.event)}`).join(' → ')} · ${t('segment.within')} ${String(n.within)}`;
-    case 'segment': return `${t('segment.kinds.segment')} ${String(n.id)}`;
+    case 'segment': return `${t('segment.kinds.segment')} ${segmentName(String(n.id))}`;
     case 'list': return `${t('segment.kinds.list')} ${String(n.id)}`;
     case 'consent': return `${t('segment.kinds.consent')} ${String(n.purpose)}`;
     case 'external': return `${t('segment.kinds.external')} ${String(n.source)}.${String(n.field)} (${String(n.key)}) ${cmp(n.op, n.value)}`;
@@ -54,9 +54,9 @@ export function describe(c: unknown, t: TFunction): string {
 }
 
 /** The whole tree in one line: `all of (A; any of (B; C))`, for the builder's summary. */
-export function describeTree(c: unknown, t: TFunction): string {
+export function describeTree(c: unknown, t: TFunction, segmentName?: (id: string) => string): string {
   const n = (c ?? {}) as Cond;
-  if ((n.kind === 'and' || n.kind === 'or') && Array.isArray(n.of)) return `${describe(n, t)} (${(n.of as unknown[]).map((x) => describeTree(x, t)).join('; ')})`;
-  if (n.kind === 'not') return `${describe(n, t)} (${describeTree(n.of, t)})`;
-  return describe(n, t);
+  if ((n.kind === 'and' || n.kind === 'or') && Array.isArray(n.of)) return `${describe(n, t)} (${(n.of as unknown[]).map((x) => describeTree(x, t, segmentName)).join('; ')})`;
+  if (n.kind === 'not') return `${describe(n, t)} (${describeTree(n.of, t, segmentName)})`;
+  return describe(n, t, segmentName);
 }

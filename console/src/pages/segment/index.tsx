@@ -167,7 +167,7 @@ export default function Segment() {
                   <ul>{problems.map((p) => <li key={p.path + p.code}><code>{p.path}</code> {p.message}</li>)}</ul>
                 </div>
               ) : <ErrorMessage error={previewError} />}
-              <p className="muted" data-testid="definition-summary">{describeTree(definition, t)}</p>
+              <p className="muted" data-testid="definition-summary">{describeTree(definition, t, (id) => choices.segments.find((x) => x.id === id)?.name ?? id)}</p>
               {editable && (
                 <div className="row">
                   <button type="button" className="primary" onClick={() => void save()} disabled={!name.trim()}>{isNew ? t('segment.create') : t('common.save')}</button>
