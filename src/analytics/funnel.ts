@@ -42,17 +42,19 @@ export async function funnel(deps: TrendDeps, ws: string, input: FunnelInput, re
   const p = new Params();
   // Later steps may happen after `to` (within the window of a step 1 inside the range).
   const span = { from: r.from, to: r.to + within };
-  const ctes: string[] = [];
-  input.steps.forEach((s, i) => {
-    const cond = `event = ${p.add(s.event)} AND ${filterSql(s.where, p, guard)}`;
-    if (i === 0) {
-      ctes.push(`s0 AS MATERIALIZED (SELECT pid, min((timestamp, seq)) AS k, min(timestamp) AS t0 FROM ${liveEvents(p, ws, r, cond)} GROUP BY pid)`);
-      return;
-    }
-    ctes.push(`s${i} AS MATERIALIZED (SELECT e.pid, min((e.timestamp, e.seq)) AS k, any_value(prev.t0) AS t0
-      FROM ${liveEvents(p, ws, span, cond)} e JOIN s${i - 1} prev ON e.pid = prev.pid
-      WHERE (e.timestamp, e.seq) > prev.k AND e.timestamp <= prev.t0 + to_milliseconds(${p.add(within)}::BIGINT)
-      GROUP BY e.pid)`);
+  // One scan of the events of every step (a flag per step), then one join per step on that set;
+  // an event's order key is its time in ms then its log position, as one HUGEINT.
+  const flags = input.steps.map((s, i) => `(event = ${p.add(s.event)} AND ${filterSql(s.where, p, guard)}) AS f${i}`);
+  const names = p.add(JSON.stringify([...new Set(input.steps.map((s) => s.event))]));
+  const ctes = [`ev AS MATERIALIZED (SELECT pid, epoch_ms(timestamp) AS ms, epoch_ms(timestamp)::HUGEINT * 1000000000000 + seq AS k, ${flags.join(', ')}
+    FROM ${liveEvents(p, ws, span, `event IN (SELECT unnest(from_json(${names}::JSON, '["VARCHAR"]')))`)})`];
+  const to = p.add(r.to);
+  const w = p.add(within);
+  input.steps.forEach((_s, i) => {
+    ctes.push(i === 0
+      ? `s0 AS MATERIALIZED (SELECT pid, min(k) AS k, min(ms) AS t0 FROM ev WHERE f0 AND ms < ${to} GROUP BY pid)`
+      : `s${i} AS MATERIALIZED (SELECT ev.pid, min(ev.k) AS k, any_value(prev.t0) AS t0 FROM ev JOIN s${i - 1} prev ON ev.pid = prev.pid
+          WHERE ev.f${i} AND ev.k > prev.k AND ev.ms <= prev.t0 + ${w} GROUP BY ev.pid)`);
   });
   const counts = input.steps.map((_s, i) => `(SELECT count(*) FROM s${i}) AS c${i}`).join(', ');
   const rows = await deps.reader.rows(`WITH ${ctes.join(',\n')} SELECT ${counts}`, p.values);
