@@ -37,6 +37,20 @@ test('login sets an HttpOnly, SameSite=Strict session cookie and returns the use
   assert.deepEqual([changed.status, changed.body.user.locale, changed.body.user.name], [200, 'fr', 'Mia']);
 });
 
+test('Secure is added over https (here: X-Forwarded-Proto from a trusted proxy), and not over http', async () => {
+  const t = await startServer({ trustProxy: true });
+  try {
+    await createUser(t, 'viewer');
+    const https = await login(t.url, 'viewer@test.local', passwordOf('viewer'), { 'x-forwarded-proto': 'https' });
+    assert.ok(https.session!.setCookie.split(';').map((p) => p.trim().toLowerCase()).includes('secure'), https.session!.setCookie);
+    const http = await login(t.url, 'viewer@test.local', passwordOf('viewer'));
+    assert.ok(!http.session!.setCookie.toLowerCase().includes('secure'), http.session!.setCookie);
+  } finally {
+    await t.close();
+    removeDir(t.dir);
+  }
+});
+
 test('Secure is added when configured (behind a TLS proxy)', async () => {
   const t = await startServer({ auth: { cookieSecure: true } });
   try {
@@ -94,6 +108,9 @@ test('logout revokes the session for good (the old cookie is refused); user dele
   const u = await createUser(s, 'viewer', 'vic@shop.example');
   const { session } = await login(s.url, 'vic@shop.example', passwordOf('viewer'));
   const { session: second } = await login(s.url, 'vic@shop.example', passwordOf('viewer'));
+  assert.equal((await asSession(s.url, session!, 'GET', '/api/auth/me')).status, 200);
+  const forged = await fetch(`${s.url}/api/auth/logout`, { method: 'POST', headers: { cookie: session!.cookie } });
+  assert.equal(forged.status, 403, 'a cross-site page cannot log someone out either');
   assert.equal((await asSession(s.url, session!, 'GET', '/api/auth/me')).status, 200);
   const out = await fetch(`${s.url}/api/auth/logout`, { method: 'POST', headers: { cookie: session!.cookie, 'x-csrf-token': session!.csrfToken } });
   assert.equal(out.status, 204);
