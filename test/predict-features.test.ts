@@ -21,7 +21,7 @@ let conn: DuckDBConnection;
 before(async () => { db = await Database.open(':memory:'); conn = await db.connect(); });
 after(async () => { await db.close(); });
 
-interface Ev { profile: string; event: string; at: number; revenue?: number; channel?: string; device?: string }
+interface Ev { profile: string; event: string; at: number; revenue?: number; channel?: string; device?: string; source?: string }
 
 async function writeEvents(events: readonly Ev[]): Promise<void> {
   await conn.run('DELETE FROM events');
@@ -29,8 +29,8 @@ async function writeEvents(events: readonly Ev[]): Promise<void> {
   for (const e of events) {
     seq++;
     await conn.run(`INSERT INTO events (workspace_id, seq, message_id, type, event, profile_id, source_id, timestamp, original_timestamp, received_at, revenue, channel, device_type, properties)
-      VALUES ($1, $2, $3, $4, $5, $6, 'src', make_timestamp($7 * 1000), make_timestamp($7 * 1000), make_timestamp($7 * 1000), $8, $9, $10, '{}')`,
-    [WS, seq, `m${seq}`, e.event === '$page' ? 'page' : 'track', e.event === '$page' ? null : e.event, e.profile, e.at, e.revenue ?? null, e.channel ?? null, e.device ?? null]);
+      VALUES ($1, $2, $3, $4, $5, $6, $11, make_timestamp($7 * 1000), make_timestamp($7 * 1000), make_timestamp($7 * 1000), $8, $9, $10, '{}')`,
+    [WS, seq, `m${seq}`, e.event === '$page' ? 'page' : 'track', e.event === '$page' ? null : e.event, e.profile, e.at, e.revenue ?? null, e.channel ?? null, e.device ?? null, e.source ?? 'src']);
   }
 }
 
@@ -45,7 +45,7 @@ const live = (id: string) => id;
 
 async function matrixFor(events: readonly Ev[], ps = profiles): Promise<{ names: string[]; X: Float64Array; d: number }> {
   await writeEvents(events);
-  const raw = extractRaw(ps, await eventAggregates(conn, WS, CUTOFF, live), opts);
+  const raw = extractRaw(ps, await eventAggregates(conn, WS, CUTOFF, live, ['src']), opts);
   const spec = fitSpec(raw);
   return { names: spec.columns.map((c) => c.name), X: toMatrix(spec, raw), d: spec.columns.length };
 }
@@ -89,6 +89,17 @@ test('RFM, counts per type and window, channel and device mix, traits and explic
   assert.equal(at(1, 'trait:age:missing'), 1);
   assert.ok(!names.some((n) => n.startsWith('trait:email')), 'personal identifiers are never features');
   assert.ok(!names.some((n) => n.includes('churned')), 'the label is never a feature');
+});
+
+test('purpose limitation: events and traits from a source not collecting for the model\'s purpose are no features', async () => {
+  await writeEvents([...BASE, { profile: 'p2', event: 'Order Completed', at: CUTOFF - DAY, revenue: 99, source: 'partner' }]);
+  const only = (sources: string[]) => eventAggregates(conn, WS, CUTOFF, live, sources);
+  assert.equal((await only(['src'])).get('p2')?.revenue ?? 0, 0, 'the partner\'s order is not read');
+  assert.equal((await only(['src', 'partner'])).get('p2')?.revenue, 99);
+  assert.equal((await only([])).size, 0, 'no source collects for it: no event is read');
+  const fromPartner = [{ ...profiles[0]!, traits: { ...profiles[0]!.traits, plan: { ...tv('pro', CUTOFF - DAY), sourceId: 'partner' } } }, profiles[1]!];
+  const raw = extractRaw(fromPartner, await only(['src']), { ...opts, fromSource: (id: string) => id === 'src' });
+  assert.deepEqual(raw.categorical.get('trait:plan'), [null, 'free'], 'a trait the partner wrote is unknown to the model');
 });
 
 test('property: events at or after the cut-off and traits written after it change no feature', async () => {

@@ -245,7 +245,7 @@ export async function openEnsemble(config: Config, opts: OpenOptions = {}): Prom
     sources: (id) => catalog.sources.get(id), sourcesOf: (ws) => catalog.sources.list(ws), external,
     scores: scoreBook,
   });
-  const predict = await wirePredict({ db, book: scoreBook, memory, identity, computed, segments, privacy, clock, logger });
+  const predict = await wirePredict({ db, book: scoreBook, memory, identity, computed, segments, privacy, clock, logger, sources: (ws) => catalog.sources.list(ws) });
   const computedDeps = {
     catalog, store: computedStore, engine: computed, clock, live: (_ws: string, id: string) => memory.live(id)?.id ?? id, cursor: () => processor.cursor,
     usedBy: (ws: string, name: string) => segments.engine.segments(ws)

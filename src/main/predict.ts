@@ -41,6 +41,8 @@ const CHECK_MS = 60_000;
 export async function wirePredict(deps: {
   db: Database; book: ScoreBook; memory: ProfileMemory; identity: IdentityService; computed: ComputedTraitEngine;
   segments: SegmentsWiring; privacy: PrivacyWiring; clock: Clock; logger: Logger;
+  /** The workspace's sources with the purposes they collect for. */
+  sources(workspaceId: string): ReadonlyArray<{ id: string; purposes: readonly string[] }>;
 }): Promise<PredictWiring> {
   const { memory, privacy, segments, clock, logger } = deps;
   const store = await DuckDbModelStore.open(deps.db);
@@ -54,6 +56,8 @@ export async function wirePredict(deps: {
     segmentExists: (ws, id) => segments.engine.segment(ws, id) !== undefined,
     isMember: (ws, seg, pid) => segments.engine.isMember(ws, seg, pid),
     purposeExists: (ws, purpose) => privacy.settings.purpose(ws, purpose) !== undefined,
+    sourcesFor: (ws, purpose) => deps.sources(ws).filter((s) => s.purposes.includes(purpose)).map((s) => s.id),
+    computedSources: (ws, name) => deps.computed.definitions(ws).find((d) => d.name === name)?.sources ?? deps.sources(ws).map((s) => s.id),
     permitted: (ws, pid, purpose) => purposePermitted(privacy.ledger, privacy.settings, ws, pid, purpose),
     scoresChanged: (ws, refs) => segments.feed.scoresChanged(ws, refs),
     now: () => clock.now(),

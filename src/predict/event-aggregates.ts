@@ -34,8 +34,17 @@ export interface ProfileEvents {
 const KIND = `CASE WHEN type = 'track' THEN event ELSE '$' || type END`;
 const TS = (param: string): string => `make_timestamp(CAST(${param} AS BIGINT) * 1000)`;
 
-/** Per live profile, what its events dated before `cutoff` add up to. */
-export async function eventAggregates(conn: DuckDBConnection, workspaceId: string, cutoff: number, live: (id: string) => string | undefined): Promise<Map<string, ProfileEvents>> {
+/**
+ * Purpose limitation: only the events of `sources` (those collecting for the model's purpose)
+ * are read. Their ids are bound after the fixed parameters, from `$first` on.
+ */
+function fromSources(sources: readonly string[], first: number): { sql: string; params: string[] } {
+  if (sources.length === 0) return { sql: 'false', params: [] };
+  return { sql: `source_id IN (${sources.map((_s, i) => `$${first + i}`).join(', ')})`, params: [...sources] };
+}
+
+/** Per live profile, what its events dated before `cutoff`, from `sources`, add up to. */
+export async function eventAggregates(conn: DuckDBConnection, workspaceId: string, cutoff: number, live: (id: string) => string | undefined, sources: readonly string[]): Promise<Map<string, ProfileEvents>> {
   const out = new Map<string, ProfileEvents>();
   const get = (id: string): ProfileEvents | undefined => {
     const pid = live(id);
@@ -51,8 +60,8 @@ export async function eventAggregates(conn: DuckDBConnection, workspaceId: strin
   const rows = await all(conn, `SELECT profile_id, ${KIND} AS kind, ${windows}, count(*) AS n,
       epoch_ms(min(timestamp)) AS first_ms, epoch_ms(max(timestamp)) AS last_ms,
       coalesce(sum(revenue), 0) AS rev, coalesce(sum(revenue) FILTER (WHERE timestamp >= ${TS('$5')}), 0) AS rev90
-    FROM events WHERE workspace_id = $1 AND timestamp < ${TS('$2')}
-    GROUP BY profile_id, kind`, [workspaceId, cutoff, ...WINDOWS.map((w) => cutoff - w * DAY_MS)]);
+    FROM events WHERE workspace_id = $1 AND timestamp < ${TS('$2')} AND ${fromSources(sources, 6).sql}
+    GROUP BY profile_id, kind`, [workspaceId, cutoff, ...WINDOWS.map((w) => cutoff - w * DAY_MS), ...fromSources(sources, 6).params]);
   for (const r of rows) {
     const e = get(r.profile_id as string);
     if (!e) continue;
@@ -67,7 +76,7 @@ export async function eventAggregates(conn: DuckDBConnection, workspaceId: strin
     e.revenue90 += Number(r.rev90);
   }
   const mix = await all(conn, `SELECT profile_id, coalesce(channel, 'unknown') AS channel, coalesce(device_type, 'unknown') AS device, count(*) AS n
-    FROM events WHERE workspace_id = $1 AND timestamp < ${TS('$2')} GROUP BY ALL`, [workspaceId, cutoff]);
+    FROM events WHERE workspace_id = $1 AND timestamp < ${TS('$2')} AND ${fromSources(sources, 3).sql} GROUP BY ALL`, [workspaceId, cutoff, ...fromSources(sources, 3).params]);
   for (const r of mix) {
     const e = get(r.profile_id as string);
     if (!e) continue;
@@ -78,16 +87,17 @@ export async function eventAggregates(conn: DuckDBConnection, workspaceId: strin
   return out;
 }
 
-/** The live profiles with at least one event matching `event` and `filters` dated in [from, to). */
+/** The live profiles with at least one event from `sources` matching `event` and `filters` dated in [from, to). */
 export async function performedBetween(
   conn: DuckDBConnection, workspaceId: string, event: string, filters: readonly PropertyFilter[] | undefined,
-  from: number, to: number, live: (id: string) => string | undefined,
+  from: number, to: number, live: (id: string) => string | undefined, sources: readonly string[],
 ): Promise<Set<string>> {
   const p = new SqlParams(duckdb);
   const ws = p.bind(workspaceId);
   const start = p.bind(from);
   const end = p.bind(to);
   const match = eventMatchSql(event, filters, p, 'e');
+  match.push(sources.length === 0 ? 'false' : `e.source_id IN (${sources.map((s) => p.bind(s)).join(', ')})`);
   const rows = await all(conn, `SELECT DISTINCT e.profile_id FROM events e
     WHERE e.workspace_id = ${ws} AND e.timestamp >= ${TS(start)} AND e.timestamp < ${TS(end)}${match.map((m) => ` AND ${m}`).join('')}`, p.values);
   const out = new Set<string>();

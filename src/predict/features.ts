@@ -45,6 +45,8 @@ export interface RawOptions {
   exclude: ReadonlySet<string>;
   /** Computed trait values of a profile, read only when the cut-off is now. */
   computed?: (profileId: string) => Record<string, unknown>;
+  /** Purpose limitation: whether a trait written by that source may serve the model's purpose. */
+  fromSource?: (sourceId: string) => boolean;
 }
 
 /** Facts per profile before encoding: numbers (NaN: missing) and categories (null: missing). */
@@ -102,7 +104,7 @@ export function extractRaw(profiles: readonly FeatureProfile[], events: Readonly
       for (const [d, count] of e.devices) num(`device_share:${d}`, i, count / e.total);
     }
     for (const [key, tv] of Object.entries(p.traits)) {
-      if (opts.exclude.has(key) || opts.isPersonal(key)) continue;
+      if (opts.exclude.has(key) || opts.isPersonal(key) || opts.fromSource?.(tv.sourceId) === false) continue;
       // Written after the cut-off: what it said before is not kept, so it is unknown then.
       if (tv.at > opts.cutoff) continue;
       addValue(`trait:${key}`, tv.value, i, num, cat);

@@ -45,6 +45,10 @@ export interface PredictDeps {
   segmentExists(workspaceId: string, id: string): boolean;
   isMember(workspaceId: string, segmentId: string, profileId: string): boolean;
   purposeExists(workspaceId: string, purpose: string): boolean;
+  /** Purpose limitation: the sources collecting for a purpose, the only ones whose data feed a model serving it. */
+  sourcesFor(workspaceId: string, purpose: string): string[];
+  /** The sources a computed trait counts (its own `sources`, else every source of the workspace). */
+  computedSources(workspaceId: string, name: string): readonly string[];
   permitted(workspaceId: string, profileId: string, purpose: string): boolean;
   /** After a model's scores changed: segments with score conditions on it are evaluated again. */
   scoresChanged(workspaceId: string, refs: ReadonlySet<string>): void;
@@ -165,8 +169,8 @@ export class ModelService {
       let positives = 0, negatives = 0;
       const computed = windows === null;
       if (windows === null) {
-        const rows = await labelled(def.target, consenting, (pid) => this.deps.isMember(workspaceId, (def.target as { segment: string }).segment, pid));
-        const raw = await this.raw(workspaceId, rows.map((r) => r.profile), now, exclude, true);
+        const rows = await labelled(def.target, consenting, (pid) => this.deps.isMember(workspaceId, (def.target as { segment: string }).segment, pid), undefined, this.fromSource(def));
+        const raw = await this.raw(def, rows.map((r) => r.profile), now, exclude, true);
         spec = fitSpec(raw);
         const y = Uint8Array.from(rows, (r) => r.label);
         for (const v of y) { if (v === 1) positives++; else negatives++; }
@@ -180,14 +184,15 @@ export class ModelService {
         const sets = [];
         for (const w of [windows.train, windows.valid]) {
           const eligible = consenting.filter((p) => p.firstSeen < w.cutoff);
-          const agg = await eventAggregates(this.deps.conn, workspaceId, w.cutoff, this.deps.live);
-          const rows = await labelled(def.target, eligible, undefined, { conn: this.deps.conn, workspaceId, window: w, live: this.deps.live, aggregates: agg });
+          const sources = this.deps.sourcesFor(workspaceId, def.purpose);
+          const agg = await eventAggregates(this.deps.conn, workspaceId, w.cutoff, this.deps.live, sources);
+          const rows = await labelled(def.target, eligible, undefined, { conn: this.deps.conn, workspaceId, window: w, live: this.deps.live, sources, aggregates: agg });
           sets.push({ rows, agg, cutoff: w.cutoff });
         }
         const [tr, va] = sets as [typeof sets[number], typeof sets[number]];
-        const rawTrain = this.rawFrom(workspaceId, tr.rows.map((r) => r.profile), tr.agg, tr.cutoff, exclude, false);
+        const rawTrain = this.rawFrom(def, tr.rows.map((r) => r.profile), tr.agg, tr.cutoff, exclude, false);
         spec = fitSpec(rawTrain);
-        const rawValid = this.rawFrom(workspaceId, va.rows.map((r) => r.profile), va.agg, va.cutoff, exclude, false);
+        const rawValid = this.rawFrom(def, va.rows.map((r) => r.profile), va.agg, va.cutoff, exclude, false);
         const yTrain = Uint8Array.from(tr.rows, (r) => r.label), yValid = Uint8Array.from(va.rows, (r) => r.label);
         let tp = 0, vp = 0;
         for (const v of yTrain) tp += v;
@@ -258,7 +263,7 @@ export class ModelService {
     const ws = def.workspaceId;
     const now = this.deps.now();
     const profiles = this.population(def).filter((p) => this.deps.permitted(ws, p.id, def.purpose));
-    const raw = await this.raw(ws, profiles, now, artifact.exclude, artifact.computed);
+    const raw = await this.raw(def, profiles, now, artifact.exclude, artifact.computed);
     const X = toMatrix(artifact.spec, raw);
     const d = artifact.spec.columns.length;
     const scores = predict(artifact.model, X, profiles.length, d);
@@ -326,16 +331,31 @@ export class ModelService {
     return out;
   }
 
-  private async raw(workspaceId: string, profiles: readonly FeatureProfile[], cutoff: number, exclude: readonly string[], computed: boolean) {
-    const agg = await eventAggregates(this.deps.conn, workspaceId, cutoff, this.deps.live);
-    return this.rawFrom(workspaceId, profiles, agg, cutoff, exclude, computed);
+  private async raw(def: ModelDefinition, profiles: readonly FeatureProfile[], cutoff: number, exclude: readonly string[], computed: boolean) {
+    const agg = await eventAggregates(this.deps.conn, def.workspaceId, cutoff, this.deps.live, this.deps.sourcesFor(def.workspaceId, def.purpose));
+    return this.rawFrom(def, profiles, agg, cutoff, exclude, computed);
   }
 
-  private rawFrom(workspaceId: string, profiles: readonly FeatureProfile[], agg: Awaited<ReturnType<typeof eventAggregates>>, cutoff: number, exclude: readonly string[], computed: boolean) {
+  /**
+   * Features from what may serve the model's purpose: events and traits of sources collecting
+   * for it, and computed traits counting only such sources (purpose limitation, as segments).
+   */
+  private rawFrom(def: ModelDefinition, profiles: readonly FeatureProfile[], agg: Awaited<ReturnType<typeof eventAggregates>>, cutoff: number, exclude: readonly string[], computed: boolean) {
+    const ws = def.workspaceId;
+    const allowed = new Set(this.deps.sourcesFor(ws, def.purpose));
+    const computedAllowed = (name: string): boolean => {
+      return this.deps.computedSources(ws, name).every((s) => allowed.has(s));
+    };
     return extractRaw(profiles, agg, {
-      cutoff, exclude: new Set(exclude), isPersonal: (key) => this.deps.isPersonal(workspaceId, key) || this.deps.sensitive(workspaceId, key),
-      ...(computed ? { computed: (id: string) => this.deps.computed(workspaceId, id) } : {}),
+      cutoff, exclude: new Set(exclude), isPersonal: (key) => this.deps.isPersonal(ws, key) || this.deps.sensitive(ws, key),
+      fromSource: (sourceId) => allowed.has(sourceId),
+      ...(computed ? { computed: (id: string) => Object.fromEntries(Object.entries(this.deps.computed(ws, id)).filter(([name]) => computedAllowed(name))) } : {}),
     });
+  }
+
+  private fromSource(def: ModelDefinition): (sourceId: string) => boolean {
+    const allowed = new Set(this.deps.sourcesFor(def.workspaceId, def.purpose));
+    return (sourceId) => allowed.has(sourceId);
   }
 
   private enough(positives: number, negatives: number, details: Record<string, unknown>): void {

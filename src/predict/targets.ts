@@ -53,18 +53,26 @@ export interface TimeContext {
   workspaceId: string;
   window: Window;
   live(id: string): string | undefined;
+  /** The sources whose events may serve the model's purpose. */
+  sources: readonly string[];
   /** Features' event aggregates as of the window's cut-off (churn needs prior activity). */
   aggregates: ReadonlyMap<string, ProfileEvents>;
 }
 
+/**
+ * `fromSource`: whether a trait written by that source may serve the model's purpose (a label
+ * trait from another source counts as absent).
+ */
 export async function labelled(
   target: ModelTargetT, profiles: readonly ProfileState[], isMember?: (profileId: string) => boolean, time?: TimeContext,
+  fromSource: (sourceId: string) => boolean = () => true,
 ): Promise<Array<{ profile: ProfileState; label: 0 | 1 }>> {
   switch (target.kind) {
     case 'label': {
       const out: Array<{ profile: ProfileState; label: 0 | 1 }> = [];
       for (const p of profiles) {
-        const label = labelOf(p.traits[target.trait]?.value, target.positive);
+        const tv = p.traits[target.trait];
+        const label = tv !== undefined && fromSource(tv.sourceId) ? labelOf(tv.value, target.positive) : undefined;
         if (label !== undefined) out.push({ profile: p, label });
       }
       return out;
@@ -73,12 +81,12 @@ export async function labelled(
       return profiles.map((p) => ({ profile: p, label: isMember?.(p.id) ? 1 : 0 }));
     case 'propensity': {
       if (!time) throw new Error('a propensity target needs a time window');
-      const did = await performedBetween(time.conn, time.workspaceId, target.event, target.filters, time.window.cutoff, time.window.to, time.live);
+      const did = await performedBetween(time.conn, time.workspaceId, target.event, target.filters, time.window.cutoff, time.window.to, time.live, time.sources);
       return profiles.map((p) => ({ profile: p, label: did.has(p.id) ? 1 : 0 }));
     }
     case 'churn': {
       if (!time) throw new Error('a churn target needs a time window');
-      const did = await performedBetween(time.conn, time.workspaceId, target.event ?? ANY_EVENT, undefined, time.window.cutoff, time.window.to, time.live);
+      const did = await performedBetween(time.conn, time.workspaceId, target.event ?? ANY_EVENT, undefined, time.window.cutoff, time.window.to, time.live, time.sources);
       // Only someone active before can churn.
       return profiles.filter((p) => (time.aggregates.get(p.id)?.total ?? 0) > 0).map((p) => ({ profile: p, label: did.has(p.id) ? 0 : 1 }));
     }
