@@ -109,6 +109,16 @@ test('a journey built in the canvas editor: server problems at the right node, s
     },
   });
 
+  // The side panel agrees with the canvas; editing the saved journey makes version 2.
+  await page.getByRole('navigation', { name: 'Steps' }).getByRole('button', { name: 'wait_1' }).click();
+  assert.equal(await page.getByRole('region', { name: 'Step wait_1' }).getByLabel('Next step').inputValue(), 'split_1', 'the drawn edge is the step\'s next');
+  await page.getByLabel('Duration').fill('2d');
+  await page.getByRole('button', { name: 'Save journey' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved: version 2.' }).waitFor();
+  const v2 = (await c.s.api('GET', `${ws()}/journeys/${j.id}`)).body;
+  assert.equal(v2.version, 2);
+  assert.deepEqual(v2.definition.steps.wait_1, { kind: 'wait', for: '2d', next: 'split_1' });
+
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByTestId('journey-status').filter({ hasText: 'Paused' }).waitFor();
   assert.equal((await c.s.api('GET', `${ws()}/journeys/${j.id}`)).body.status, 'paused');
@@ -198,6 +208,19 @@ test('a destination from the form generated from the connector schema; a signed 
   assert.equal(JSON.parse(req.body).batch[0].profileId, 'prf_test', 'a synthetic person, not a real one');
   await c.screenshot(page, 'destination');
 
+  // Editing keeps the secret behind its mask: renamed, and the next test is signed the same way.
+  await page.getByLabel('Name', { exact: true }).fill('CRM hook (renamed)');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { name: 'CRM hook (renamed)', level: 1 }).waitFor();
+  assert.equal((await c.s.api('GET', `${ws()}/destinations/${id}`)).body.name, 'CRM hook (renamed)');
+  const again = hook.requests.length;
+  await page.getByRole('button', { name: 'Send a test' }).click();
+  await page.getByTestId('test-outcome').waitFor();
+  assert.equal(hook.requests.length, again + 1);
+  const r2 = hook.requests[again]!;
+  const [t2, s2] = String(r2.headers['x-ensemble-signature']).split(',').map((p) => p.split('=')[1]);
+  assert.equal(s2, createHmac('sha256', SECRET).update(`${t2}.${r2.body}`).digest('hex'), 'the secret was kept, not replaced by its mask');
+
   // A dead letter: an audience delivery the receiver refuses (one attempt allowed), then replayed.
   const seg = (await c.s.api('POST', `${ws()}/segments`, { name: `Dead ${uid()}`, purposes: ['necessary'], definition: { kind: 'event', event: 'Dead Letter Me' } })).body;
   const down = await startPlatform(() => ({ status: 500, body: 'down' }));
@@ -219,7 +242,7 @@ test('a destination from the form generated from the connector schema; a signed 
     await down.close();
   }
   await page.goto(`${c.s.url}/destinations`);
-  await page.getByRole('cell', { name: 'CRM hook' }).waitFor();
+  await page.getByRole('cell', { name: 'CRM hook (renamed)' }).waitFor();
   await c.screenshot(page, 'destinations');
 });
 
@@ -296,7 +319,9 @@ test('the models page shows a model card once trained, or says the feature is no
   await page.waitForURL(/\/models\/[^/]+$/);
   await page.getByRole('button', { name: 'Train' }).click();
   const status = page.getByTestId('model-status');
-  await status.waitFor({ timeout: 60_000 });
+  // Training answers when the version is stored: the card, or the server's error.
+  await page.locator('[data-testid="model-status"], .error').first().waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('.error').count(), 0, await page.locator('.error').allInnerTexts().then((x) => x.join(' ')));
   const id = decodeURIComponent(page.url().split('/').pop()!);
   const model = (await c.s.api('GET', `${ws()}/models/${id}`)).body;
   assert.ok(model.card, 'the API has the card the page shows');

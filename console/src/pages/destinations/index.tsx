@@ -78,7 +78,8 @@ function DestinationDetail({ id }: { id: string | null }) {
   const dest = useApi((signal) => (id ? api.get<DestinationView>(ws(workspaceId, `/destinations/${encodeURIComponent(id)}`), undefined, signal) : Promise.resolve(null)), [workspaceId, id]);
   const [tick, setTick] = useState(0);
   const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
+  // The confirmation names the version saved, so it never outlives a later edit.
+  const [saved, setSaved] = useState<string | null>(null);
   const remove = async () => {
     if (!id || !window.confirm(t('destinations.deleteConfirm'))) return;
     try { await api.delete(ws(workspaceId, `/destinations/${encodeURIComponent(id)}`)); navigate('/destinations'); } catch (e) { setError(e); }
@@ -95,10 +96,10 @@ function DestinationDetail({ id }: { id: string | null }) {
       </>
     }>
       <ErrorMessage error={error} />
-      {saved && <p role="status" className="ok">{t('destinations.saved')}</p>}
+      {saved !== null && saved === d?.updatedAt && <p role="status" className="ok">{t('destinations.saved')}</p>}
       <Panel title={d ? t('destinations.settings') : t('destinations.create')}>
         <DestinationForm key={d?.updatedAt ?? 'new'} types={cat.data.types} segments={cat.data.segments} existing={d ?? undefined}
-          onSaved={(x) => { setSaved(true); if (!id) navigate(`/destinations/${encodeURIComponent(x.id)}`, { replace: true }); else dest.reload(); }} />
+          onSaved={(x) => { setSaved(x.updatedAt); if (!id) navigate(`/destinations/${encodeURIComponent(x.id)}`, { replace: true }); else dest.reload(); }} />
       </Panel>
       {d && (
         <>
