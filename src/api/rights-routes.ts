@@ -61,8 +61,8 @@ export function registerRightsRoutes(app: FastifyInstance, deps: RightsRouteDeps
     },
   }, async (req, reply) => {
     catalog.workspace(req.params.ws);
-    // The bundle is the person's data in clear: the admin token only.
-    if (!canSeePersonalData(req)) throw new EnsembleError('ENSEMBLE_ERR_FORBIDDEN', 'Only the admin token can download a bundle of personal data.');
+    // The bundle is the person's data in clear: only roles that see personal data (admin, dpo).
+    if (!canSeePersonalData(req)) throw new EnsembleError('ENSEMBLE_ERR_FORBIDDEN', 'Only the admin and DPO roles can download a bundle of personal data.');
     const { request, profile } = await rights.subject(req.params.ws, req.params.id);
     const bundle = await accessBundle(deps.bundle, profile, request.id, deps.now());
     reply.header('content-disposition', `attachment; filename="${request.id}.${req.query.format === 'html' ? 'html' : 'json'}"`);

@@ -298,7 +298,7 @@ function securityMeasures(facts: SecurityFacts, policy: RetentionPolicyT, strict
     ? { id: 'ip_truncation', text: 'IP addresses are truncated (IPv4 to /24, IPv6 to /48) before anything is stored; the country is derived from the full address in memory only.' }
     : { id: 'ip_truncation', text: `IP truncation is off: full IP addresses are stored, for ${policy.rawIpDays} days.` });
   out.push({ id: 'intake_log', text: `The intake log holds events as received, personal values in clear, until they are processed and ${duration(facts.logRetentionSeconds)} old; then they are deleted.` });
-  out.push({ id: 'access', text: `The admin API requires a bearer token, kept only as a SHA-256 digest; only the admin token sees personal identifiers in clear. ${facts.readerToken ? 'A read-only token is configured: it can only read, and sees personal identifiers masked.' : 'No read-only token is configured.'}` });
+  out.push({ id: 'access', text: `Every admin API call is authenticated (a bearer token or API key kept only as a SHA-256 digest, or a console session with CSRF protection; passwords hashed with scrypt) and authorised by role on the server; only the admin and DPO roles see personal identifiers in clear. ${facts.readerToken ? 'A read-only token is configured: it can only read, and sees personal identifiers masked.' : 'No read-only token is configured.'}` });
   out.push(facts.auditLog
     ? { id: 'audit_log', text: 'Every admin API call, reads of personal data included, is recorded in a tamper-evident audit log (one SHA-256 hash chain per workspace, without personal identifiers in clear), verifiable with GET /api/workspaces/{ws}/audit/verify.' }
     : { id: 'audit_log', text: 'No audit log of admin API calls is kept.' });
