@@ -163,6 +163,35 @@ test('a journey built in the canvas editor: server problems at the right node, s
   await c.screenshot(phone, 'journey-mobile');
 });
 
+test('a branch built with the condition builder and linked from the side panel with the keyboard alone', { skip }, async () => {
+  const page = await c.login('marketer');
+  await page.goto(`${c.s.url}/journeys/new`);
+  const name = `VIP branch ${uid()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Entry event').fill('Logged In');
+  for (const kind of ['branch', 'exit', 'exit']) {
+    await page.getByLabel('Kind of step to add').selectOption(kind);
+    await page.getByRole('button', { name: 'Add step' }).click();
+  }
+  // The branch's panel: the segment builder's trait condition, then its two links, by keyboard.
+  await page.getByRole('navigation', { name: 'Steps' }).getByRole('button', { name: 'branch_1' }).click();
+  const panel = page.getByRole('region', { name: 'Step branch_1' });
+  await panel.getByRole('textbox', { name: 'Trait' }).fill('tier');
+  await panel.getByRole('textbox', { name: 'Value' }).fill('gold');
+  await panel.getByLabel('If true').focus();
+  await page.keyboard.press('ArrowDown');
+  await panel.getByLabel('Otherwise').selectOption('exit_2');
+  assert.equal(await panel.getByLabel('If true').inputValue(), 'exit_1', 'chosen with the arrow key');
+  await page.getByRole('button', { name: 'Save journey' }).click();
+  await page.locator('.ok[role="status"], .error').first().waitFor();
+  assert.equal(await page.locator('.error').count(), 0, (await page.locator('.error, .problems').allInnerTexts()).join(' '));
+  await page.waitForURL(/\/journeys\/(?!new$)[^/]+$/);
+  const saved = (await c.s.api('GET', `${ws()}/journeys`)).body.journeys.find((j: { definition: { name: string } }) => j.definition.name === name);
+  assert.ok(saved, 'the journey is stored');
+  assert.deepEqual(saved.definition.steps.branch_1, { kind: 'branch', condition: { kind: 'trait', trait: 'tier', op: 'eq', value: 'gold' }, then: 'exit_1', else: 'exit_2' });
+  assert.equal(saved.definition.start, 'branch_1');
+});
+
 test('a destination from the form generated from the connector schema; a signed test delivery reaches a local webhook; a dead letter replayed from the page', { skip }, async () => {
   const page = await c.login('marketer');
   await page.goto(`${c.s.url}/destinations/new`);

@@ -16,6 +16,7 @@ import { JourneyCanvas } from './canvas';
 import { StepForm, type Choice } from './step-form';
 import { JourneyForm } from './journey-form';
 import { SelectField } from './fields';
+import type { BuilderChoices } from '../segment/builder-context';
 
 interface Props {
   initial: JourneyDefinition;
@@ -23,11 +24,12 @@ interface Props {
   destinations: Choice[];
   segments: Choice[];
   stepStats?: Record<string, string> | undefined;
+  builder?: BuilderChoices | undefined;
   readOnly?: boolean;
   onSaved: (j: JourneyView) => void;
 }
 
-export function JourneyEditor({ initial, journeyId, destinations, segments, stepStats, readOnly, onSaved }: Props) {
+export function JourneyEditor({ initial, journeyId, destinations, segments, stepStats, builder, readOnly, onSaved }: Props) {
   const { t } = useTranslation();
   const { workspaceId } = useSession();
   const [def, setDef] = useState<JourneyDefinition>(initial);
@@ -110,7 +112,7 @@ export function JourneyEditor({ initial, journeyId, destinations, segments, step
           onDisconnect={(source, field) => { if (!readOnly) setDef((d) => connect(d, source, field, '')); }} />
         <fieldset className="journey-side" disabled={readOnly}>
           {step && selected ? (
-            <StepForm id={selected} step={step} stepIds={Object.keys(def.steps)} destinations={destinations} segments={segments}
+            <StepForm id={selected} step={step} stepIds={Object.keys(def.steps)} destinations={destinations} segments={segments} builder={builder}
               problems={byNode.get(selected) ?? []}
               onChange={(s) => setDef((d) => ({ ...d, steps: { ...d.steps, [selected]: s } }))}
               onDelete={() => { setDef((d) => removeStep(d, selected)); setSelected(ENTRY_NODE); }} />

@@ -8,6 +8,7 @@
  *   outlets(def.steps.send_1!)                                 // [{ field: 'next', target: '' }]
  */
 import type { JourneyDefinition, JourneyStep, Problem, StepKind } from './types';
+import { fresh } from '../segment/conditions';
 
 /** The node that stands for the journey's entry; its only outlet sets `start`. */
 export const ENTRY_NODE = '$entry';
@@ -50,7 +51,7 @@ export function defaultStep(kind: StepKind): JourneyStep {
   switch (kind) {
     case 'wait': return { kind, for: '1d', next: '' };
     case 'wait_for': return { kind, event: { event: '' }, timeout: '2d', next: '', onTimeout: '' };
-    case 'branch': return { kind, condition: { kind: 'trait', trait: '', op: 'exists' }, then: '', else: '' };
+    case 'branch': return { kind, condition: fresh('trait'), then: '', else: '' };
     case 'split': return { kind, branches: [{ percent: 90, next: '', name: 'A' }, { percent: 10, control: true, name: 'control' }] };
     case 'send': return { kind, destinationId: '', template: { subject: '', text: '' }, next: '' };
     case 'audience': return { kind, destinationId: '', segmentId: '', action: 'add', next: '' };

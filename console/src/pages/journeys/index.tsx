@@ -20,6 +20,7 @@ import type { Choice } from './step-form';
 import { DryRun, JourneyStatsPanel } from './stats';
 import { PressurePolicyForm } from './pressure';
 import { pageOfList } from './paging';
+import { EMPTY_CHOICES, type BuilderChoices } from '../segment/builder-context';
 
 export default function JourneysPage() {
   const { journeyId } = useParams();
@@ -65,15 +66,19 @@ function JourneyDetail({ id }: { id: string | null }) {
   const journey = useApi((signal) => (id ? api.get<JourneyView>(ws(workspaceId, `/journeys/${encodeURIComponent(id)}`), undefined, signal) : Promise.resolve(null)), [workspaceId, id]);
   const stats = useApi((signal) => (id ? api.get<JourneyStats>(ws(workspaceId, `/journeys/${encodeURIComponent(id)}/stats`), undefined, signal) : Promise.resolve(null)), [workspaceId, id]);
   const choices = useApi(async (signal) => {
-    const [d, types, s] = await Promise.all([
+    const [d, types, s, computed, purposes] = await Promise.all([
       api.get<{ destinations: DestinationLite[] }>(ws(workspaceId, '/destinations'), undefined, signal).catch(() => ({ destinations: [] })),
       api.get<{ types: DestinationType[] }>('/api/destination-types', undefined, signal).catch(() => ({ types: [] })),
       api.get<{ segments: Array<{ id: string; name: string }> }>(ws(workspaceId, '/segments'), undefined, signal).catch(() => ({ segments: [] })),
+      api.get<{ computedTraits: Array<{ name: string }> }>(ws(workspaceId, '/computed-traits'), undefined, signal).catch(() => ({ computedTraits: [] })),
+      // Purposes are a privacy setting: roles without access get none listed (the field stays free text).
+      api.get<{ purposes: Array<{ id: string }> }>(ws(workspaceId, '/privacy/purposes'), undefined, signal).catch(() => ({ purposes: [] })),
     ]);
     const kinds = new Map(types.types.map((x) => [x.id, x.kinds]));
     const destinations: Choice[] = d.destinations.map((x) => ({ id: x.id, name: `${x.name} (${x.type})`, kinds: kinds.get(x.type) ?? [] }));
     const segments: Choice[] = s.segments.map((x) => ({ id: x.id, name: x.name }));
-    return { destinations, segments };
+    const builder: BuilderChoices = { ...EMPTY_CHOICES, segments, computed: computed.computedTraits.map((c) => c.name), purposes: purposes.purposes.map((p) => p.id) };
+    return { destinations, segments, builder };
   }, [workspaceId]);
   const initial = useMemo(() => journey.data?.definition ?? emptyDefinition(t('journeys.untitled')), [journey.data, t]);
   const stepStats = useMemo(() => {
@@ -113,7 +118,7 @@ function JourneyDetail({ id }: { id: string | null }) {
       <ErrorMessage error={choices.error} />
       <Panel title={t('journeys.editor')}>
         <JourneyEditor initial={initial} journeyId={id} destinations={choices.data?.destinations ?? []} segments={choices.data?.segments ?? []}
-          stepStats={stepStats} readOnly={!writable}
+          stepStats={stepStats} builder={choices.data?.builder} readOnly={!writable}
           onSaved={(saved) => { if (!id) navigate(`/journeys/${encodeURIComponent(saved.id)}`, { replace: true, state: { savedVersion: saved.version } }); else { journey.reload(); stats.reload(); } }} />
       </Panel>
       {id && stats.data && <JourneyStatsPanel stats={stats.data} />}

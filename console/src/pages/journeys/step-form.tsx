@@ -9,6 +9,9 @@ import type { JourneyStep, Problem } from './types';
 import { outlets, setOutlet } from './graph';
 import { CheckField, Fieldset, NumberField, SelectField, TextArea, TextField } from './fields';
 import { JsonField } from './json-field';
+import { ConditionEditor } from '../segment/condition-editor';
+import { ChoicesContext, EMPTY_CHOICES, type BuilderChoices } from '../segment/builder-context';
+import type { Condition } from '../segment/conditions';
 
 export interface Choice { id: string; name: string; kinds?: readonly string[] }
 
@@ -19,11 +22,13 @@ interface Props {
   destinations: Choice[];
   segments: Choice[];
   problems: Problem[];
+  /** What the condition builder offers (computed traits, segments, purposes). */
+  builder?: BuilderChoices | undefined;
   onChange: (step: JourneyStep) => void;
   onDelete: () => void;
 }
 
-export function StepForm({ id, step, stepIds, destinations, segments, problems, onChange, onDelete }: Props) {
+export function StepForm({ id, step, stepIds, destinations, segments, problems, builder, onChange, onDelete }: Props) {
   const { t } = useTranslation();
   const at = (suffix: string) => problems.filter((p) => p.path === `/steps/${id}/${suffix}` || p.path.startsWith(`/steps/${id}/${suffix}/`)).map((p) => p.message).join(' ') || undefined;
   const targets = stepIds.filter((s) => s !== id).map((s) => ({ value: s, label: s }));
@@ -75,7 +80,16 @@ export function StepForm({ id, step, stepIds, destinations, segments, problems, 
         </>
       )}
       {step.kind === 'branch' && (
-        <JsonField label={t('journeys.condition')} rows={6} value={step.condition} onChange={(v) => set({ condition: v })} />
+        <Fieldset legend={t('journeys.condition')}>
+          <p className="hint">{t('journeys.conditionHint')}</p>
+          <ChoicesContext.Provider value={builder ?? { ...EMPTY_CHOICES, segments: segments.map((s) => ({ id: s.id, name: s.name })) }}>
+            <ConditionEditor value={step.condition as Condition} path={`/steps/${id}/condition`} problems={problems} onChange={(c) => set({ condition: c })} />
+          </ChoicesContext.Provider>
+          <details>
+            <summary>{t('journeys.conditionJson')}</summary>
+            <JsonField label={t('journeys.conditionJson')} rows={6} value={step.condition} onChange={(v) => set({ condition: v })} />
+          </details>
+        </Fieldset>
       )}
       {step.kind === 'split' && (
         <Fieldset legend={t('journeys.splitBranches')}>
