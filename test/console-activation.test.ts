@@ -14,8 +14,9 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { eventually, skip, startConsole, type ConsoleTest } from './helpers/console-browser.js';
-import { sendEvents, settleAll } from './helpers/activation.js';
+import { sendEvents, settleAll, until } from './helpers/activation.js';
 import { startPlatform, type PlatformServer } from './helpers/platform-server.js';
+import { startSmtpServer } from './helpers/smtp-server.js';
 
 let c: ConsoleTest;
 let hook: PlatformServer;
@@ -321,6 +322,44 @@ test('the analytics trend shows the events sent, in total and broken down by a p
   // The choice is the user's (kept on the server): back to English for the next tests.
   await page.getByLabel('Langue').first().selectOption('en');
   await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
+});
+
+test('campaign performance by channel: the page shows what the emails of a journey did (sent, delivered, opened, clicked)', { skip }, async () => {
+  const smtp = await startSmtpServer({ authOptional: true });
+  try {
+    const mail = (await c.s.api('POST', `${ws()}/destinations`, { type: 'email', name: 'Campaign mail', config: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'shop@shop.example' } })).body.id;
+    const trigger = `Campaign Trigger ${uid()}`;
+    const journey = await c.s.api('POST', `${ws()}/journeys`, {
+      name: `Campaign ${uid()}`, entry: { kind: 'event', event: trigger }, start: 'mail',
+      steps: { mail: { kind: 'send', destinationId: mail, template: { subject: 'Hello', text: 'Hi', html: '<p><a href="https://shop.example/new">New</a></p>' }, next: 'done' }, done: { kind: 'exit' } },
+    });
+    assert.equal(journey.status, 201, JSON.stringify(journey.body));
+    const n = 2 + Math.floor(Math.random() * 3);
+    const people = Array.from({ length: n }, () => ({ anon: `c-${uid()}`, email: `c.${uid()}@example.com` }));
+    await sendEvents(c.s, people.map((p) => ({ type: 'identify', anonymousId: p.anon, traits: { email: p.email }, context: { consent: { categoryPreferences: { email_marketing: true } } } })));
+    await sendEvents(c.s, people.map((p) => ({ type: 'track', anonymousId: p.anon, event: trigger })));
+    await until(c.s, () => people.every((p) => smtp.messages.some((m) => m.to.includes(p.email))), 'the campaign emails');
+    // One person opens the email, another clicks its link.
+    const html = (email: string) => smtp.messages.find((m) => m.to.includes(email))!.html ?? '';
+    assert.equal((await fetch(/src="([^"]+\/v1\/m\/o\/[^"]+\.gif)"/.exec(html(people[0]!.email))![1]!)).status, 200);
+    assert.equal((await fetch(/href="([^"]+\/v1\/m\/c\/[^"]+)"/.exec(html(people[1]!.email))![1]!, { redirect: 'manual' })).status, 302);
+    await settleAll(c.s);
+
+    const api = (await c.s.api('GET', `${ws()}/analytics/campaigns?limit=500`)).body.rows.find((r: { journeyId: string | null }) => r.journeyId === journey.body.id);
+    assert.ok(api, 'the API has the campaign');
+    assert.equal(api.sent, n);
+    const page = await c.login('marketer');
+    await page.goto(`${c.s.url}/analytics`);
+    const row = page.getByRole('table', { name: 'Campaigns' }).locator('tbody tr', { has: page.locator(`[title="${journey.body.id}"]`) });
+    await row.getByText(journey.body.definition.name).waitFor();
+    const cells = await row.locator('td').allInnerTexts();
+    assert.deepEqual(cells, ['Email', 'Campaign mail', journey.body.definition.name, String(n), String(api.delivered), String(api.opened), String(api.clicked), String(api.converted)]);
+    assert.ok(api.opened >= 1 && api.clicked >= 1, JSON.stringify(api));
+    await page.getByRole('heading', { name: 'Campaign performance by channel' }).scrollIntoViewIfNeeded();
+    await c.screenshot(page, 'analytics-campaigns');
+  } finally {
+    await smtp.close();
+  }
 });
 
 test('the models page shows a model card once trained, or says the feature is not available', { skip }, async () => {

@@ -34,6 +34,15 @@ export function CampaignsPanel({ range }: { range: Range }) {
     byChannel.set(r.channel, c);
   }
   const channels = [...byChannel.keys()];
+  // Names people recognise, for the ids the rows carry (ids stay as the cell's title).
+  const names = useApi(async (signal) => {
+    const [d, j] = await Promise.all([
+      api.get<{ destinations: Array<{ id: string; name: string }> }>(ws(workspaceId, '/destinations'), undefined, signal).catch(() => ({ destinations: [] })),
+      api.get<{ journeys: Array<{ id: string; definition: { name: string } }> }>(ws(workspaceId, '/journeys'), undefined, signal).catch(() => ({ journeys: [] })),
+    ]);
+    return new Map<string, string>([...d.destinations.map((x) => [x.id, x.name] as const), ...j.journeys.map((x) => [x.id, x.definition.name] as const)]);
+  }, [workspaceId]);
+  const named = (id: string) => <span title={id}>{names.data?.get(id) ?? <code>{id}</code>}</span>;
   return (
     <Panel title={t('analytics.campaigns')}>
       <form className="inline-form" onSubmit={(e) => { e.preventDefault(); setApplied(conversion); }}>
@@ -52,8 +61,8 @@ export function CampaignsPanel({ range }: { range: Range }) {
         empty={t('analytics.noCampaigns')}
         columns={[
           { key: 'channel', header: t('analytics.channel'), cell: (r) => t(`analytics.channels.${r.channel}`, { defaultValue: r.channel }) },
-          { key: 'destination', header: t('analytics.destination'), cell: (r) => <code>{r.destinationId}</code> },
-          { key: 'journey', header: t('analytics.journey'), cell: (r) => (r.journeyId ? <code>{r.journeyId}</code> : '—') },
+          { key: 'destination', header: t('analytics.destination'), cell: (r) => named(r.destinationId) },
+          { key: 'journey', header: t('analytics.journey'), cell: (r) => (r.journeyId ? named(r.journeyId) : '—') },
           ...METRICS.map((m) => ({ key: m, header: t(`analytics.metrics.${m}`), cell: (r: CampaignRow) => r[m] })),
         ]}
       />
