@@ -40,12 +40,15 @@ export async function campaigns(deps: { reader: AnalyticsReader; now: () => numb
       SELECT json_extract_string(properties, '$.messageKey') AS key,
         bool_or(event = 'Email Opened') AS opened, bool_or(event = 'Email Link Clicked') AS clicked,
         bool_or(event IN ('SMS Undelivered', 'SMS Failed')) AS failed
-      FROM events WHERE workspace_id = $1 AND source_id = 'messaging' AND timestamp >= epoch_ms($2::BIGINT)
+      FROM events WHERE workspace_id = $1 AND timestamp >= epoch_ms($2::BIGINT) AND source_id = 'messaging'
         AND event IN ('Email Opened', 'Email Link Clicked', 'SMS Undelivered', 'SMS Failed')
       GROUP BY 1),
     conv AS (
-      SELECT DISTINCT m.key FROM m JOIN events e ON e.workspace_id = $1 AND e.profile_id = m.profile_id AND e.event = $4
-        AND e.timestamp >= epoch_ms(m.sent_at) AND e.timestamp <= epoch_ms(m.sent_at + $5::BIGINT))
+      SELECT DISTINCT m.key FROM m JOIN (
+          -- Bounded by the range so DuckDB skips the row groups outside it; joined on the person.
+          SELECT profile_id, timestamp FROM events WHERE workspace_id = $1 AND event = $4
+            AND timestamp >= epoch_ms($2::BIGINT) AND timestamp <= epoch_ms($3::BIGINT + $5::BIGINT)) e
+        ON e.profile_id = m.profile_id AND e.timestamp >= epoch_ms(m.sent_at) AND e.timestamp <= epoch_ms(m.sent_at + $5::BIGINT))
     SELECT m.channel, m.destination_id, m.journey_id, count(*) AS sent,
       count(*) FILTER (WHERE NOT coalesce(fb.failed, false)) AS delivered,
       count(*) FILTER (WHERE fb.opened) AS opened, count(*) FILTER (WHERE fb.clicked) AS clicked,
