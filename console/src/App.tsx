@@ -1,7 +1,8 @@
 /** Login outside the frame; every other route inside it, each page loaded on demand. */
 import { Route, Routes } from 'react-router';
 import { RequireLogin, useSession } from './auth';
-import { Layout } from './components';
+// Direct imports (not the components barrel): the first page load must not carry the chart library.
+import { Layout } from './components/Layout';
 import { routes } from './pages/routes';
 import Login from './pages/login';
 import NotFound from './pages/not-found';

@@ -3,7 +3,9 @@ import { useState, type FormEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../auth';
-import { ErrorMessage, LanguageSwitch, TextField } from '../../components';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { TextField } from '../../components/Field';
+import { LanguageSwitch } from '../../components/LanguageSwitch';
 
 export default function Login() {
   const { t } = useTranslation();

@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { Page } from '../../components';
+import { Page } from '../../components/Page';
 
 export default function NotFound() {
   const { t } = useTranslation();
