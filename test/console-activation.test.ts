@@ -276,7 +276,7 @@ test('a destination from the form generated from the connector schema; a signed 
   await c.screenshot(page, 'destinations');
 });
 
-test('the analytics trend shows the events sent, in total and broken down by a property; a funnel', { skip }, async () => {
+test('the analytics trend shows the events sent, in total and broken down by a property; a funnel; last-touch attribution', { skip }, async () => {
   const event = `Trend Check ${uid()}`;
   const pro = 2 + Math.floor(Math.random() * 6);
   const free = 1 + Math.floor(Math.random() * 4);
@@ -312,6 +312,26 @@ test('the analytics trend shows the events sent, in total and broken down by a p
   await rows.first().waitFor();
   assert.equal(await rows.nth(0).locator('td').first().innerText(), String(pro + free), 'everyone did step 1');
   assert.equal(await rows.nth(1).locator('td').first().innerText(), '0', 'nobody who did step 1 did step 2 (another person sent it)');
+  // Last-touch attribution: a landing from a newsletter link, then a purchase.
+  const campaign = `spring_${uid()}`;
+  const purchase = `Purchase ${uid()}`;
+  const buyer = `b-${uid()}`;
+  const revenue = 10 + Math.floor(Math.random() * 90);
+  await sendEvents(c.s, [
+    { type: 'page', anonymousId: buyer, name: 'Landing', context: { page: { url: `https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=${campaign}` }, campaign: { source: 'newsletter', medium: 'email', name: campaign } } },
+    { type: 'track', anonymousId: buyer, event: purchase, properties: { revenue } },
+  ]);
+  const credited = (await c.s.api('GET', `${ws()}/analytics/attribution?conversion=${encodeURIComponent(purchase)}`)).body.rows;
+  assert.equal(credited.length, 1, JSON.stringify(credited));
+  assert.equal(credited[0].campaign, campaign);
+  const attribution = page.locator('section.panel', { has: page.getByRole('heading', { name: 'Last-touch attribution' }) });
+  await attribution.getByLabel('Conversion event').fill(purchase);
+  await attribution.getByRole('button', { name: 'Apply' }).click();
+  const arow = page.getByRole('table', { name: `Conversions (${purchase}) by last touch` }).locator('tbody tr').first();
+  await arow.getByText(campaign).waitFor();
+  const acells = await arow.locator('td').allInnerTexts();
+  assert.deepEqual(acells.slice(1), [campaign, '1', new Intl.NumberFormat('en', { maximumFractionDigits: 2 }).format(revenue)]);
+  assert.equal(acells[0]!.toLowerCase(), String(credited[0].channel).toLowerCase());
   await c.screenshot(page, 'analytics');
 
   // In French, the same numbers.
