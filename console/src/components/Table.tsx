@@ -6,7 +6,7 @@
  *   <Table caption={t('profiles.list')} columns={[{ key: 'id', header: 'Id', cell: (p) => p.id }]}
  *     rowKey={(p) => p.id} fetchPage={(cursor, limit) => api.get(ws(id, '/profiles'), { cursor, limit })} deps={[id]} />
  */
-import { useEffect, useState, type DependencyList, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type DependencyList, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorMessage } from './ErrorMessage';
 
@@ -42,8 +42,13 @@ export function Table<T>({ caption, columns, rowKey, fetchPage, deps = [], pageS
   const [loading, setLoading] = useState(false);
   const index = cursors.length - 1;
 
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  useEffect(() => { setCursors([undefined]); }, deps);
+  // Back to the first page when the query changes (not on the first render: that would load it twice).
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) { first.current = false; return; }
+    setCursors([undefined]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
 
   useEffect(() => {
     const ctrl = new AbortController();
