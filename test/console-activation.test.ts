@@ -71,6 +71,10 @@ test('a journey built in the canvas editor: server problems at the right node, s
   assert.equal(await page.locator('[data-testid="journey-node-exit_1"] .journey-node-problems').count(), 0, 'the exit step has no problem');
   assert.match(await page.getByRole('region', { name: 'Step wait_1' }).getByRole('alert').first().innerText(), /Choose where this leads/);
   assert.equal((await c.s.api('GET', `${ws()}/journeys`)).body.journeys.length, 0, 'nothing was stored');
+  await page.getByLabel('Duration').fill('3 days');
+  await page.getByRole('button', { name: 'Save journey' }).click();
+  await page.getByRole('region', { name: 'Step wait_1' }).getByText('Write a duration as a number and a unit').first().waitFor();
+  await page.getByLabel('Duration').fill('3d');
 
   // A split with a control group, linked by drawing edges on the canvas; its shares sum to 90 %.
   await page.getByLabel('Kind of step to add').selectOption('split');

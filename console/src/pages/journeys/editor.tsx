@@ -60,7 +60,7 @@ export function JourneyEditor({ initial, journeyId, destinations, segments, step
 
   const save = async () => {
     setError(null); setSaved(null);
-    const missing = localProblems(def).map((p) => ({ ...p, message: t('journeys.missingLink') }));
+    const missing = localProblems(def).map((p) => ({ ...p, message: t(p.code === 'duration' ? 'journeys.badDuration' : p.code === 'time' ? 'journeys.badTime' : 'journeys.missingLink') }));
     if (missing.length > 0) { show(missing); return; }
     setSaving(true);
     try {
@@ -73,7 +73,7 @@ export function JourneyEditor({ initial, journeyId, destinations, segments, step
       onSaved(j);
     } catch (e) {
       const list = e instanceof ApiError && e.code === 'ENSEMBLE_ERR_JOURNEY_INVALID' ? (e.details as { problems?: Problem[] } | undefined)?.problems : undefined;
-      if (list && list.length > 0) show(list);
+      if (list && list.length > 0) show(list.map((p) => (p.code === 'schema' && /union/i.test(p.message) ? { ...p, message: `${t('journeys.schemaProblem')} (${p.message})` } : p)));
       setError(e);
     } finally {
       setSaving(false);

@@ -167,9 +167,19 @@ export function toSubmit(def: JourneyDefinition): JourneyDefinition {
  */
 export function localProblems(def: JourneyDefinition): Problem[] {
   const out: Problem[] = [];
+  const duration = (path: string, v: string | undefined) => { if (v !== undefined && !DURATION.test(v)) out.push({ path, code: 'duration', message: '' }); };
+  const time = (path: string, v: string | undefined) => { if (v !== undefined && !TIME.test(v)) out.push({ path, code: 'time', message: '' }); };
   if (!def.start) out.push({ path: '/start', code: 'missing_link', message: '' });
+  if (def.reentry?.policy === 'cooldown') duration('/reentry/after', def.reentry.after);
+  if (def.entry.kind === 'schedule') time('/entry/at', def.entry.at);
   for (const [id, step] of Object.entries(def.steps)) {
     for (const o of outlets(step)) if (!o.target) out.push({ path: `/steps/${id}/${o.field}`, code: 'missing_link', message: '' });
+    if (step.kind === 'wait') { duration(`/steps/${id}/for`, step.for); time(`/steps/${id}/until`, step.until); }
+    if (step.kind === 'wait_for') duration(`/steps/${id}/timeout`, step.timeout);
   }
   return out;
 }
+
+/** The server's duration and time-of-day forms (src/protocol/journey.ts). */
+const DURATION = /^[1-9][0-9]{0,5}[smhdw]$/;
+const TIME = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
