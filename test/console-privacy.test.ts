@@ -10,14 +10,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { eventually, skip, startConsole, type ConsoleTest } from './helpers/console-browser.js';
 import { basic, post } from './helpers/server.js';
 
 const SECTIONS = ['consent', 'requests', 'register', 'retention', 'audit', 'breaches', 'sensitive'];
 
 let c: ConsoleTest;
-before(async () => { if (!skip) c = await startConsole(); });
+// A low export threshold, so that a test can cause an `export-volume` security event by reading profiles.
+before(async () => { if (!skip) c = await startConsole({ security: { exportReadThreshold: 30 } }); });
 after(async () => { if (c) await c.close(); });
 
 const uid = () => randomUUID().slice(0, 8);
@@ -65,10 +66,20 @@ async function withCookie(cookie: string, method: string, path: string, body?: u
   return { status: res.status, body: parsed };
 }
 
+/** Waits for `what` on `page`; on a timeout, says what the page showed instead (and saves it). */
+async function shown(page: Page, what: Locator, name: string): Promise<void> {
+  try {
+    await what.waitFor();
+  } catch (err) {
+    await c.screenshot(page, `privacy-failed-${name}`);
+    throw new Error(`${(err as Error).message}\nat ${page.url()} the page shows: ${(await page.locator('body').innerText()).slice(0, 500)}`);
+  }
+}
+
 /** Opens a privacy section and waits until its loads are done. */
 async function section(page: Page, name: string): Promise<void> {
   await page.goto(`${c.s.url}/privacy/${name}`);
-  await page.locator(`.privacy-section-body[data-section="${name}"]`).waitFor();
+  await shown(page, page.locator(`.privacy-section-body[data-section="${name}"]`), name);
   await page.getByRole('status').filter({ hasText: /Loading|Chargement/ }).first().waitFor({ state: 'detached' }).catch(() => undefined);
 }
 
@@ -211,7 +222,7 @@ test('a marketer sees masked identifiers in the profile view, the DPO sees them 
   // And the pages show what the server answered.
   for (const [page, clear] of [[dpo, true], [marketer, false]] as const) {
     await page.goto(`${c.s.url}/profiles/${p.profileId}`);
-    await page.locator('main').getByText(p.userId).first().waitFor();
+    await shown(page, page.locator('main').getByText(p.userId).first(), `profile-${clear ? 'dpo' : 'marketer'}`);
     const text = await page.locator('main').innerText();
     assert.equal(text.includes(p.email), clear, `${clear ? 'dpo' : 'marketer'} sees the email ${clear ? 'in clear' : 'masked'}`);
   }
@@ -255,6 +266,33 @@ test('a breach recorded in the page shows the time left of its 72 hours, then is
   await page.getByRole('button', { name: 'Mark as notified now' }).first().click();
   await page.getByText('Notified within the 72 hours.').waitFor();
   assert.equal((await c.s.api('GET', `${ws()}/privacy/breaches/${stored.id}`)).body.status, 'notified');
+});
+
+test('a security event detected by the server is listed with the breaches, and a breach recorded from it is linked to it', { skip }, async () => {
+  const p = await person(1);
+  // An export at a scale nobody does by hand: more personal-data reads than the threshold.
+  for (let i = 0; i < 31; i++) assert.equal((await c.s.api('GET', `${ws()}/profiles/${p.profileId}`)).status, 200);
+  const events = await eventually('an export-volume security event', async () => {
+    const r = await c.s.api('GET', `${ws()}/privacy/security-events`);
+    return r.body.events.some((e: { kind: string }) => e.kind === 'export-volume') ? r.body.events : undefined;
+  });
+  const page = await c.login('dpo');
+  await section(page, 'breaches');
+  const panel = page.getByTestId('security-events');
+  await panel.locator('tbody tr').first().waitFor();
+  assert.match(await panel.locator('tbody tr').first().innerText(), /export-volume/);
+  await panel.getByRole('button', { name: 'Record a breach for this event' }).first().click();
+  assert.match(await page.getByTestId('breach-linked').innerText(), new RegExp(events[0].id));
+  const form = page.getByTestId('new-breach-form');
+  await form.getByLabel('What happened').fill('An admin token read profiles at export scale.');
+  await form.getByLabel('Identifiers').check();
+  await form.getByLabel('Measures taken or proposed').fill('Token revoked; reads reviewed.');
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('breach-clock').first().waitFor();
+  const [latest] = (await c.s.api('GET', `${ws()}/privacy/breaches`)).body.breaches;
+  assert.deepEqual(latest.securityEventIds, [events[0].id]);
+  assert.equal(latest.peopleEstimated, true, 'the number of people was estimated from the event');
+  await c.screenshot(page, 'privacy-security-events');
 });
 
 test('retention is shown, changed and applied from the page', { skip }, async () => {

@@ -25,10 +25,12 @@ function useNow(ms: number): number {
 export function BreachesSection({ api }: { api: PrivacyApi }) {
   const { t } = useTranslation();
   const list = useApi(() => api.breaches(), [api]);
+  // The security events a new record is about (chosen from the list below), if any.
+  const [linked, setLinked] = useState<string[] | null>(null);
   return (
     <div className="privacy-section">
       <p>{t('privacy.breaches.intro')}</p>
-      <NewBreach api={api} onCreated={list.reload} />
+      <NewBreach api={api} linked={linked} onClose={() => setLinked(null)} onCreated={() => { setLinked(null); list.reload(); }} />
       <section aria-labelledby="breach-list-title" className="panel">
         <h2 id="breach-list-title">{t('privacy.breaches.records')}</h2>
         <Loading when={list.loading} />
@@ -38,7 +40,39 @@ export function BreachesSection({ api }: { api: PrivacyApi }) {
           {(list.data?.breaches ?? []).map((b) => <li key={b.id}><BreachCard api={api} breach={b} onChanged={list.reload} /></li>)}
         </ul>
       </section>
+      <SecurityEvents api={api} onRecord={(id) => setLinked([id])} />
     </div>
+  );
+}
+
+/** What the server detected (auth-failure spikes, unusual export volumes): each may be a breach to assess. */
+function SecurityEvents({ api, onRecord }: { api: PrivacyApi; onRecord(id: string): void }) {
+  const { t } = useTranslation();
+  const events = useApi(() => api.securityEvents(), [api]);
+  const summary = (d: Record<string, unknown>) => Object.entries(d).filter(([, v]) => typeof v === 'number' || typeof v === 'string').map(([k, v]) => `${k}: ${String(v)}`).join(', ');
+  return (
+    <section aria-labelledby="security-events-title" className="panel" data-testid="security-events">
+      <h2 id="security-events-title">{t('privacy.breaches.securityEvents')}</h2>
+      <p className="muted">{t('privacy.breaches.securityIntro')}</p>
+      <Loading when={events.loading} />
+      <ErrorNotice error={events.error} />
+      {events.data && events.data.events.length === 0 ? <p>{t('privacy.breaches.noSecurityEvents')}</p> : null}
+      {events.data && events.data.events.length > 0 ? (
+        <div className="table-wrap">
+          <table className="table">
+            <thead><tr><th scope="col">{t('privacy.breaches.detectedAt')}</th><th scope="col">{t('privacy.breaches.kind')}</th><th scope="col">{t('privacy.breaches.detail')}</th><th scope="col"><span className="visually-hidden">{t('privacy.actions')}</span></th></tr></thead>
+            <tbody>
+              {events.data.events.map((e) => (
+                <tr key={e.id}>
+                  <td>{formatDate(e.detectedAt)}</td><td>{e.kind}</td><td className="privacy-wrap">{summary(e.detail)}</td>
+                  <td><button type="button" onClick={() => onRecord(e.id)}>{t('privacy.breaches.recordFor')}</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
   );
 }
 
@@ -104,9 +138,10 @@ function BreachCard({ api, breach: b, onChanged }: { api: PrivacyApi; breach: Br
   );
 }
 
-function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
+function NewBreach({ api, linked, onCreated, onClose }: { api: PrivacyApi; linked: string[] | null; onCreated(): void; onClose(): void }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
+  useEffect(() => { if (linked) setOpen(true); }, [linked]);
   const [nature, setNature] = useState('');
   const [awareAt, setAwareAt] = useState('');
   const [categories, setCategories] = useState<string[]>([]);
@@ -124,6 +159,7 @@ function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
     if (awareAt) body.awareAt = new Date(awareAt).toISOString();
     if (people !== '') body.approxPeople = Number(people);
     if (highRisk) body.highRisk = highRisk === 'yes';
+    if (linked) body.securityEventIds = linked;
     try {
       await api.createBreach(body);
       setOpen(false);
@@ -135,6 +171,7 @@ function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
   return (
     <section aria-labelledby="new-breach-title" className="panel">
       <h2 id="new-breach-title">{t('privacy.breaches.record')}</h2>
+      {linked ? <p data-testid="breach-linked">{t('privacy.breaches.linkedTo', { ids: linked.join(', ') })}</p> : null}
       <form onSubmit={submit} className="privacy-form" data-testid="new-breach-form">
         <TextAreaField label={t('privacy.breaches.nature')} name="nature" rows={3} value={nature} onChange={setNature} />
         <TextField label={t('privacy.breaches.awareAt')} name="awareAt" type="datetime-local" value={awareAt} onChange={setAwareAt} hint={t('privacy.breaches.awareHint')} />
@@ -151,7 +188,7 @@ function NewBreach({ api, onCreated }: { api: PrivacyApi; onCreated(): void }) {
           options={[{ value: '', label: t('privacy.breaches.notAssessed') }, { value: 'yes', label: t('common.yes') }, { value: 'no', label: t('common.no') }]}
         />
         <ErrorNotice error={error} />
-        <div className="privacy-buttons"><button type="submit">{t('common.save')}</button><button type="button" onClick={() => setOpen(false)}>{t('common.cancel')}</button></div>
+        <div className="privacy-buttons"><button type="submit">{t('common.save')}</button><button type="button" onClick={() => { setOpen(false); onClose(); }}>{t('common.cancel')}</button></div>
       </form>
     </section>
   );

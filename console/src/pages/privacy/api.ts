@@ -86,7 +86,8 @@ export interface Breach {
   highRisk: boolean | null;
   notification: string;
 }
-export interface BreachInput { nature: string; awareAt?: string; categories: string[]; approxPeople?: number; measures: string; highRisk?: boolean }
+export interface BreachInput { nature: string; awareAt?: string; categories: string[]; approxPeople?: number; measures: string; highRisk?: boolean; securityEventIds?: string[] }
+export interface SecurityEvent { id: string; kind: string; detectedAt: string; detail: Record<string, unknown> }
 export interface BreachPatch { status?: 'notified' | 'closed'; notifiedAt?: string; delayReason?: string; note?: string }
 
 export const SENSITIVE_CATEGORIES = [
@@ -129,6 +130,7 @@ export function privacyApi(ws: string) {
     audit: (afterSeq: number, limit: number) => api.get<AuditPage>(`${base}/audit?afterSeq=${afterSeq}&limit=${limit}`),
     verifyAudit: () => api.get<AuditVerification>(`${base}/audit/verify`),
     breaches: () => api.get<{ breaches: Breach[] }>(`${p}/breaches`),
+    securityEvents: () => api.get<{ events: SecurityEvent[] }>(`${p}/security-events?limit=50`),
     createBreach: (b: BreachInput) => api.post<Breach>(`${p}/breaches`, b),
     patchBreach: (id: string, patch: BreachPatch) => api.patch<Breach>(`${p}/breaches/${encodeURIComponent(id)}`, patch),
     notificationUrl: (id: string) => `${p}/breaches/${encodeURIComponent(id)}/notification?format=markdown`,
