@@ -66,7 +66,7 @@ export class Journeys {
   /** Journeys each profile is inside (events are routed by profile). */
   private readonly inside = new Map<string, Set<string>>();
   /** Due times of waiting states, keyed (journey id, profile id); driven by `tick`, never armed on its own. */
-  private readonly timers = new DueTimers((due) => { this.fired.push(...due); }, () => this.deps.now(), false);
+  private readonly timers = new DueTimers((due) => { for (const d of due) this.fired.push(d); }, () => this.deps.now(), false);
   private fired: Due[] = [];
 
   constructor(private readonly deps: JourneyDeps) {}

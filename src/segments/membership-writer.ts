@@ -44,8 +44,15 @@ export class MembershipWriter {
   }
 
   private push(changes: readonly MembershipChange[]): void {
-    for (const c of changes) this.deps.metrics.segmentChanges.inc({ change: c.entered ? 'entered' : 'exited' });
-    this.queue.push(...changes);
+    // One by one: a segment filled with hundreds of thousands of members at once would overflow
+    // the stack as spread arguments.
+    let entered = 0;
+    for (const c of changes) {
+      if (c.entered) entered++;
+      this.queue.push(c);
+    }
+    if (entered > 0) this.deps.metrics.segmentChanges.inc({ change: 'entered' }, entered);
+    if (changes.length > entered) this.deps.metrics.segmentChanges.inc({ change: 'exited' }, changes.length - entered);
     if (!this.timer) this.timer = setTimeout(() => { this.timer = null; void this.flush(); }, this.deps.flushMs);
   }
 
