@@ -22,7 +22,7 @@ export function AuditSection({ api }: { api: PrivacyApi }) {
 }
 
 function Verify({ api, onResult }: { api: PrivacyApi; onResult(r: AuditVerification | null): void }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const [result, setResult] = useState<AuditVerification | null>(null);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -56,7 +56,7 @@ function Verify({ api, onResult }: { api: PrivacyApi; onResult(r: AuditVerificat
 }
 
 function Entries({ api, problems }: { api: PrivacyApi; problems: AuditVerification['problems'] }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   // The cursors of the pages already seen, to go back without the server keeping state.
   const [cursors, setCursors] = useState<number[]>([0]);
   const after = cursors[cursors.length - 1] ?? 0;

@@ -96,7 +96,7 @@ function Clock({ breach }: { breach: Breach }) {
 }
 
 function BreachCard({ api, breach: b, onChanged }: { api: PrivacyApi; breach: Breach; onChanged(): void }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const [error, setError] = useState<unknown>(undefined);
   const [closeNote, setCloseNote] = useState('');
   const [delayReason, setDelayReason] = useState('');

@@ -14,7 +14,6 @@ import { isoDay } from './clock';
 const DAY_MS = 86_400_000;
 
 export function ConsentSection({ api }: { api: PrivacyApi }) {
-  const { t } = useTranslation();
   return (
     <div className="privacy-section">
       <ConsentRates api={api} />

@@ -25,7 +25,7 @@ export function activitiesCsv(register: Register): string {
 }
 
 export function RegisterSection({ api }: { api: PrivacyApi }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const register = useApi(() => api.register(), [api]);
   const r = register.data;
   const csvHref = useMemo(() => (r ? `data:text/csv;charset=utf-8,${encodeURIComponent(activitiesCsv(r))}` : undefined), [r]);

@@ -37,7 +37,7 @@ export function RequestsSection({ api }: { api: PrivacyApi }) {
 }
 
 function Queue({ requests, api, onShow }: { requests: RightsRequest[]; api: PrivacyApi; onShow(id: string): void }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const now = Date.now();
   if (requests.length === 0) return <p>{t('privacy.requests.none')}</p>;
   return (
@@ -167,7 +167,7 @@ function NewRequest({ api, onFiled }: { api: PrivacyApi; onFiled(r: RightsReques
 }
 
 function Bundle({ api, id, onClose }: { api: PrivacyApi; id: string; onClose(): void }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const bundle = useApi<AccessBundle>(() => api.bundle(id), [api, id]);
   const b = bundle.data;
   return (

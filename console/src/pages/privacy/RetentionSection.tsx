@@ -9,7 +9,7 @@ import { ErrorNotice, Loading } from './parts';
 import { formatDate, formatNumber, useApi } from '../../components';
 
 export function RetentionSection({ api }: { api: PrivacyApi }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const policy = useApi(() => api.retention(), [api]);
   const [form, setForm] = useState<RetentionPolicy | null>(null);
   const [error, setError] = useState<unknown>(undefined);

@@ -20,7 +20,6 @@ function rowsOf(s: SensitiveData): Row[] {
 }
 
 export function SensitiveSection({ api }: { api: PrivacyApi }) {
-  const { t } = useTranslation();
   return (
     <div className="privacy-section">
       <Tags api={api} />
@@ -89,7 +88,7 @@ function Tags({ api }: { api: PrivacyApi }) {
 }
 
 function Approvals({ api }: { api: PrivacyApi }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const segments = useApi(() => api.segments(), [api]);
   const sensitive = (segments.data?.segments ?? []).filter((s) => s.sensitive.length > 0);
   return (
