@@ -285,3 +285,31 @@ test('a paused journey holds its timers; resuming fires those that fell due mean
   const stats = (await s.api('GET', `${ws()}/journeys/${j.body.id}/stats`)).body;
   assert.equal(stats.steps.mark.passed, 1, JSON.stringify(stats.steps));
 });
+
+test('wait_for a segment change: entering the segment moves the person on; the others time out', async () => {
+  const vip = (await s.api('POST', `${ws()}/segments`, { name: 'Big spenders', definition: { kind: 'event', event: 'Big Order' } })).body;
+  const j = await s.api('POST', `${ws()}/journeys`, {
+    name: 'Await VIP', entry: { kind: 'event', event: 'Await Test' }, start: 'w',
+    steps: {
+      w: { kind: 'wait_for', segment: { segmentId: vip.id, on: 'entered' }, timeout: '1d', next: 'yes', onTimeout: 'no' },
+      yes: { kind: 'update_trait', traits: { vip_path: 'entered' }, next: 'done' },
+      no: { kind: 'update_trait', traits: { vip_path: 'timeout' }, next: 'done' },
+      done: { kind: 'exit' },
+    },
+  });
+  assert.equal(j.status, 201, JSON.stringify(j.body));
+  const [a, b] = [`wf-${uid()}`, `wf-${uid()}`];
+  await send([a, b].map((anonymousId) => ({ type: 'track', anonymousId, event: 'Await Test' })));
+  await send([{ type: 'track', anonymousId: a, event: 'Big Order' }]);
+  await tick();
+  await advance(86_400_000 + 60_000);
+  const stats = (await s.api('GET', `${ws()}/journeys/${j.body.id}/stats`)).body;
+  assert.equal(stats.steps.yes?.passed, 1, JSON.stringify(stats.steps));
+  assert.equal(stats.steps.no?.passed, 1, JSON.stringify(stats.steps));
+  await settleAll(s);
+  const pathOf = async (anon: string) => {
+    const p = (await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${anon}`)).body;
+    return [s.ensemble.activation.journeys.stateOf(j.body.id, p.id)?.outcome, p.traits?.vip_path?.value ?? p.traits?.vip_path];
+  };
+  assert.deepEqual([await pathOf(a), await pathOf(b)], [['exit', 'entered'], ['exit', 'timeout']]);
+});
