@@ -82,10 +82,12 @@ export async function registerConsoleStatic(app: FastifyInstance, opts: ConsoleS
     if (isReservedPath(raw) || isReservedPath(path)) return reply.callNotFound();
     const relative = path.replace(/^\/+/, '');
     const file = resolve(root, relative);
-    if (relative !== '' && (file === root || file.startsWith(root + sep)) && (await isFile(file))) {
-      const hashed = relative.startsWith('assets/');
-      reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : relative === 'index.html' ? 'no-cache' : 'public, max-age=3600');
-      return securityHeaders(reply).sendFile(relative);
+    if (relative !== '' && file.startsWith(root + sep) && (await isFile(file))) {
+      // The file checked is the file sent (`robots.txt/` resolves to `robots.txt`).
+      const name = file.slice(root.length + 1).split(sep).join('/');
+      const hashed = name.startsWith('assets/');
+      reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : name === 'index.html' ? 'no-cache' : 'public, max-age=3600');
+      return securityHeaders(reply).sendFile(name);
     }
     // A missing asset is a 404, not the console (a stale page asking for an old chunk must fail visibly).
     if (relative.startsWith('assets/')) return reply.callNotFound();
