@@ -72,9 +72,10 @@ export class WatchDir {
   private async importOne(name: string, stem: string, file: string, mappingFile: string): Promise<void> {
     const { dir } = this.deps;
     const finish = async (outcome: 'done' | 'failed', report: unknown) => {
-      await writeFile(join(dir, outcome, `${stem}.report.json`), JSON.stringify(report, null, 2));
+      // The report is written last: whoever sees it sees the file and its mapping moved too.
       await rename(file, join(dir, outcome, name));
       await rename(mappingFile, join(dir, outcome, `${stem}.mapping.json`));
+      await writeFile(join(dir, outcome, `${stem}.report.json`), JSON.stringify(report, null, 2));
     };
     try {
       const spec = JSON.parse(await readFile(mappingFile, 'utf8')) as { source?: string; workspace?: string; format?: JobSpec['format']; delimiter?: string; encoding?: JobSpec['encoding']; mapping?: unknown };
