@@ -133,8 +133,10 @@ test('a DPO runs an erasure: it completes and the API then finds no profile for 
   const filed = page.getByTestId('request-filed');
   await filed.waitFor();
   assert.equal(await filed.getAttribute('data-status'), 'completed');
-  const row = page.getByTestId('requests-table').locator('tbody tr').first();
-  assert.match(await row.innerText(), /Erasure[\s\S]*Completed/);
+  // The queue reloads after the filing: wait for the new request's row, then check it heads the queue.
+  const table = page.getByTestId('requests-table');
+  await table.locator('tbody tr', { hasText: 'Erasure' }).first().waitFor();
+  assert.match(await table.locator('tbody tr').first().innerText(), /Erasure[\s\S]*Completed/);
 
   await c.s.settle();
   for (const [type, value] of [['email', p.email], ['user_id', p.userId]] as const) {
