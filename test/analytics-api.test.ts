@@ -9,6 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basic, post, removeDir, startServer, type TestServer } from './helpers/server.js';
+import { Rng } from '../src/platform/random.js';
 
 let s: TestServer;
 const DAY = 86_400_000;
@@ -20,17 +21,6 @@ const sent: Sent[] = [];
 const PEOPLE = 24;
 const identified = new Set<number>();
 
-/** A deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ws = () => `/api/workspaces/${s.workspaceId}`;
 const anon = (i: number) => `anon-analytics-${i}`;
@@ -55,7 +45,8 @@ function toWire(e: Sent): Record<string, unknown> {
 
 before(async () => {
   s = await startServer();
-  const r = rng(7);
+  const seeded = new Rng(7);
+  const r = () => seeded.next();
   for (let i = 0; i < PEOPLE; i++) {
     const start = today - (1 + Math.floor(r() * 20)) * DAY + Math.floor(r() * 20) * 3_600_000;
     const plan = r() < 0.5 ? 'pro' : 'free';

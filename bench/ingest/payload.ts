@@ -12,6 +12,7 @@
  *   const buf = bodies.next(); // {"sentAt":"…","batch":[{"messageId":"bench-1a2b3c4d-00000000001",…},…]}
  */
 import { randomBytes } from 'node:crypto';
+import { Rng } from '../../src/platform/random.js';
 
 /** `bench-` + 8 hex (per process) + `-` + 11 base-36 digits (per event): 26 characters. */
 const ID_PREFIX_LENGTH = 15;
@@ -41,17 +42,6 @@ export interface PayloadOptions {
   httpHead?: (contentLength: number) => string;
 }
 
-/** Small, fast, seeded PRNG (mulberry32): same seed, same event mix, in every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   const item = items[Math.floor(rand() * items.length)];
@@ -189,7 +179,8 @@ export class PayloadFactory {
     this.eventsPerRequest = options.eventsPerRequest;
     // Random per process, so warm-up, measured and sustained runs never reuse an id.
     this.prefix = `bench-${randomBytes(4).toString('hex')}-`;
-    const rand = prng(options.seed);
+    const seeded = new Rng(options.seed);
+    const rand = () => seeded.next();
     const now = Date.now();
     const events: string[] = [];
     for (let i = 0; i < EVENT_POOL; i++) events.push(JSON.stringify(makeEvent(rand, now)));

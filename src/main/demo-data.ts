@@ -13,7 +13,7 @@
  * (catalogue, names, user agents, IP ranges) are in demo-pools.ts, the seeded PRNG in demo-random.ts.
  */
 import type { IncomingEvent } from '../protocol/event.js';
-import { fmix32, Rng } from './demo-random.js';
+import { fmix32, Rng } from '../platform/random.js';
 import { DeviceKind, Channel, SHOP_NAME, SHOP_ORIGIN, Product, CATEGORIES, SEARCH_QUERIES, CAMPAIGNS, NEWSLETTERS, REFERRAL_BLOGS, EMAIL_DOMAINS, APP_BUILDS, LOCAL_HOUR_WEIGHTS, CountryPool, COUNTRIES, ESP_RANGES, COUNTRY_TABLE, CHANNEL_TABLE, USER_AGENT_TABLES, PRODUCT_TABLE, MAX_HOUR_WEIGHT } from './demo-pools.js';
 
 /** One event as an SDK would send it, and the client IP the collector should see it from. */

@@ -10,6 +10,7 @@
  *   auc([0.5, 0.5], [1, 0]);                    // 0.5 (a tie counts half)
  *   aucInterval(0.8, 50, 50);                   // [0.71..., 0.88...]
  */
+import { Rng } from '../platform/random.js';
 
 /** ROC AUC; NaN without both classes. */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
@@ -81,16 +82,10 @@ export function calibration(scores: ArrayLike<number>, labels: ArrayLike<number>
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32): training is reproducible for the same data. */
+/** A seeded uniform [0, 1) source (platform/random.ts): training is reproducible for the same data. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Fold index (0..k-1) of each row, each class dealt round-robin after a shuffle: every fold has the class balance. */
