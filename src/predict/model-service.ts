@@ -169,7 +169,8 @@ export class ModelService {
       let positives = 0, negatives = 0;
       const computed = windows === null;
       if (windows === null) {
-        const rows = await labelled(def.target, consenting, (pid) => this.deps.isMember(workspaceId, (def.target as { segment: string }).segment, pid), undefined, this.fromSource(def));
+        const allowed = this.allowedSources(def);
+        const rows = await labelled(def.target, consenting, (pid) => this.deps.isMember(workspaceId, (def.target as { segment: string }).segment, pid), undefined, (id) => allowed.has(id));
         const raw = await this.raw(def, rows.map((r) => r.profile), now, exclude, true);
         spec = fitSpec(raw);
         const y = Uint8Array.from(rows, (r) => r.label);
@@ -342,7 +343,7 @@ export class ModelService {
    */
   private rawFrom(def: ModelDefinition, profiles: readonly FeatureProfile[], agg: Awaited<ReturnType<typeof eventAggregates>>, cutoff: number, exclude: readonly string[], computed: boolean) {
     const ws = def.workspaceId;
-    const allowed = new Set(this.deps.sourcesFor(ws, def.purpose));
+    const allowed = this.allowedSources(def);
     const computedAllowed = (name: string): boolean => {
       return this.deps.computedSources(ws, name).every((s) => allowed.has(s));
     };
@@ -353,9 +354,9 @@ export class ModelService {
     });
   }
 
-  private fromSource(def: ModelDefinition): (sourceId: string) => boolean {
-    const allowed = new Set(this.deps.sourcesFor(def.workspaceId, def.purpose));
-    return (sourceId) => allowed.has(sourceId);
+  /** The sources whose data may serve the model's purpose. */
+  private allowedSources(def: ModelDefinition): Set<string> {
+    return new Set(this.deps.sourcesFor(def.workspaceId, def.purpose));
   }
 
   private enough(positives: number, negatives: number, details: Record<string, unknown>): void {
