@@ -4,7 +4,7 @@
  * clears it; nodes are dragged freely (positions are the editor's, not part of the definition).
  * Nodes with problems from the server are outlined and say how many.
  */
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import {
@@ -73,16 +73,24 @@ interface Props {
 
 export function JourneyCanvas({ def, positions, selected, problems, stepStats, onMove, onSelect, onConnect, onDisconnect }: Props) {
   const { t } = useTranslation();
+  /*
+   * The size React Flow last measured for each node. Nodes are rebuilt from the definition
+   * whenever it changes (a save, a reload); a node object without `measured` is hidden until
+   * it is measured again, and the same element keeps its size, so it could stay hidden. Handing
+   * back the last size keeps it drawn; a real change of size is still observed and reported.
+   */
+  const sizes = useRef(new Map<string, { width: number; height: number }>());
   const nodes = useMemo<Array<Node<StepData>>>(() => {
+    const measured = (id: string) => { const m = sizes.current.get(id); return m ? { measured: m } : {}; };
     const entryTitle = t('journeys.entryNode');
     const entrySub = def.entry.kind === 'event' ? def.entry.event || '…' : t(`journeys.entryKinds.${def.entry.kind}`);
     const list: Array<Node<StepData>> = [{
-      id: ENTRY_NODE, type: 'step', position: positions[ENTRY_NODE] ?? { x: 0, y: 0 }, selected: selected === ENTRY_NODE, deletable: false,
+      id: ENTRY_NODE, type: 'step', position: positions[ENTRY_NODE] ?? { x: 0, y: 0 }, selected: selected === ENTRY_NODE, deletable: false, ...measured(ENTRY_NODE),
       data: { title: entryTitle, subtitle: entrySub, problems: problems.get(ENTRY_NODE)?.length ?? 0, outlets: entryOutlets(def).map((o) => ({ field: o.field, label: t(`journeys.outlet.${o.field}`) })), entry: true, start: false },
     }];
     for (const [id, step] of Object.entries(def.steps)) {
       list.push({
-        id, type: 'step', position: positions[id] ?? { x: 0, y: 0 }, selected: selected === id,
+        id, type: 'step', position: positions[id] ?? { x: 0, y: 0 }, selected: selected === id, ...measured(id),
         data: {
           title: id, subtitle: summary(t, step), problems: problems.get(id)?.length ?? 0, entry: false, start: def.start === id,
           outlets: outlets(step).map((o) => ({ field: o.field, label: outletLabel(t, step, o.field) })), stats: stepStats?.[id],
@@ -111,6 +119,7 @@ export function JourneyCanvas({ def, positions, selected, problems, stepStats, o
     for (const c of changes) {
       if (c.type === 'position' && c.position) onMove(c.id, c.position);
       if (c.type === 'select' && c.selected) onSelect(c.id);
+      if (c.type === 'dimensions' && c.dimensions) sizes.current.set(c.id, c.dimensions);
     }
   };
   const onEdgesChange = (changes: EdgeChange[]) => {
