@@ -16,7 +16,7 @@ const DAY = 86_400_000;
 const now = Date.now();
 const today = Math.floor(now / DAY) * DAY;
 
-interface Sent { person: number; type: string; event: string | null; t: number; plan?: string; price?: number; revenue?: number; medium?: string; campaign?: string }
+interface Sent { person: number; type: string; event: string | null; t: number; plan?: string; price?: number; revenue?: number; medium?: string; campaign?: string; internal?: boolean }
 const sent: Sent[] = [];
 const PEOPLE = 24;
 const identified = new Set<number>();
@@ -33,8 +33,9 @@ function toWire(e: Sent): Record<string, unknown> {
   }
   if (e.type === 'page') {
     const q = e.medium ? `?utm_source=src&utm_medium=${e.medium}&utm_campaign=${e.campaign}` : '';
-    base.name = 'Landing';
-    base.context = { page: { url: `https://shop.example.com/landing${q}` } };
+    // A click from one page of the shop to another: its referrer is the shop, its channel direct.
+    base.name = e.internal ? 'Cart' : 'Landing';
+    base.context = { page: e.internal ? { url: 'https://shop.example.com/cart', referrer: 'https://shop.example.com/landing' } : { url: `https://shop.example.com/landing${q}` } };
   }
   if (e.type === 'identify') {
     base.userId = `user-${e.person}`;
@@ -59,6 +60,7 @@ before(async () => {
     const fate = r();
     // Some carts come after 8 days: outside a 7-day funnel window.
     if (fate < 0.6) add({ type: 'track', event: 'Product Added', plan }, fate < 0.15 ? 8 * DAY : 3_600_000);
+    if (r() < 0.5) add({ type: 'page', event: null, internal: true }, 60_000);
     if (fate < 0.4) add({ type: 'track', event: 'Order Completed', plan, revenue: 10 + Math.floor(r() * 90) }, 3_600_000);
     if (r() < 0.5) { add({ type: 'identify', event: null, plan }, 1000); identified.add(i); }
     // A person who adds to cart before viewing: the cart does not count as step 2.
@@ -213,23 +215,36 @@ test('funnel: ordered steps within the window, as the reference computes them', 
   assert.equal(badWindow.body.error.code, 'ENSEMBLE_ERR_VALIDATION');
 });
 
-test('attribution: each order is credited to the last touch before it (channel and campaign), revenue summed', async () => {
-  const r = await s.api('GET', `${ws()}/analytics/attribution?conversion=${encodeURIComponent('Order Completed')}&model=last_touch`);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+/** Attribution as the reference computes it: `direct` touches count only in the last_touch model. */
+function referenceAttribution(model: 'last_touch' | 'last_non_direct'): Map<string, { conversions: number; revenue: number }> {
+  const channelOf = (e: Sent) => (e.medium === 'email' ? 'email' : e.medium === 'cpc' ? 'paid' : 'direct');
   const expected = new Map<string, { conversions: number; revenue: number }>();
   for (const c of sent.filter((e) => inRange(e) && e.event === 'Order Completed')) {
-    const touch = sent.filter((e) => e.person === c.person && e.type === 'page' && e.t <= c.t && e.t >= c.t - 30 * DAY).sort((a, b) => b.t - a.t)[0];
-    const channel = !touch ? 'direct' : touch.medium === 'email' ? 'email' : touch.medium === 'cpc' ? 'paid' : 'direct';
-    const key = `${channel}|${touch?.campaign ?? null}`;
+    const touch = sent.filter((e) => e.person === c.person && e.type === 'page' && e.t <= c.t && e.t >= c.t - 30 * DAY && (model === 'last_touch' || channelOf(e) !== 'direct')).sort((a, b) => b.t - a.t)[0];
+    const key = `${touch ? channelOf(touch) : 'direct'}|${touch?.campaign ?? null}`;
     const x = expected.get(key) ?? { conversions: 0, revenue: 0 };
     x.conversions += 1;
     x.revenue += c.revenue ?? 0;
     expected.set(key, x);
   }
-  const got = new Map(r.body.rows.map((x: any) => [`${x.channel}|${x.campaign}`, { conversions: x.conversions, revenue: x.revenue }]));
-  assert.deepEqual(got, expected);
-  assert.ok(expected.size >= 2, 'the data credits more than one channel');
-  assert.equal((await s.api('GET', `${ws()}/analytics/attribution?conversion=x&model=first_touch`)).body.error.code, 'ENSEMBLE_ERR_VALIDATION');
+  return expected;
+}
+
+test('attribution: each order is credited to the last non-direct touch before it (channel and campaign), revenue summed; last_touch counts direct visits too', async () => {
+  const path = `${ws()}/analytics/attribution?conversion=${encodeURIComponent('Order Completed')}`;
+  const byKey = (rows: any[]) => new Map(rows.map((x: any) => [`${x.channel}|${x.campaign}`, { conversions: x.conversions, revenue: x.revenue }]));
+  const byDefault = await s.api('GET', path);
+  assert.equal(byDefault.status, 200, JSON.stringify(byDefault.body));
+  const nonDirect = referenceAttribution('last_non_direct');
+  assert.deepEqual(byKey(byDefault.body.rows), nonDirect);
+  assert.deepEqual((await s.api('GET', `${path}&model=last_non_direct`)).body.rows, byDefault.body.rows);
+  assert.ok(nonDirect.size >= 2, 'the data credits more than one channel');
+  const last = await s.api('GET', `${path}&model=last_touch`);
+  assert.equal(last.status, 200, JSON.stringify(last.body));
+  const lastTouch = referenceAttribution('last_touch');
+  assert.deepEqual(byKey(last.body.rows), lastTouch);
+  assert.ok((lastTouch.get('direct|null')?.conversions ?? 0) > (nonDirect.get('direct|null')?.conversions ?? 0), 'the data has orders after a click inside the shop: the models differ');
+  assert.equal((await s.api('GET', `${path}&model=first_touch`)).body.error.code, 'ENSEMBLE_ERR_VALIDATION');
 });
 
 test('consent rates: decisions per purpose and day, and the granted rate', async () => {

@@ -316,14 +316,16 @@ test('the analytics trend shows the events sent, in total and broken down by a p
   await rows.first().waitFor();
   assert.equal(await rows.nth(0).locator('td').first().innerText(), String(pro + free), 'everyone did step 1');
   assert.equal(await rows.nth(1).locator('td').first().innerText(), '0', 'nobody who did step 1 did step 2 (another person sent it)');
-  // Last-touch attribution: a landing from a newsletter link, then a purchase.
+  // Last-touch attribution: a landing from a newsletter link, a click inside the shop, then a purchase.
   const campaign = `spring_${uid()}`;
   const purchase = `Purchase ${uid()}`;
   const buyer = `b-${uid()}`;
   const revenue = 10 + Math.floor(Math.random() * 90);
+  const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
   await sendEvents(c.s, [
-    { type: 'page', anonymousId: buyer, name: 'Landing', context: { page: { url: `https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=${campaign}` }, campaign: { source: 'newsletter', medium: 'email', name: campaign } } },
-    { type: 'track', anonymousId: buyer, event: purchase, properties: { revenue } },
+    { type: 'page', anonymousId: buyer, name: 'Landing', timestamp: ago(120), context: { page: { url: `https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=${campaign}` }, campaign: { source: 'newsletter', medium: 'email', name: campaign } } },
+    { type: 'page', anonymousId: buyer, name: 'Cart', timestamp: ago(60), context: { page: { url: 'https://shop.example/cart', referrer: 'https://shop.example/' } } },
+    { type: 'track', anonymousId: buyer, event: purchase, timestamp: ago(30), properties: { revenue } },
   ]);
   const credited = (await c.s.api('GET', `${ws()}/analytics/attribution?conversion=${encodeURIComponent(purchase)}`)).body.rows;
   assert.equal(credited.length, 1, JSON.stringify(credited));
@@ -336,6 +338,11 @@ test('the analytics trend shows the events sent, in total and broken down by a p
   const acells = await arow.locator('td').allInnerTexts();
   assert.deepEqual(acells.slice(1), [campaign, '1', new Intl.NumberFormat('en', { maximumFractionDigits: 2 }).format(revenue)]);
   assert.equal(acells[0]!.toLowerCase(), String(credited[0].channel).toLowerCase());
+  // Counting direct visits too, the click inside the shop is the last touch.
+  await attribution.getByLabel('Model').selectOption({ label: 'Last touch (direct visits included)' });
+  await attribution.getByRole('button', { name: 'Apply' }).click();
+  await arow.getByText('(none)').waitFor();
+  assert.deepEqual(await arow.locator('td').allInnerTexts(), ['Direct', '(none)', '1', new Intl.NumberFormat('en', { maximumFractionDigits: 2 }).format(revenue)]);
   await c.screenshot(page, 'analytics');
 
   // In French, the same numbers.

@@ -166,7 +166,9 @@ export async function generate(conn: DuckDBConnection, o: GenerateOptions, say: 
       CASE WHEN udev < 0.55 THEN '126.0' WHEN udev < 0.75 THEN '17.5' WHEN udev < 0.90 THEN '125.0' ELSE '127.0' END,
       CASE WHEN udev < 0.55 THEN 'Windows' WHEN udev < 0.75 THEN 'iOS' WHEN udev < 0.90 THEN 'Android' ELSE 'Linux' END,
       CASE WHEN udev < 0.55 OR udev >= 0.90 THEN 'desktop' ELSE 'mobile' END,
-      'browser',
+      -- The channel enrich.ts gives: the session's landing by its referrer or UTM medium, every
+      -- later event of the session direct (its referrer is the shop).
+      CASE WHEN j = 0 AND ue2 < 0.4 THEN 'search' WHEN j = 0 AND ue2 < 0.5 THEN 'social' WHEN j = 0 AND ue2 < 0.6 THEN 'email' ELSE 'direct' END,
       CASE WHEN j = 0 AND ue2 < 0.4 THEN 'www.google.com' WHEN j = 0 AND ue2 < 0.5 THEN 'www.facebook.com' END,
       CASE WHEN j = 0 AND ue2 >= 0.5 AND ue2 < 0.6 THEN 'newsletter' END, CASE WHEN j = 0 AND ue2 >= 0.5 AND ue2 < 0.6 THEN 'email' END,
       CASE WHEN j = 0 AND ue2 >= 0.5 AND ue2 < 0.6 THEN 'spring-sale' END, NULL, NULL,

@@ -5,6 +5,12 @@
  * campaign is that touch's `utm_campaign`. Conversions without a touch count as `direct`.
  * Revenue is the conversions' `revenue` (or `total` for Order Completed), summed.
  *
+ * Two models. `last_non_direct` (the default) skips direct touches: every page after the landing
+ * is classified `direct` (its referrer is the site itself), so crediting the very last touch
+ * would give nearly every conversion to `direct` once the person clicks around — the reason
+ * analytics tools default to "last non-direct click". `last_touch` credits the last touch of any
+ * channel, direct included.
+ *
  * @example
  *   await attribution(deps, 'ws_1', { conversion: 'Order Completed' });
  *   // → { rows: [{ channel: 'email', campaign: 'flash_sale', conversions: 12, revenue: 840.5 }, ...] }
@@ -24,11 +30,15 @@ export interface AttributionRow {
   revenue: number;
 }
 
-export async function attribution(deps: Pick<TrendDeps, 'reader' | 'now'>, ws: string, q: { conversion: string; model?: 'last_touch'; from?: string; to?: string }): Promise<{ rows: AttributionRow[] }> {
+export const ATTRIBUTION_MODELS = ['last_non_direct', 'last_touch'] as const;
+export type AttributionModel = (typeof ATTRIBUTION_MODELS)[number];
+
+export async function attribution(deps: Pick<TrendDeps, 'reader' | 'now'>, ws: string, q: { conversion: string; model?: AttributionModel; from?: string; to?: string }): Promise<{ rows: AttributionRow[] }> {
   const r = timeRange(q, deps.now());
   const p = new Params();
   const conversions = liveEvents(p, ws, r, `event = ${p.add(q.conversion)}`);
-  const touches = liveEvents(p, ws, { from: r.from - LOOKBACK_MS, to: r.to }, `channel IS NOT NULL`);
+  const touch = (q.model ?? 'last_non_direct') === 'last_touch' ? `channel IS NOT NULL` : `channel IS NOT NULL AND channel <> 'direct'`;
+  const touches = liveEvents(p, ws, { from: r.from - LOOKBACK_MS, to: r.to }, touch);
   const lookback = p.add(LOOKBACK_MS);
   // Only the touches of people who converted: the as-of join then sorts thousands of rows, not millions.
   const rows = await deps.reader.rows(`WITH c AS MATERIALIZED (SELECT pid, timestamp, seq, revenue FROM ${conversions}),

@@ -11,7 +11,7 @@ import { overview, type OverviewDeps } from '../analytics/overview.js';
 import { eventNames, eventTrend, type TrendDeps } from '../analytics/event-trend.js';
 import { funnel } from '../analytics/funnel.js';
 import { campaigns } from '../analytics/campaigns.js';
-import { attribution } from '../analytics/attribution.js';
+import { ATTRIBUTION_MODELS, attribution } from '../analytics/attribution.js';
 import { consentRates } from '../analytics/consent-rates.js';
 import { INTERVALS } from '../analytics/time-range.js';
 import { EnsembleError } from '../protocol/errors.js';
@@ -62,7 +62,7 @@ const CampaignView = Type.Object({
   })),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
-const AttributionQuery = Type.Object({ ...Range, conversion: EventName, model: Type.Optional(Type.Literal('last_touch')), limit: Limit, cursor: Cursor }, { additionalProperties: false });
+const AttributionQuery = Type.Object({ ...Range, conversion: EventName, model: Type.Optional(Type.Union(ATTRIBUTION_MODELS.map((m) => Type.Literal(m)), { description: 'last_non_direct (default): direct visits do not replace an earlier channel; last_touch: the last touch of any channel' })), limit: Limit, cursor: Cursor }, { additionalProperties: false });
 const AttributionView = Type.Object({
   rows: Type.Array(Type.Object({ channel: Type.String(), campaign: Type.Union([Type.String(), Type.Null()]), conversions: Type.Integer(), revenue: Type.Number() })),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
@@ -134,7 +134,7 @@ export function registerAnalyticsRoutes(app: FastifyInstance, deps: AnalyticsRou
   });
 
   app.get<{ Params: Static<typeof WsParams>; Querystring: Static<typeof AttributionQuery> }>(`${base}/attribution`, {
-    schema: { tags, summary: 'Conversions and revenue credited to the last touch\'s channel and campaign', params: WsParams, querystring: AttributionQuery, response: { 200: AttributionView, ...errors } },
+    schema: { tags, summary: 'Conversions and revenue credited to the last (non-direct, by default) touch\'s channel and campaign', params: WsParams, querystring: AttributionQuery, response: { 200: AttributionView, ...errors } },
   }, async (req) => {
     deps.catalog.workspace(req.params.ws);
     const { rows } = await attribution(deps, req.params.ws, req.query);

@@ -1,7 +1,7 @@
 /**
  * Campaign performance by channel (sent, delivered, opened, clicked, converted; GET
- * …/analytics/campaigns) and last-touch attribution of a conversion event to channel and
- * campaign (GET …/analytics/attribution). Both lists are paginated by the server.
+ * …/analytics/campaigns) and last-touch attribution (direct visits skipped, or not) of a
+ * conversion event to channel and campaign (GET …/analytics/attribution). Both lists are paginated by the server.
  */
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -13,12 +13,16 @@ import { Panel } from '../../components/Page';
 import { pageOfList } from '../journeys/paging';
 import { Table } from '../../components/Table';
 import { useApi } from '../../components/useApi';
-import { TextField } from '../journeys/fields';
+import { SelectField, TextField } from '../journeys/fields';
 import type { Range } from './range';
 
 interface CampaignRow { channel: string; destinationId: string; journeyId: string | null; sent: number; delivered: number; opened: number; clicked: number; converted: number }
 interface AttributionRow { channel: string; campaign: string | null; conversions: number; revenue: number }
 interface Rows<T> { rows: T[]; nextCursor: string | null }
+
+/** The server's attribution models (analytics/attribution.ts); the first is its default. */
+const MODELS = ['last_non_direct', 'last_touch'] as const;
+type Model = (typeof MODELS)[number];
 
 const METRICS = ['sent', 'delivered', 'opened', 'clicked', 'converted'] as const;
 
@@ -79,21 +83,24 @@ export function AttributionPanel({ range }: { range: Range }) {
   const { t, i18n } = useTranslation();
   const { workspaceId } = useSession();
   const [conversion, setConversion] = useState('Order Completed');
-  const [applied, setApplied] = useState('Order Completed');
+  const [model, setModel] = useState<Model>('last_non_direct');
+  const [applied, setApplied] = useState<{ conversion: string; model: Model }>({ conversion: 'Order Completed', model: 'last_non_direct' });
   const money = (x: number) => new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 2 }).format(x);
   return (
     <Panel title={t('analytics.attribution')}>
       <p>{t('analytics.attributionHelp')}</p>
-      <form className="inline-form" onSubmit={(e) => { e.preventDefault(); setApplied(conversion); }}>
+      <form className="inline-form" onSubmit={(e) => { e.preventDefault(); setApplied({ conversion, model }); }}>
         <TextField label={t('analytics.conversionEvent')} value={conversion} required list="analytics-event-names" onChange={setConversion} />
+        <SelectField label={t('analytics.attributionModel')} value={model} onChange={(v) => setModel(v as Model)}
+          options={MODELS.map((m) => ({ value: m, label: t(`analytics.attributionModels.${m}`) }))} />
         <button type="submit">{t('analytics.apply')}</button>
       </form>
-      {applied && (
+      {applied.conversion && (
         <Table<AttributionRow>
-          caption={t('analytics.attributionTable', { event: applied })}
+          caption={t('analytics.attributionTable', { event: applied.conversion })}
           rowKey={(r) => `${r.channel}:${r.campaign ?? ''}`}
-          deps={[workspaceId, range.from, range.to, applied]}
-          fetchPage={async (cursor, limit, signal) => { const r = await api.get<Rows<AttributionRow>>(ws(workspaceId, '/analytics/attribution'), { ...range, conversion: applied, model: 'last_touch', limit, cursor }, signal); return { items: r.rows, nextCursor: r.nextCursor }; }}
+          deps={[workspaceId, range.from, range.to, applied.conversion, applied.model]}
+          fetchPage={async (cursor, limit, signal) => { const r = await api.get<Rows<AttributionRow>>(ws(workspaceId, '/analytics/attribution'), { ...range, ...applied, limit, cursor }, signal); return { items: r.rows, nextCursor: r.nextCursor }; }}
           empty={t('analytics.noConversions')}
           columns={[
             { key: 'channel', header: t('analytics.channel'), cell: (r) => t(`analytics.channels.${r.channel}`, { defaultValue: r.channel }) },
