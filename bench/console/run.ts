@@ -150,14 +150,22 @@ async function main(): Promise<void> {
     const first = must(await api('GET', `${w}/profiles?limit=50`), 'profiles');
     const pages: Record<string, Call[]> = {
       home: [{ name: 'overview', method: 'GET', path: `${w}/analytics/overview` }],
+      // What the Analytics page asks for when it opens (console/src/pages/analytics/): the
+      // event names, the unfiltered daily trend, campaigns (with the names of destinations and
+      // journeys) and attribution of orders. A funnel or a filtered trend runs when asked: each is
+      // its own wait, measured below as an action on the page.
       analytics: [
-        { name: 'events/names', method: 'GET', path: `${w}/analytics/events/names` },
-        { name: 'trend (day)', method: 'GET', path: `${w}/analytics/events/trend?event=Product%20Viewed&interval=day` },
-        { name: 'trend (week, by device, where)', method: 'GET', path: `${w}/analytics/events/trend?interval=week&breakdown=context.device&where=${encodeURIComponent(JSON.stringify({ 'properties.category': 'shoes' }))}` },
-        { name: 'funnel (3 steps, 7d)', method: 'POST', path: `${w}/analytics/funnel`, body: { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Order Completed' }], within: '7d' } },
-        { name: 'campaigns', method: 'GET', path: `${w}/analytics/campaigns` },
-        { name: 'attribution', method: 'GET', path: `${w}/analytics/attribution?conversion=Order%20Completed&model=last_touch` },
+        { name: 'events/names', method: 'GET', path: `${w}/analytics/events/names?limit=200` },
+        { name: 'trend (day)', method: 'GET', path: `${w}/analytics/events/trend?interval=day` },
+        { name: 'campaigns', method: 'GET', path: `${w}/analytics/campaigns?limit=500` },
+        { name: 'destinations', method: 'GET', path: `${w}/destinations` },
+        { name: 'journeys', method: 'GET', path: `${w}/journeys` },
+        { name: 'attribution', method: 'GET', path: `${w}/analytics/attribution?conversion=Order%20Completed` },
       ],
+      'analytics: trend of one event': [{ name: 'trend (day, Product Viewed)', method: 'GET', path: `${w}/analytics/events/trend?event=Product%20Viewed&interval=day` }],
+      'analytics: filtered trend': [{ name: 'trend (week, by device, where)', method: 'GET', path: `${w}/analytics/events/trend?interval=week&breakdown=context.device&where=${encodeURIComponent(JSON.stringify({ 'properties.category': 'shoes' }))}` }],
+      'analytics: funnel': [{ name: 'funnel (3 steps, 7d)', method: 'POST', path: `${w}/analytics/funnel`, body: { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Order Completed' }], within: '7d' } }],
+      'analytics: attribution, last touch': [{ name: 'attribution (last_touch)', method: 'GET', path: `${w}/analytics/attribution?conversion=Order%20Completed&model=last_touch` }],
       privacy: [{ name: 'consent-rates', method: 'GET', path: `${w}/analytics/consent-rates?interval=day` }],
       profiles: [{ name: 'list (first page)', method: 'GET', path: `${w}/profiles?limit=50` }],
       'profiles (next page)': [{ name: 'list (second page)', method: 'GET', path: `${w}/profiles?limit=50&cursor=${encodeURIComponent(String(first.nextCursor))}` }],
