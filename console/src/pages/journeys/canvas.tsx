@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import {
-  Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow,
+  Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow, useUpdateNodeInternals,
   type Connection, type Edge, type EdgeChange, type Node, type NodeChange, type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
@@ -59,6 +59,18 @@ function FitOnChange({ count }: { count: number }) {
   return null;
 }
 
+/**
+ * Measures again the nodes that were rebuilt before React Flow reported their size. A node
+ * handed over without `measured` loses its handles and is hidden until measured, but its
+ * element keeps the same size, so the resize observer never fires again: without this a save
+ * or a reload racing the first measurement could leave a step invisible for good.
+ */
+function MeasureUnsized({ ids }: { ids: string[] }) {
+  const measure = useUpdateNodeInternals();
+  useEffect(() => { if (ids.length > 0) measure(ids); }, [ids, measure]);
+  return null;
+}
+
 interface Props {
   def: JourneyDefinition;
   positions: Record<string, { x: number; y: number }>;
@@ -74,14 +86,20 @@ interface Props {
 export function JourneyCanvas({ def, positions, selected, problems, stepStats, onMove, onSelect, onConnect, onDisconnect }: Props) {
   const { t } = useTranslation();
   /*
-   * The size React Flow last measured for each node. Nodes are rebuilt from the definition
-   * whenever it changes (a save, a reload); a node object without `measured` is hidden until
-   * it is measured again, and the same element keeps its size, so it could stay hidden. Handing
-   * back the last size keeps it drawn; a real change of size is still observed and reported.
+   * The size React Flow last measured for each node, handed back when nodes are rebuilt from
+   * the definition (a save, a reload, a drag) so they stay drawn; a real change of size is
+   * still observed and reported. The initial size only keeps a node visible until it is first
+   * measured; the nodes built without a known size are measured again (MeasureUnsized).
    */
   const sizes = useRef(new Map<string, { width: number; height: number }>());
-  const nodes = useMemo<Array<Node<StepData>>>(() => {
-    const measured = (id: string) => { const m = sizes.current.get(id); return m ? { measured: m } : {}; };
+  const { nodes, unsized } = useMemo(() => {
+    const unsized: string[] = [];
+    const measured = (id: string) => {
+      const m = sizes.current.get(id);
+      if (m) return { measured: m };
+      unsized.push(id);
+      return { initialWidth: 180, initialHeight: 64 };
+    };
     const entryTitle = t('journeys.entryNode');
     const entrySub = def.entry.kind === 'event' ? def.entry.event || '…' : t(`journeys.entryKinds.${def.entry.kind}`);
     const list: Array<Node<StepData>> = [{
@@ -97,7 +115,7 @@ export function JourneyCanvas({ def, positions, selected, problems, stepStats, o
         },
       });
     }
-    return list;
+    return { nodes: list, unsized };
   }, [def, positions, selected, problems, stepStats, t]);
 
   const edges = useMemo<Edge[]>(() => {
@@ -136,6 +154,7 @@ export function JourneyCanvas({ def, positions, selected, problems, stepStats, o
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
         onConnect={connect} onPaneClick={() => onSelect(null)} fitView fitViewOptions={{ maxZoom: 1, padding: 0.15 }} deleteKeyCode={null}>
         <FitOnChange count={nodes.length} />
+        <MeasureUnsized ids={unsized} />
         <Background />
         <Controls />
       </ReactFlow>
