@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import Fastify from 'fastify';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { Database, all } from '../src/storage/duckdb/database.js';
 import { DuckDbAuditStore } from '../src/storage/duckdb/audit-store.js';
 import {
-  AuditLog, GENESIS_HASH, entryHash, type AuditEntry, type AuditHead, type AuditInput, type AuditStore,
+  AuditLog, GENESIS_HASH, canonicalJson, entryHash, type AuditEntry, type AuditHead, type AuditInput, type AuditStore,
 } from '../src/privacy/audit-log.js';
 import { registerAuditHook } from '../src/api/audit-hook.js';
 import { registerAuditRoutes } from '../src/api/audit-routes.js';
@@ -268,6 +269,26 @@ test('property: an untouched chain verifies; any single edit or delete is detect
     if (t.kind === 'none') assert.equal(v.entries, entries.length);
   }), { numRuns: 150 });
   await o.close();
+});
+
+/** The definition the stored hashes were written with: JSON with every object's keys sorted (as strings). */
+function reference(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${reference(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+test('property: canonical JSON is JSON with sorted keys, and an entry\'s hash is the sha256 of its fields\' canonical JSON (so stored chains keep verifying)', () => {
+  const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+  fc.assert(fc.property(fc.jsonValue(), text, text, fc.nat(), fc.nat(), (detail, actor, resource, seq, at) => {
+    const d = detail as AuditEntry['detail'];
+    assert.equal(canonicalJson(d), reference(d));
+    const e = { workspaceId: 'ws_1', seq, at, actor, action: 'GET /api/x', resource, detail: d, prevHash: GENESIS_HASH };
+    assert.equal(entryHash(e), createHash('sha256').update(reference(e)).digest('hex'));
+  }), { numRuns: 300 });
 });
 
 test('HTTP: profile reads, lookups, mutations and refused tokens are audited, without personal data, and verify', async () => {

@@ -73,6 +73,15 @@ test('identify traits: the latest event time wins whatever the arrival order, wi
   assert.equal(p.traitSources.age.at, '2026-03-01T00:00:00.000Z');
 });
 
+test('traits named __proto__ or constructor are stored like any other, and never touch a prototype', async () => {
+  const user = `u-${randomUUID()}`;
+  await send([{ type: 'identify', userId: user, traits: JSON.parse('{"__proto__":{"polluted":true},"constructor":"c","plan":"gold"}') as Record<string, unknown>, timestamp: '2026-03-02T00:00:00Z' }]);
+  const p = await lookup('user_id', user);
+  assert.deepEqual(p.traits, JSON.parse('{"__proto__":{"polluted":true},"constructor":"c","plan":"gold"}'));
+  assert.deepEqual(Object.keys(p.traitSources).sort(), ['__proto__', 'constructor', 'plan']);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
 test('anonymous browsing joins the user at login; alias links a previous id; lookups by email are case-insensitive', async () => {
   const anon = `anon-${randomUUID()}`;
   const user = `u-${randomUUID()}`;

@@ -8,7 +8,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { EnsembleError } from '../protocol/errors.js';
 import { ProfileView, type ProfileState } from '../protocol/profile.js';
 import type { ProfileMemory } from '../profiles/profile-memory.js';
-import { traitValues } from '../profiles/traits.js';
+import { isoTime } from '../platform/iso-time.js';
+import { setOwn } from '../platform/own-property.js';
 import type { IdentityService } from '../identity/identity-service.js';
 import type { EventStore } from '../storage/ports.js';
 import type { Catalog } from './catalog.js';
@@ -35,17 +36,23 @@ export interface ProfileRouteDeps {
 export function profileView(deps: ProfileRouteDeps, p: ProfileState, reveal: boolean): Static<typeof ProfileView> {
   const { memory, identity } = deps;
   const rules = identity.rules(p.workspaceId);
-  const traits = traitValues(p);
-  if (!reveal) for (const k of Object.keys(traits)) if (rules.isPersonal(k)) traits[k] = null;
+  // One pass over the traits, times through isoTime: lookups run thousands of times a second.
+  const traits: Record<string, unknown> = {};
+  const traitSources: Record<string, { sourceId: string; messageId: string; at: string }> = {};
+  for (const k of Object.keys(p.traits)) {
+    const t = p.traits[k]!;
+    setOwn(traits, k, reveal || !rules.isPersonal(k) ? t.value : null);
+    setOwn(traitSources, k, { sourceId: t.sourceId, messageId: t.messageId, at: isoTime(t.at) });
+  }
   return {
     id: p.id,
     identifiers: memory.recordsOf(p.id).map((r) => ({ type: r.type, hash: r.hash, value: reveal || !rules.isPersonal(r.type) ? identity.clearValue(r) : null })),
     traits,
     computed: deps.computed(p.workspaceId, p.id),
-    traitSources: Object.fromEntries(Object.entries(p.traits).map(([k, t]) => [k, { sourceId: t.sourceId, messageId: t.messageId, at: new Date(t.at).toISOString() }])),
+    traitSources,
     mergedFrom: memory.lineage(p.id).slice(1),
-    firstSeen: new Date(p.firstSeen).toISOString(),
-    lastSeen: new Date(p.lastSeen).toISOString(),
+    firstSeen: isoTime(p.firstSeen),
+    lastSeen: isoTime(p.lastSeen),
     eventCount: p.eventCount,
   };
 }

@@ -140,11 +140,22 @@ const MAX_RETRY_MS = 5000;
 
 /** JSON with object keys sorted at every level: one text per value, whatever the key order. */
 export function canonicalJson(value: JsonValue): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  // Loops rather than map/filter/join: every API read is audited, so this runs per request.
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i] as JsonValue);
+    return `${out}]`;
+  }
   if (value !== null && typeof value === 'object') {
-    // Like JSON.stringify, a key whose value is undefined is left out.
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as JsonValue)}`).join(',')}}`;
+    const keys = Object.keys(value).sort();
+    let out = '{';
+    for (const k of keys) {
+      const v = value[k];
+      // Like JSON.stringify, a key whose value is undefined is left out.
+      if (v === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    }
+    return `${out}}`;
   }
   // undefined (in an array) and non-finite numbers become null, as JSON.stringify writes them.
   return JSON.stringify(value) ?? 'null';
@@ -152,11 +163,18 @@ export function canonicalJson(value: JsonValue): string {
 
 /** The hash an entry must carry: sha256 (hex) of the canonical JSON of every other field. */
 export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
-  const fields: JsonValue = {
-    workspaceId: e.workspaceId, seq: e.seq, at: e.at, actor: e.actor, action: e.action,
-    resource: e.resource, detail: e.detail, prevHash: e.prevHash,
-  };
-  return createHash('sha256').update(canonicalJson(fields)).digest('hex');
+  return hashWithDetail(e, canonicalJson(e.detail));
+}
+
+/**
+ * `entryHash` when the detail's canonical text is already known: the fields' canonical JSON
+ * written directly, keys in sorted order (action, actor, at, detail, prevHash, resource, seq,
+ * workspaceId), so the detail is not serialised twice.
+ */
+function hashWithDetail(e: Omit<AuditEntry, 'hash' | 'detail'>, detailText: string): string {
+  const text = `{"action":${canonicalJson(e.action)},"actor":${canonicalJson(e.actor)},"at":${canonicalJson(e.at)},"detail":${detailText},`
+    + `"prevHash":${canonicalJson(e.prevHash)},"resource":${canonicalJson(e.resource)},"seq":${canonicalJson(e.seq)},"workspaceId":${canonicalJson(e.workspaceId)}}`;
+  return createHash('sha256').update(text).digest('hex');
 }
 
 interface Pending {
@@ -286,6 +304,7 @@ export class AuditLog {
   private push(input: AuditInput, durable: Pending['durable']): Pending {
     if (this.closed) throw new Error('audit log: record after close');
     const prev = this.chains.get(input.workspaceId);
+    const detailText = canonicalJson(input.detail ?? {});
     const body: Omit<AuditEntry, 'hash'> = {
       workspaceId: input.workspaceId,
       seq: (prev?.seq ?? 0) + 1,
@@ -294,10 +313,10 @@ export class AuditLog {
       action: input.action,
       resource: input.resource,
       // Round-tripped so the entry in memory is the one read back (no undefined, no NaN).
-      detail: JSON.parse(canonicalJson(input.detail ?? {})) as JsonValue,
+      detail: JSON.parse(detailText) as JsonValue,
       prevHash: prev?.hash ?? GENESIS_HASH,
     };
-    const entry: AuditEntry = { ...body, hash: entryHash(body) };
+    const entry: AuditEntry = { ...body, hash: hashWithDetail(body, detailText) };
     this.chains.set(entry.workspaceId, { seq: entry.seq, hash: entry.hash });
     const pending: Pending = { entry, durable };
     this.buffer.push(pending);

@@ -11,6 +11,7 @@
  */
 import type { ProfileState, TraitValue } from '../protocol/profile.js';
 import type { TraitStrategy } from '../identity/identity-config.js';
+import { getOwn, setOwn } from '../platform/own-property.js';
 
 /** Traits never stored on a profile because they are not traits but identifiers or transport. */
 const NOT_TRAITS = new Set(['id', 'userId', 'anonymousId']);
@@ -20,16 +21,16 @@ export type StrategyOf = (trait: string) => TraitStrategy;
 export function applyTraits(profile: ProfileState, traits: Record<string, unknown>, at: number, sourceId: string, messageId: string, strategyOf: StrategyOf): void {
   for (const [key, value] of Object.entries(traits)) {
     if (NOT_TRAITS.has(key) || value === undefined) continue;
-    const next = resolve(strategyOf(key), profile.traits[key], { value, at, sourceId, messageId }, false);
-    if (next) profile.traits[key] = next;
+    const next = resolve(strategyOf(key), getOwn(profile.traits, key), { value, at, sourceId, messageId }, false);
+    if (next) setOwn(profile.traits, key, next);
   }
 }
 
 /** Folds `from`'s traits into `into`'s (a merge). */
 export function mergeTraits(into: ProfileState, from: ProfileState, strategyOf: StrategyOf): void {
   for (const [key, t] of Object.entries(from.traits)) {
-    const next = resolve(strategyOf(key), into.traits[key], t, true);
-    if (next) into.traits[key] = next;
+    const next = resolve(strategyOf(key), getOwn(into.traits, key), t, true);
+    if (next) setOwn(into.traits, key, next);
   }
 }
 
