@@ -220,6 +220,85 @@ test('buffered entries are stored in call order, in few transactions; a durable 
   await o.close();
 });
 
+test('identical reads of one flush window are one entry saying how many; other entries of the chain keep the call order; the chain verifies across a restart', async () => {
+  const dir = freshDir();
+  const o = await open(dir);
+  const lookup = (ws: string, status = 200): AuditInput => ({
+    workspaceId: ws, actor: 'admin', action: 'GET /api/workspaces/:ws/profiles/lookup', resource: `/api/workspaces/${ws}/profiles/lookup`,
+    detail: { status, params: { ws }, queryKeys: ['type', 'value'], query: { type: 'email' } },
+  });
+  const first = now + 7;
+  for (let i = 0; i < 40; i++) o.audit.recordRead(lookup('ws_r'));
+  o.audit.recordRead(lookup('ws_r', 404));
+  o.audit.recordRead(input('ws_r', 1));
+  o.audit.recordRead(lookup('ws_other'));
+  const lastBeforeMutation = now;
+  await o.audit.recordDurable({ workspaceId: 'ws_r', actor: 'admin', action: 'POST /api/workspaces/:ws/things', resource: '/api/workspaces/ws_r/things', detail: { status: 201 } });
+  o.audit.recordRead(lookup('ws_r'));
+  o.audit.recordRead(lookup('ws_r'));
+  await o.audit.flush();
+
+  const r = await rows(o.conn, 'ws_r');
+  assert.deepEqual(r.map((e) => [e.seq, e.action.split(' ')[0], (e.detail as { status: number }).status, (e.detail as { reads?: number }).reads ?? 1]), [
+    [1, 'GET', 200, 40], [2, 'GET', 404, 1], [3, 'GET', 200, 1], [4, 'POST', 201, 1], [5, 'GET', 200, 2],
+  ], 'the reads before the mutation come before it, coalesced by identical detail; the reads after it are a new entry');
+  assert.equal(r[0]!.at, first, 'the entry is dated by its first read');
+  assert.ok((r[0]!.detail as { lastReadAt: number }).lastReadAt > r[0]!.at && (r[0]!.detail as { lastReadAt: number }).lastReadAt < lastBeforeMutation);
+  assert.equal((r[1]!.detail as Record<string, unknown>).lastReadAt, undefined, 'a single read is an entry as before');
+  assert.deepEqual((await rows(o.conn, 'ws_other')).map((e) => e.seq), [1]);
+  assert.equal((await o.audit.verify('ws_r')).ok, true);
+  await o.close();
+
+  const again = await open(dir);
+  again.audit.recordRead(lookup('ws_r'));
+  await again.audit.close();
+  const reopened = await open(dir);
+  const v = await reopened.audit.verify('ws_r');
+  assert.deepEqual([v.ok, v.entries], [true, 6], 'open reads are stored by close, after a restart too');
+  await reopened.close();
+});
+
+test('property: however reads and other entries interleave, every read is counted once, between the same other entries as it was called, and the chains verify', async () => {
+  const o = await open(freshDir());
+  let run = 0;
+  await fc.assert(fc.asyncProperty(fc.array(fc.record({ chain: fc.constantFrom('p', 'q'), kind: fc.constantFrom('read', 'read', 'read', 'entry', 'flush'), status: fc.constantFrom(200, 404) }), { maxLength: 60 }), async (ops) => {
+    run++;
+    // Per chain: how many reads were called after each number of other entries (the "phase").
+    const expected = new Map<string, number[]>();
+    const others = new Map<string, number>();
+    for (const op of ops) {
+      if (op.kind === 'flush') { await o.audit.flush(); continue; }
+      const ws = `ws_${run}_${op.chain}`;
+      const rec = { workspaceId: ws, actor: 'admin', action: `${op.kind === 'read' ? 'GET' : 'POST'} /x`, resource: '/x', detail: { status: op.status } };
+      const phase = others.get(ws) ?? 0;
+      if (op.kind === 'read') {
+        o.audit.recordRead(rec);
+        const counts = expected.get(ws) ?? [];
+        counts[phase] = (counts[phase] ?? 0) + 1;
+        expected.set(ws, counts);
+      } else {
+        o.audit.record(rec);
+        others.set(ws, phase + 1);
+      }
+    }
+    await o.audit.flush();
+    for (const chain of ['p', 'q']) {
+      const ws = `ws_${run}_${chain}`;
+      const stored = await rows(o.conn, ws);
+      const counted: number[] = [];
+      let phase = 0;
+      for (const e of stored) {
+        if (e.action.startsWith('POST')) { phase++; continue; }
+        counted[phase] = (counted[phase] ?? 0) + ((e.detail as { reads?: number }).reads ?? 1);
+      }
+      assert.deepEqual(counted, expected.get(ws) ?? []);
+      assert.equal(phase, others.get(ws) ?? 0);
+      assert.equal((await o.audit.verify(ws)).ok, true);
+    }
+  }), { numRuns: 40 });
+  await o.close();
+});
+
 test('a failed write rejects its durable entries, keeps them, and stores them on the next attempt', async () => {
   let failures = 1;
   const o = await open(freshDir(), (s) => ({

@@ -1,6 +1,7 @@
 /**
  * The audit log: verify its hash chain (valid, or the first entries where it breaks and how),
- * and read it oldest first, page by page (the server's `afterSeq` cursor).
+ * and read it oldest first, page by page (the server's `afterSeq` cursor). Identical reads of one
+ * flush window are one entry on the server; the entry says how many and when the last was.
  */
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -72,11 +73,12 @@ function Entries({ api, problems }: { api: PrivacyApi; problems: AuditVerificati
             <thead><tr><th scope="col">{t('privacy.audit.seq')}</th><th scope="col">{t('privacy.audit.time')}</th><th scope="col">{t('privacy.audit.actor')}</th><th scope="col">{t('privacy.audit.action')}</th><th scope="col">{t('privacy.audit.resource')}</th><th scope="col">{t('privacy.audit.status')}</th></tr></thead>
             <tbody>
               {page.data.entries.map((e) => {
-                const d = (typeof e.detail === 'object' && e.detail !== null ? e.detail : {}) as { status?: unknown };
+                const d = (typeof e.detail === 'object' && e.detail !== null ? e.detail : {}) as { status?: unknown; reads?: unknown; lastReadAt?: unknown };
                 const problem = problems.find((p) => p.seq === e.seq);
                 return (
                   <tr key={e.seq} className={problem ? 'privacy-tampered' : ''} data-problem={problem?.kind}>
-                    <td>{e.seq}{problem ? <> <span className="badge privacy-status-rejected">{t(`privacy.audit.kinds.${problem.kind}`)}</span></> : null}</td><td>{formatDate(e.time)}</td><td>{e.actor}</td><td><code>{e.action}</code></td>
+                    <td>{e.seq}{problem ? <> <span className="badge privacy-status-rejected">{t(`privacy.audit.kinds.${problem.kind}`)}</span></> : null}</td><td>{formatDate(e.time)}</td><td>{e.actor}</td><td><code>{e.action}</code>{typeof d.reads === 'number' && typeof d.lastReadAt === 'number'
+                      ? <div className="muted">{t('privacy.audit.reads', { count: d.reads, time: formatDate(d.lastReadAt) })}</div> : null}</td>
                     <td className="privacy-wrap"><code>{e.resource}</code></td><td>{d.status === undefined ? '—' : String(d.status)}</td>
                   </tr>
                 );
