@@ -73,6 +73,23 @@ test('campaigns: sent, delivered, opened, clicked and converted of a trigger e-m
   assert.deepEqual(r.body.rows, [{ channel: 'email', destinationId: d.body.id, journeyId: null, sent: 3, delivered: 3, opened: 2, clicked: 1, converted: 1 }]);
   const other = await s.api('GET', `${ws()}/analytics/campaigns?conversion=${encodeURIComponent('Never Happens')}`);
   assert.equal(other.body.rows[0].converted, 0, 'the conversion event is the one asked for');
+
+  // Another recipient orders on a second device, which becomes theirs only when they log in
+  // there afterwards: that profile is merged into theirs, and the order converts their message.
+  const secondIndex = [0, 1, 2].find((i) => i !== buyerIndex)!;
+  const phone = `camp-phone-${uid()}`;
+  await sendEvents(s, [{ type: 'track', anonymousId: phone, event: 'Order Completed', properties: { revenue: 9 } }]);
+  await settleAll(s);
+  const phoneProfile = (await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${phone}`)).body.id;
+  assert.notEqual(phoneProfile, people[secondIndex]!.id, 'the second device starts as a profile of its own');
+  const recipient = (await s.api('GET', `${ws()}/profiles/${people[secondIndex]!.id}`)).body;
+  const email = recipient.identifiers.find((x: { type: string }) => x.type === 'email').value;
+  await sendEvents(s, [{ type: 'identify', anonymousId: phone, traits: { email } }]);
+  await settleAll(s);
+  assert.equal((await s.api('GET', `${ws()}/profiles/lookup?type=anonymous_id&value=${phone}`)).body.id, people[secondIndex]!.id, 'merged into the recipient');
+  const merged = await s.api('GET', `${ws()}/analytics/campaigns`);
+  assert.equal(merged.body.rows[0].converted, 2, 'the order placed under the merged profile counts');
+
   const past = await s.api('GET', `${ws()}/analytics/campaigns?from=2020-01-01&to=2020-12-31`);
   assert.deepEqual(past.body.rows, [], 'messages are counted in the range they were sent');
 });

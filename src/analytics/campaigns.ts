@@ -6,7 +6,8 @@
  * - opened / clicked: distinct messages with an `Email Opened` / `Email Link Clicked` event (the
  *   signed links of collect/routes/message-links.ts carry the message key);
  * - converted: distinct messages whose recipient did the conversion event (default
- *   `Order Completed`) within 7 days after the send.
+ *   `Order Completed`) within 7 days after the send — the recipient as a person: events of a
+ *   profile merged with theirs count.
  * A message's key names its destination and, for journey steps, the journey
  * (`<destination>:j:<journey>:...`, see activate/fanout.ts).
  *
@@ -32,10 +33,15 @@ export const DEFAULT_CONVERSION = 'Order Completed';
 
 export async function campaigns(deps: { reader: AnalyticsReader; now: () => number }, ws: string, q: { from?: string; to?: string; conversion?: string }): Promise<{ rows: CampaignRow[] }> {
   const r = timeRange(q, deps.now());
-  const rows = await deps.reader.rows(`WITH m AS (
-      SELECT key, channel, profile_id, sent_at, split_part(key, ':', 1) AS destination_id,
+  // The person, not the profile id: the recipient may have been merged with the profile that
+  // ordered (a second device that logged in later), either way round; sql-parts.ts explains the live id.
+  const rows = await deps.reader.rows(`WITH merged AS (
+      SELECT id, merged_into FROM profiles WHERE workspace_id = $1 AND merged_into IS NOT NULL),
+    m AS (
+      SELECT key, channel, coalesce(mg.merged_into, ml.profile_id) AS pid, sent_at, split_part(key, ':', 1) AS destination_id,
         CASE WHEN split_part(key, ':', 2) = 'j' THEN split_part(key, ':', 3) END AS journey_id
-      FROM message_log WHERE workspace_id = $1 AND sent_at >= $2 AND sent_at < $3),
+      FROM message_log ml LEFT JOIN merged mg ON mg.id = ml.profile_id
+      WHERE ml.workspace_id = $1 AND sent_at >= $2 AND sent_at < $3),
     fb AS (
       SELECT json_extract_string(properties, '$.messageKey') AS key,
         bool_or(event = 'Email Opened') AS opened, bool_or(event = 'Email Link Clicked') AS clicked,
@@ -46,9 +52,10 @@ export async function campaigns(deps: { reader: AnalyticsReader; now: () => numb
     conv AS (
       SELECT DISTINCT m.key FROM m JOIN (
           -- Bounded by the range so DuckDB skips the row groups outside it; joined on the person.
-          SELECT profile_id, timestamp FROM events WHERE workspace_id = $1 AND event = $4
+          SELECT coalesce(mg.merged_into, ev.profile_id) AS pid, timestamp FROM events ev LEFT JOIN merged mg ON mg.id = ev.profile_id
+          WHERE ev.workspace_id = $1 AND event = $4
             AND timestamp >= epoch_ms($2::BIGINT) AND timestamp <= epoch_ms($3::BIGINT + $5::BIGINT)) e
-        ON e.profile_id = m.profile_id AND e.timestamp >= epoch_ms(m.sent_at) AND e.timestamp <= epoch_ms(m.sent_at + $5::BIGINT))
+        ON e.pid = m.pid AND e.timestamp >= epoch_ms(m.sent_at) AND e.timestamp <= epoch_ms(m.sent_at + $5::BIGINT))
     SELECT m.channel, m.destination_id, m.journey_id, count(*) AS sent,
       count(*) FILTER (WHERE NOT coalesce(fb.failed, false)) AS delivered,
       count(*) FILTER (WHERE fb.opened) AS opened, count(*) FILTER (WHERE fb.clicked) AS clicked,
