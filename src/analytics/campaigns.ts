@@ -15,6 +15,7 @@
  *   await campaigns(deps, 'ws_1', {}); // → { rows: [{ channel: 'email', destinationId: 'dst_..', journeyId: 'jrn_..', sent: 100, ... }] }
  */
 import { num, type AnalyticsReader } from './reader.js';
+import { mergedProfiles } from './sql-parts.js';
 import { timeRange } from './time-range.js';
 
 export interface CampaignRow {
@@ -35,8 +36,7 @@ export async function campaigns(deps: { reader: AnalyticsReader; now: () => numb
   const r = timeRange(q, deps.now());
   // The person, not the profile id: the recipient may have been merged with the profile that
   // ordered (a second device that logged in later), either way round; sql-parts.ts explains the live id.
-  const rows = await deps.reader.rows(`WITH merged AS (
-      SELECT id, merged_into FROM profiles WHERE workspace_id = $1 AND merged_into IS NOT NULL),
+  const rows = await deps.reader.rows(`WITH merged AS (${mergedProfiles('$1')}),
     m AS (
       SELECT key, channel, coalesce(mg.merged_into, ml.profile_id) AS pid, sent_at, split_part(key, ':', 1) AS destination_id,
         CASE WHEN split_part(key, ':', 2) = 'j' THEN split_part(key, ':', 3) END AS journey_id

@@ -17,6 +17,14 @@ import type { TimeRange } from './time-range.js';
 export function liveEvents(p: Params, ws: string, r: TimeRange, where: string): string {
   const w = p.add(ws);
   return `(SELECT e.*, coalesce(m.merged_into, e.profile_id) AS pid FROM events e
-    LEFT JOIN (SELECT id, merged_into FROM profiles WHERE workspace_id = ${w} AND merged_into IS NOT NULL) m ON m.id = e.profile_id
+    LEFT JOIN (${mergedProfiles(w)}) m ON m.id = e.profile_id
     WHERE e.workspace_id = ${w} AND e.timestamp >= epoch_ms(${p.add(r.from)}::BIGINT) AND e.timestamp < epoch_ms(${p.add(r.to)}::BIGINT) AND (${where}))`;
+}
+
+/**
+ * The workspace's merged profiles and where each went (`id`, `merged_into`): LEFT JOIN it and
+ * take `coalesce(merged_into, profile_id)` for the live id. `ws` is the bound parameter's SQL.
+ */
+export function mergedProfiles(ws: string): string {
+  return `SELECT id, merged_into FROM profiles WHERE workspace_id = ${ws} AND merged_into IS NOT NULL`;
 }

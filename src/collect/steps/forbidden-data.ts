@@ -30,6 +30,7 @@
  *   maskValue({ note: 'card 4111 1111 1111 1111', n: 4111111111111111 }, rules, counts);
  *   // → { note: 'card [masked:card]', n: '[masked:card]' }; counts → { card: 2 }
  */
+import { setOwn } from '../../platform/own-property.js';
 
 export interface ForbiddenPattern {
   name: string;
@@ -419,7 +420,7 @@ function maskObject(o: Record<string, unknown>, rules: ForbiddenRules, counts: M
     if (m === v) continue;
     out ??= { ...o };
     // A `__proto__` key parsed from JSON is an own property: assigning it would set the prototype.
-    Object.defineProperty(out, k, { value: m, writable: true, enumerable: true, configurable: true });
+    setOwn(out, k, m);
   }
   return out ?? o;
 }
